@@ -1,0 +1,252 @@
+"""The ``unspin`` command: thin wrappers over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import Config, Repairer, __version__, default_lexicons
+from .edits import EditMismatch
+from .io import InputError, read_input, write_output
+from .lexicon import LexiconError
+from .lm import ModelError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Repair synonym-spun English text, showing and explaining every change.",
+)
+learn_app = typer.Typer(no_args_is_help=True, help="Learn phrase tables.")
+app.add_typer(learn_app, name="learn")
+
+err = Console(stderr=True, highlight=False)
+
+
+class Fail(Exception):
+    """A user-facing failure: one line on stderr and a non-zero exit."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+LmOpt = Annotated[
+    Optional[str], typer.Option("--lm", help="KenLM model (default: $UNSPIN_LM, then lm/build)")
+]
+LexOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--lexicon", "-l", help="Phrase table(s) to use instead of the defaults"),
+]
+ConfOpt = Annotated[
+    float, typer.Option("--min-confidence", help="Drop edits below this confidence (0..1)")
+]
+BiasOpt = Annotated[
+    float, typer.Option("--bias", help="Extra log10 cost per replacement (higher: fewer edits)")
+]
+ErrOpt = Annotated[
+    str, typer.Option("--errors", help="Invalid UTF-8: strict (error), replace, surrogateescape")
+]
+
+
+def make_config(
+    lm: str | None, lexicon: list[str] | None, min_confidence: float = 0.0, bias: float = 1.0
+) -> Config:
+    if not 0.0 <= min_confidence <= 1.0:
+        raise Fail("--min-confidence must be between 0 and 1")
+    if lexicon:
+        return Config(lm=lm, lexicons=tuple(lexicon), min_confidence=min_confidence, bias=bias)
+    return Config(lm=lm, min_confidence=min_confidence, bias=bias)
+
+
+def load(config: Config) -> Repairer:
+    try:
+        return Repairer(config)
+    except (ModelError, LexiconError) as e:
+        raise Fail(str(e)) from None
+
+
+def _check_errors(errors: str) -> None:
+    if errors not in ("strict", "replace", "surrogateescape"):
+        raise Fail("--errors must be strict, replace or surrogateescape")
+
+
+@app.command()
+def fix(
+    path: Annotated[str, typer.Argument(help="Input file, or - for stdin")] = "-",
+    output: Annotated[
+        Optional[str], typer.Option("--output", "-o", help="Output file (default: stdout)")
+    ] = None,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+    min_confidence: ConfOpt = 0.0,
+    bias: BiasOpt = 1.0,
+    errors: ErrOpt = "strict",
+) -> None:
+    """Write the repaired text."""
+    _check_errors(errors)
+    text = read_input(path, errors)
+    result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
+    write_output(output, result.fixed, errors)
+    err.print(f"{len(result.edits)} edit(s)", style="dim") if output else None
+
+
+class Format(str, Enum):
+    terminal = "terminal"
+    json = "json"
+    unified = "unified"
+
+
+@app.command()
+def diff(
+    path: Annotated[str, typer.Argument(help="Input file, or - for stdin")] = "-",
+    format: Annotated[Format, typer.Option("--format", "-f")] = Format.terminal,
+    explain: Annotated[bool, typer.Option(help="List each edit's reason")] = True,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+    min_confidence: ConfOpt = 0.0,
+    bias: BiasOpt = 1.0,
+    errors: ErrOpt = "strict",
+) -> None:
+    """Show the proposed edits: coloured inline diff, JSON, or a unified patch."""
+    from . import render
+
+    _check_errors(errors)
+    text = read_input(path, errors)
+    result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
+    name = None if path == "-" else path
+    if format is Format.json:
+        print(render.as_json(result, name))
+    elif format is Format.unified:
+        sys.stdout.write(render.unified(result, name or "-"))
+    else:
+        render.print_diff(result, Console(highlight=False), name, explain)
+
+
+@app.command()
+def info(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+) -> None:
+    """Version, signature, model path and phrase tables."""
+    r = load(make_config(lm, lexicon))
+    d = {
+        "version": __version__,
+        "signature": r.signature,
+        "lm_path": str(r.lm.path),
+        "lm_order": r.lm.order,
+        "lexicons": [str(p) for p in r.lexicon.files],
+        "lexicon_rows": len(r.lexicon.rows),
+    }
+    if as_json:
+        print(json.dumps(d, indent=2))
+    else:
+        for k, v in d.items():
+            print(f"{k}: {v}")
+
+
+@app.command("eval")
+def eval_(
+    dev: Annotated[Path, typer.Argument(help="A folder with pairs/ and clean/ (as ../shared/dev)")],
+    loo: Annotated[
+        bool, typer.Option(help="Leave-one-article-out: re-learn the pairs table without each pair")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    by_rule: Annotated[bool, typer.Option("--by-rule", help="Per-rule fired/right counts")] = False,
+    per_article: Annotated[bool, typer.Option("--per-article")] = False,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+    min_confidence: ConfOpt = 0.0,
+    bias: BiasOpt = 1.0,
+) -> None:
+    """Score pairs and clean texts with the conventions of the dev set."""
+    from .evaluate import evaluate_dev
+    from .lexicon import Lexicon, read_rows
+
+    if not (dev / "pairs").is_dir():
+        raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
+    config = make_config(lm, lexicon, min_confidence, bias)
+    base = load(config)
+    files = [Path(f) for f in config.lexicons]
+    if loo:
+        # Tables learned from these very pairs are re-learned per held-out article.
+        files = [f for f in files if not f.name.startswith("pairs")]
+    rows = [r for f in files for r in read_rows(f)]
+
+    def repairer_for(lex: Lexicon) -> object:
+        return Repairer(config, lm=base.lm, lexicon=lex).fix_and_explain
+
+    rep = evaluate_dev(dev, repairer_for, rows, loo=loo)  # type: ignore[arg-type]
+    summary = {**rep.summary(), "loo": loo, "signature": base.signature}
+    if as_json:
+        out: dict[str, object] = {"summary": summary}
+        if per_article:
+            out["pairs"] = [p.__dict__ if hasattr(p, "__dict__") else _row(p) for p in rep.pairs]
+        if by_rule:
+            out["rules"] = _rules(rep.rules)
+        print(json.dumps(out, indent=2))
+        return
+    for k, v in summary.items():
+        print(f"{k}: {v}")
+    if by_rule:
+        print("\nrule\tfired\tright")
+        for r in _rules(rep.rules):
+            print(f"{r['rule']}\t{r['fired']}\t{r['right']}")
+
+
+def _row(p: object) -> dict[str, object]:
+    return {k: getattr(p, k) for k in p.__slots__}  # type: ignore[attr-defined]
+
+
+def _rules(c: object) -> list[dict[str, object]]:
+    agg: dict[str, list[int]] = {}
+    for (rule, ok), n in c.items():  # type: ignore[attr-defined]
+        a = agg.setdefault(rule, [0, 0])
+        a[0] += n
+        a[1] += n if ok else 0
+    return [
+        {"rule": r, "fired": f, "right": g}
+        for r, (f, g) in sorted(agg.items(), key=lambda kv: (kv[1][1] - kv[1][0], kv[0]))
+    ]
+
+
+@learn_app.command("pairs")
+def learn_pairs(
+    directory: Annotated[Path, typer.Argument(help="Folder of NNN.spun.txt / NNN.orig.txt")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
+) -> None:
+    """Mine substitutions from spun/original pairs into a phrase table."""
+    from .learn import mine_pairs, read_pairs, write_table
+
+    pairs = read_pairs(directory)
+    if not pairs:
+        raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found")
+    n = write_table(mine_pairs(pairs), output, "mined-from-pairs")
+    err.print(f"{output}: {n} rows from {len(pairs)} pairs")
+
+
+def main() -> None:
+    try:
+        app()
+    except Fail as e:
+        err.print(f"unspin: {e}", markup=False)
+        sys.exit(e.code)
+    except (InputError, ModelError, LexiconError, EditMismatch) as e:
+        err.print(f"unspin: {e}", markup=False)
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.exit(0)
+    except KeyboardInterrupt:
+        err.print("unspin: interrupted", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

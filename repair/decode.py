@@ -1,0 +1,212 @@
+"""Candidates -> lattice -> best path under LM + channel -> edits with confidence.
+
+Per sentence, every token may be kept or, where the phrase table (or a mechanism such as
+number repair) proposes restorations, replaced. A beam search over KenLM states scores
+``log10 P_LM(path) + sum log10 P(spun | original)``; leaving a token alone costs nothing and
+each replacement pays the channel cost plus the document's prior that it was spun at all, so
+clean text stays clean unless the LM evidence is strong.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .edits import Edit
+from .lexicon import Lexicon, transfer_case
+from .lm import LanguageModel
+from .text import Token, sentences, tokenize
+
+_NUMBER_WORDS = {
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+_NUM_SPLIT = re.compile(r"([.,])")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One way to read tokens ``i..i+length``: emit ``words`` at channel cost ``logp``."""
+
+    length: int
+    words: tuple[str, ...]
+    logp: float
+    rule: str
+
+
+def broken_number(tok: str) -> str | None:
+    """Undo number-word substitution inside a numeral.
+
+    >>> broken_number("3.six"), broken_number("nine,300"), broken_number("one.0790")
+    ('3.6', '9,300', '1.0790')
+    >>> broken_number("six") is None
+    True
+    """
+    parts = _NUM_SPLIT.split(tok)
+    if len(parts) < 3:
+        return None
+    vals = parts[::2]
+    if not any(p.isdigit() for p in vals) or not any(p.lower() in _NUMBER_WORDS for p in vals):
+        return None
+    if not all(p.isdigit() or p.lower() in _NUMBER_WORDS for p in vals):
+        return None
+    return "".join(_NUMBER_WORDS.get(p.lower(), p) for p in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """Decoder settings (log10 units)."""
+
+    bias: float = 1.0  # extra cost per replacement on top of the channel
+    spin_prior: float = 0.5  # prior probability that a document is spun
+    beam: int = 6
+    min_confidence: float = 0.0
+
+
+class Decoder:
+    def __init__(self, lm: LanguageModel, lexicon: Lexicon, weights: Weights) -> None:
+        self.lm = lm
+        self.lex = lexicon
+        self.w = weights
+
+    # -- candidates -----------------------------------------------------------------
+    def options(self, toks: list[Token], i: int, j: int) -> list[list[Option]]:
+        """Replacement options starting at each token of the sentence ``[i, j)``."""
+        lows = [t.norm.lower() for t in toks[i:j]]
+        out: list[list[Option]] = [[] for _ in range(j - i)]
+        maxlen = self.lex.max_len
+        for a in range(j - i):
+            for n in range(1, min(maxlen, j - i - a) + 1):
+                cands = self.lex.lookup(tuple(lows[a : a + n]))
+                if not cands:
+                    continue
+                src = " ".join(t.norm for t in toks[i + a : i + a + n])
+                for c in cands:
+                    restored = transfer_case(src, " ".join(c.words))
+                    out[a].append(Option(n, tuple(restored.split()), c.logp, c.rule))
+            tok = toks[i + a].norm
+            num = broken_number(tok)
+            if num is not None:
+                out[a].append(Option(1, (num,), 0.0, "number"))
+            elif "-" in tok and not tok.startswith("-"):
+                out[a].extend(self._hyphen_options(tok))
+        return out
+
+    def _hyphen_options(self, tok: str) -> Iterator[Option]:
+        # "Secretary-Typical": a spun word inside a hyphenated compound.
+        parts = tok.split("-")
+        for k, part in enumerate(parts):
+            for c in self.lex.lookup((part.lower(),)):
+                if len(c.words) != 1:
+                    continue
+                new = parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :]
+                yield Option(1, ("-".join(new),), c.logp, c.rule)
+
+    # -- search ---------------------------------------------------------------------
+    def decode(self, text: str, spin_prior: float | None = None) -> list[Edit]:
+        toks = tokenize(text)
+        prior = self.w.spin_prior if spin_prior is None else spin_prior
+        edits: list[Edit] = []
+        for i, j in sentences(text, toks):
+            edits.extend(self._sentence(text, toks, i, j, prior))
+        return edits
+
+    def _sentence(
+        self, text: str, toks: list[Token], i: int, j: int, prior: float
+    ) -> list[Edit]:
+        opts = self.options(toks, i, j)
+        if not any(opts):
+            return []
+        lm = self.lm
+        words = [t.norm for t in toks[i:j]]
+        n = j - i
+        log_prior = math.log10(max(prior, 1e-9))
+        # hyps[k]: state -> (score, back) with back = (prev_k, prev_state, option or None)
+        start = lm.begin()
+        hyps: list[dict] = [dict() for _ in range(n + 1)]
+        hyps[0][start] = (0.0, None)
+        for k in range(n):
+            if not hyps[k]:
+                continue
+            layer = sorted(hyps[k].items(), key=lambda kv: -kv[1][0])[: self.w.beam]
+            for state, (score, _back) in layer:
+                choices: list[Option | None] = [None, *opts[k]]
+                for opt in choices:
+                    if opt is None:
+                        emit: tuple[str, ...] = (words[k],)
+                        step = 1
+                        cost = 0.0
+                    else:
+                        emit, step = opt.words, opt.length
+                        cost = opt.logp + log_prior - self.w.bias
+                    s = score + cost
+                    st = state
+                    for w in emit:
+                        lp, st = lm.advance(st, w)
+                        s += lp
+                    if k + step == n:
+                        lp, _ = lm.advance(st, "</s>")
+                        s += lp
+                    slot = hyps[k + step]
+                    prev = slot.get(st)
+                    if prev is None or s > prev[0]:
+                        slot[st] = (s, (k, state, opt))
+        # Backtrack from the best final hypothesis.
+        best_state, (best, back) = max(hyps[n].items(), key=lambda kv: kv[1][0])
+        chosen: list[tuple[int, Option]] = []
+        while back is not None:
+            k, pstate, opt = back
+            if opt is not None:
+                chosen.append((k, opt))
+            back = hyps[k][pstate][1]
+        chosen.reverse()
+        if not chosen:
+            return []
+        return self._explain(text, toks, i, words, chosen, log_prior)
+
+    def _explain(
+        self,
+        text: str,
+        toks: list[Token],
+        i: int,
+        words: list[str],
+        chosen: list[tuple[int, Option]],
+        log_prior: float,
+    ) -> list[Edit]:
+        """Turn chosen options into edits, each with its LM gain and a confidence."""
+
+        def render(skip: int | None) -> list[str]:
+            out: list[str] = []
+            k = 0
+            for idx, (pos, opt) in enumerate(chosen):
+                out.extend(words[k:pos])
+                out.extend(words[pos : pos + opt.length] if idx == skip else opt.words)
+                k = pos + opt.length
+            out.extend(words[k:])
+            return out
+
+        full = self.lm.sentence(render(None))
+        edits = []
+        for idx, (pos, opt) in enumerate(chosen):
+            gain = full - self.lm.sentence(render(idx))
+            margin = gain + opt.logp + log_prior - self.w.bias
+            conf = 1.0 / (1.0 + 10.0 ** (-margin))
+            if conf < self.w.min_confidence:
+                continue
+            a, b = toks[i + pos], toks[i + pos + opt.length - 1]
+            before = text[a.start : b.end]
+            after = " ".join(opt.words)
+            if after == before:
+                continue
+            edits.append(Edit(a.start, b.end, before, after, opt.rule, round(gain, 3), round(conf, 3)))
+        return edits

@@ -1,0 +1,155 @@
+"""Phrase tables: loading, validation, a longest-match index and case transfer.
+
+A table is UTF-8 TSV with the header ``spun  original  source  count  total  note``.
+``count`` is how often the spinner was seen turning ``original`` into ``spun``; ``total`` how
+often ``original`` was seen at all, so ``count/total`` estimates the channel P(spun | original).
+
+>>> transfer_case("Social gathering", "party")
+'Party'
+>>> transfer_case("NAVY", "military")
+'MILITARY'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .text import words
+
+HEADER = ("spun", "original", "source", "count", "total", "note")
+MAX_SPAN = 5
+
+
+class LexiconError(ValueError):
+    """A phrase table is missing or malformed; the message names file and line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    spun: str
+    original: str
+    source: str
+    count: float
+    total: float
+    note: str
+    rule: str  # "file:line"
+
+    @property
+    def logp(self) -> float:
+        """log10 of the smoothed channel probability P(spun | original)."""
+        return math.log10((self.count + 0.1) / (self.total + 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    words: tuple[str, ...]
+    logp: float
+    rule: str
+
+
+def read_rows(path: Path) -> Iterator[Row]:
+    """Parse one table, raising :class:`LexiconError` with ``file:line`` on bad input."""
+    try:
+        fh = path.open(encoding="utf-8", newline="")
+    except OSError as e:
+        raise LexiconError(f"{path}: cannot read phrase table ({e.strerror})") from None
+    with fh:
+        try:
+            for lineno, line in enumerate(fh, 1):
+                line = line.rstrip("\r\n")
+                if lineno == 1:
+                    if tuple(line.split("\t")[:5]) != HEADER[:5]:
+                        raise LexiconError(
+                            f"{path}:1: header must start with {' '.join(HEADER[:5])!r}"
+                        )
+                    continue
+                if not line or line.startswith("#"):
+                    continue
+                cols = line.split("\t")
+                if len(cols) < 5:
+                    raise LexiconError(f"{path}:{lineno}: expected 5 or 6 tab-separated columns")
+                spun, original, source, count_s, total_s = cols[:5]
+                note = cols[5] if len(cols) > 5 else ""
+                try:
+                    count, total = float(count_s), float(total_s)
+                except ValueError:
+                    raise LexiconError(
+                        f"{path}:{lineno}: count and total must be numbers"
+                    ) from None
+                if not spun.strip() or count < 0 or total < count:
+                    raise LexiconError(
+                        f"{path}:{lineno}: need a spun phrase and 0 <= count <= total"
+                    )
+                yield Row(spun, original, source, count, total, note, f"{path.name}:{lineno}")
+        except UnicodeDecodeError as e:
+            raise LexiconError(f"{path}: not UTF-8 at byte {e.start}") from None
+
+
+def key(phrase: str) -> tuple[str, ...]:
+    """The lookup key of a phrase: its lower-cased normalised tokens."""
+    return tuple(w.lower() for w in words(phrase))
+
+
+class Lexicon:
+    """An index from spun phrases (lower-cased token tuples) to candidate restorations."""
+
+    def __init__(self, rows: Iterable[Row], files: Iterable[Path] = ()) -> None:
+        index: dict[tuple[str, ...], dict[tuple[str, ...], Candidate]] = {}
+        self.rows: list[Row] = []
+        for r in rows:
+            k = key(r.spun)
+            orig = tuple(words(r.original))
+            if not k or len(k) > MAX_SPAN or tuple(w.lower() for w in orig) == k:
+                continue
+            self.rows.append(r)
+            slot = index.setdefault(k, {})
+            prev = slot.get(orig)
+            c = Candidate(orig, r.logp, r.rule)
+            # Several sources may propose the same restoration: keep the best-evidenced.
+            if prev is None or c.logp > prev.logp:
+                slot[orig] = c
+        self._index = {k: tuple(v.values()) for k, v in index.items()}
+        self.max_len = max((len(k) for k in self._index), default=0)
+        self.files = tuple(files)
+
+    @classmethod
+    def load(cls, paths: Iterable[Path | str]) -> Lexicon:
+        files = [Path(p) for p in paths]
+        rows: list[Row] = []
+        for p in files:
+            rows.extend(read_rows(p))
+        return cls(rows, files)
+
+    def lookup(self, k: tuple[str, ...]) -> tuple[Candidate, ...]:
+        return self._index.get(k, ())
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for p in self.files:
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+        return h.hexdigest()[:12]
+
+
+def transfer_case(source: str, target: str) -> str:
+    """Give ``target`` the case pattern of ``source`` (all caps, capitalised, or as is)."""
+    letters = [c for c in source if c.isalpha()]
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return target.upper()
+    if source[:1].isupper() and target[:1].islower():
+        return target[:1].upper() + target[1:]
+    if source[:1].islower() and target[:1].isupper() and not _proper(target):
+        return target[:1].lower() + target[1:]
+    return target
+
+
+def _proper(word: str) -> bool:
+    # "I" and acronyms keep their case when a lower-case spun word is restored to them.
+    return word == "I" or (len(word) > 1 and word[:2].isupper())

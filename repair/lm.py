@@ -1,0 +1,95 @@
+"""KenLM scorer: locate and verify the model, score sentences incrementally.
+
+The model path comes from an explicit argument, then ``$UNSPIN_LM``, then the default build
+location ``lm/build/default.binary`` (made by ``make setup``). The binary is memory-mapped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import kenlm
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = ROOT / "lm" / "build" / "default.binary"
+
+
+class ModelError(RuntimeError):
+    """The language model is missing or unreadable; the message says what to do."""
+
+
+def locate(path: str | os.PathLike[str] | None = None) -> Path:
+    """Resolve the model path: argument, then ``$UNSPIN_LM``, then the default build."""
+    if path:
+        p = Path(path)
+    elif os.environ.get("UNSPIN_LM"):
+        p = Path(os.environ["UNSPIN_LM"])
+    else:
+        p = DEFAULT_MODEL
+    if not p.is_file():
+        raise ModelError(
+            f"no language model at {p}: run 'make setup' to build the default model, "
+            "or pass --lm PATH / set UNSPIN_LM"
+        )
+    return p
+
+
+def fingerprint(path: Path) -> str:
+    """A cheap content hash (size, head and tail) that names a model in signatures."""
+    h = hashlib.sha256()
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with path.open("rb") as fh:
+        h.update(fh.read(1 << 20))
+        if size > 2 << 20:
+            fh.seek(-(1 << 20), os.SEEK_END)
+            h.update(fh.read())
+    return h.hexdigest()[:12]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class LanguageModel:
+    """A memory-mapped KenLM model; picklable by path, so workers re-open it cheaply."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = locate(path)
+        cfg = kenlm.Config()
+        cfg.load_method = kenlm.LoadMethod.LAZY
+        try:
+            self.model = kenlm.Model(str(self.path), cfg)
+        except (OSError, RuntimeError, ValueError) as e:
+            raise ModelError(
+                f"{self.path}: not a usable KenLM model (sha256 {_sha256(self.path)[:16]}): "
+                f"{str(e).splitlines()[0] if str(e) else type(e).__name__}; rebuild it with 'make setup'"
+            ) from None
+        self.order: int = self.model.order
+        self.hash = fingerprint(self.path)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LanguageModel, (str(self.path),))
+
+    def begin(self) -> kenlm.State:
+        s = kenlm.State()
+        self.model.BeginSentenceWrite(s)
+        return s
+
+    def advance(self, state: kenlm.State, word: str) -> tuple[float, kenlm.State]:
+        out = kenlm.State()
+        return self.model.BaseScore(state, word, out), out
+
+    def sentence(self, toks: list[str] | tuple[str, ...]) -> float:
+        """log10 probability of a whole tokenised sentence with <s> and </s>."""
+        return float(self.model.score(" ".join(toks), bos=True, eos=True))
+
+    def known(self, word: str) -> bool:
+        return word in self.model
