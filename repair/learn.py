@@ -78,6 +78,7 @@ def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]
             else:
                 continue
         so, ss = orig[o1:o2], spun[s1:s2]
+        initial = s1 == 0 or spun[s1 - 1] in (".", "!", "?", '"', ":")
         if not (1 <= len(so) <= MAX_SIDE and 1 <= len(ss) <= min(MAX_SIDE, MAX_SPAN)):
             continue
         if not any(w[:1].isalnum() for w in ss):
@@ -86,9 +87,10 @@ def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]
             # Equal-length blocks are word-by-word substitutions: keep the word rows.
             for a, b in zip(ss, so):
                 if a != b:
-                    yield a, _lower_first([a], [b])[0]
+                    yield a, (_lower_first([a], [b]) if initial else [b])[0]
+                initial = False
             continue
-        yield " ".join(ss), " ".join(_lower_first(ss, so))
+        yield " ".join(ss), " ".join(_lower_first(ss, so) if initial else so)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,48 @@
+# unspin: `make demo` and `make test` do all the set-up they need, idempotently.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED ?= $(abspath ../shared)
+export SHARED
+export UNSPIN_CACHE ?= $(HOME)/.cache/unspin
+
+.PHONY: setup demo test lm lexicon venv lint clean bench eval
+
+setup: venv lm lexicon
+	@echo "ready: $(BIN)/unspin"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# KenLM's tools and the default model live in $(UNSPIN_CACHE); repeated runs reuse them.
+lm:
+	bash lm/build_kenlm.sh >/dev/null
+	$(PYTHON) lm/build.py
+
+# Derived phrase tables are built, not committed.
+lexicon: venv
+	@mkdir -p lexicon/built
+	$(BIN)/unspin learn pairs $(SHARED)/dev/pairs -o lexicon/built/pairs.tsv
+
+demo: setup
+	$(BIN)/unspin diff $(SHARED)/dev/unpaired/seed-saraqeb.spun.txt
+	$(BIN)/unspin eval $(SHARED)/dev
+
+eval: setup
+	$(BIN)/unspin eval $(SHARED)/dev
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check repair tests
+	$(BIN)/mypy repair
+
+clean:
+	rm -rf lexicon/built lm/build
