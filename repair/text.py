@@ -10,6 +10,7 @@ normalised form (straight quotes, '-' for dashes, NFC) that the lexicon and the 
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from typing import NamedTuple
@@ -35,6 +36,11 @@ _TRANS = str.maketrans(
         "\u2026": "...",
     }
 )
+# Lone surrogates (from --errors surrogateescape) cannot be encoded for KenLM or the lexicon:
+# their normalised form is U+FFFD while their offsets still index the untouched input.
+_TRANS.update({cp: "\ufffd" for cp in range(0xD800, 0xE000)})
+# str.splitlines boundaries: a sentence never spans CR, LF, CRLF, VT, FF, NEL, LS or PS.
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SENT_END = frozenset({".", "!", "?"})
 _CLOSERS = frozenset({'"', "'", ")", "]"})
 MAX_SENTENCE = 120  # tokens; bounds decoder cost on text with no punctuation
@@ -86,7 +92,7 @@ def sentences(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
             end_here = True
         else:
             nxt = tokens[i + 1]
-            if "\n" in text[tokens[i].end : nxt.start]:
+            if _LINE_BREAK.search(text, tokens[i].end, nxt.start):
                 end_here = True
             elif tokens[i].norm in _SENT_END or (
                 tokens[i].norm in _CLOSERS and i > 0 and tokens[i - 1].norm in _SENT_END
@@ -99,3 +105,125 @@ def sentences(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
             spans.append((start, i + 1))
             start = i + 1
     return spans
+
+
+# -- what the decoder must not touch ---------------------------------------------------------
+# Every pattern has bounded repetition so that no input makes the scan quadratic.
+_PROTECTED_RE = re.compile(
+    r"<!--.{0,20000}?-->"  # HTML comment
+    r"|</?[A-Za-z][^<>\n]{0,2000}>"  # HTML tag with its attributes; autolinks <https://...>
+    r"|^(?:```|~~~)[^\n]{0,200}\n.{0,20000}?^(?:```|~~~)"  # fenced code block
+    r"|`[^`\n]{1,2000}`"  # inline code
+    r"|\]\([^()\s]{0,2000}(?:\s+\"[^\"\n]{0,500}\")?\)"  # Markdown link/image target
+    r"|\b[a-z][a-z0-9+.\-]{0,30}://[^\s<>\"'`]{1,4000}"  # URL with a scheme
+    r"|\bwww\.[^\s<>\"'`]{1,4000}"  # bare www. URL
+    r"|[\w.+\-]{1,64}@[\w\-]{1,63}(?:\.[\w\-]{1,63}){1,8}"  # e-mail address
+    r"|&(?:#[0-9]{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});",  # character entity
+    re.IGNORECASE | re.DOTALL | re.MULTILINE,
+)
+_PARAGRAPH_BREAK = re.compile(r"(?:\r\n|\r|\n)[ \t]*(?:\r\n|\r|\n)")
+# Frequent English words that are not also frequent words of French, Spanish, German, Italian
+# or Portuguese ("a", "in", "on", "was", "also" are left out for that reason).
+_FUNCTION_WORDS = frozenset(
+    "the of to and or but not is are were be been being has have had do does did it its "
+    "this that these those he she they we you his her their our your who which what when "
+    "where than then there said would could should may might after before about into over "
+    "with from for by at an as more most other some such".split()
+)
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_ENGLISH_SAMPLE = 20000  # characters; enough to judge, and cheap on a 50 MB paragraph
+_MIN_WORDS = 12  # shorter paragraphs (titles, captions) are never judged foreign
+_MIN_FUNCTION_RATIO = 0.12
+
+
+def protected_spans(text: str) -> list[tuple[int, int]]:
+    """Sorted, disjoint code-point ranges of markup the decoder must not edit inside.
+
+    HTML tags and comments, URLs, e-mail addresses, Markdown link targets, inline code,
+    fenced code blocks and character entities.
+
+    >>> t = 'See <a href="/faculties">the faculties</a>.'
+    >>> [t[a:b] for a, b in protected_spans(t)]
+    ['<a href="/faculties">', '</a>']
+    """
+    return _merge([m.span() for m in _PROTECTED_RE.finditer(text)])
+
+
+def is_english(paragraph: str) -> bool:
+    """A cheap guess whether ``paragraph`` is English prose worth repairing.
+
+    False when most letters are outside the Latin script, or when a paragraph of at least
+    twelve words has few English function words. Short paragraphs count as English. Only
+    the first 20,000 characters are looked at.
+
+    >>> is_english("The party said the death toll had risen to 21 this month.")
+    True
+    >>> is_english("Le parti a déclaré que le bilan des morts était passé à 21 ce mois-ci.")
+    False
+    >>> is_english("Партия заявила, что число погибших выросло")
+    False
+    """
+    sample = paragraph[:_ENGLISH_SAMPLE]
+    letters = latin = 0
+    for c in sample:
+        if c.isalpha():
+            letters += 1
+            latin += c <= "\u024f"
+    if letters and latin * 2 < letters:
+        return False
+    ws = _WORD_RE.findall(sample)
+    if len(ws) < _MIN_WORDS:
+        return True
+    hits = sum(1 for w in ws if normalize(w).lower() in _FUNCTION_WORDS)
+    return hits >= _MIN_FUNCTION_RATIO * len(ws)
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """Code-point ranges of paragraphs: text between blank lines (any line-ending style).
+
+    >>> paragraph_spans("one\\r\\n\\r\\ntwo")
+    [(0, 3), (7, 10)]
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _PARAGRAPH_BREAK.finditer(text):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if len(text) > pos:
+        spans.append((pos, len(text)))
+    return spans
+
+
+def skip_spans(text: str) -> list[tuple[int, int]]:
+    """Everything the decoder must leave alone: markup and non-English paragraphs.
+
+    >>> de = "Die Partei sagte, die Zahl der Toten sei in diesem Monat auf 21 gestiegen, hieß es."
+    >>> t = "The faculties said so.\\n\\n" + de
+    >>> [t[a:b][:10] for a, b in skip_spans(t)]
+    ['Die Partei']
+    """
+    spans = protected_spans(text)
+    spans += [(a, b) for a, b in paragraph_spans(text) if not is_english(text[a:b])]
+    return _merge(spans)
+
+
+def overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether ``[start, end)`` touches any of the sorted, disjoint ``spans``.
+
+    >>> overlaps([(4, 10)], 0, 4), overlaps([(4, 10)], 9, 12)
+    (False, True)
+    """
+    i = bisect.bisect_right(spans, start, key=lambda s: s[1])
+    return i < len(spans) and spans[i][0] < max(end, start + 1)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            if b > out[-1][1]:
+                out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
