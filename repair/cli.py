@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -26,7 +27,8 @@ app = typer.Typer(
 learn_app = typer.Typer(no_args_is_help=True, help="Learn phrase tables.")
 app.add_typer(learn_app, name="learn")
 
-err = Console(stderr=True, highlight=False)
+# soft_wrap: an error message stays one line however narrow the terminal.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Fail(Exception):
@@ -232,7 +234,13 @@ def learn_pairs(
     err.print(f"{output}: {n} rows from {len(pairs)} pairs")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # Unwind like Ctrl-C so temporary files are removed and no partial output is left.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except Fail as e:
