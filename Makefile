@@ -7,7 +7,7 @@ SHARED ?= $(abspath ../shared)
 export SHARED
 export UNSPIN_CACHE ?= $(HOME)/.cache/unspin
 
-.PHONY: setup demo test lm lexicon venv lint clean bench eval
+.PHONY: setup demo test lm lexicon venv lint clean bench eval browser
 
 setup: venv lm lexicon
 	@echo "ready: $(BIN)/unspin"
@@ -37,7 +37,13 @@ demo: setup
 eval: setup
 	$(BIN)/unspin eval $(SHARED)/dev
 
-test: setup
+# The HTML report's test drives the Debian Chromium (Playwright never downloads a browser).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+	@command -v patch >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq patch)
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 lint: venv
