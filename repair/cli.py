@@ -95,7 +95,7 @@ def fix(
     _check_errors(errors)
     text = read_input(path, errors)
     result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
-    write_output(output, result.fixed, errors)
+    write_output(output, result.fixed, errors, source=path)
     err.print(f"{len(result.edits)} edit(s)", style="dim") if output else None
 
 

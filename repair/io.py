@@ -1,15 +1,33 @@
 """Reading input safely and writing output atomically.
 
+Input is bytes that must be UTF-8 text: binary files and other encodings are refused with a
+one-line message naming the byte offset, unless the caller chooses ``errors="replace"`` or
+``errors="surrogateescape"`` (which round-trips every byte). Output files are written to a
+temporary file in the same folder and renamed over the target, so a reader or an interrupted
+run never sees a partial file.
+
 >>> decode(b"caf\\xc3\\xa9")
 'café'
+>>> encode(decode(b"caf\\xe9", errors="surrogateescape"), "surrogateescape")
+b'caf\\xe9'
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import sys
-import tempfile
 from pathlib import Path
+
+ERRORS = ("strict", "replace", "surrogateescape")
+_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
+_TEXT_BYTES = frozenset(range(32, 127)) | frozenset(b"\t\n\r\f\b\x0b\x1b")
 
 
 class InputError(ValueError):
@@ -17,19 +35,39 @@ class InputError(ValueError):
 
 
 def looks_binary(data: bytes) -> bool:
-    """NUL bytes in a sample, or mostly non-text bytes, mark a file as binary."""
+    """NUL bytes in a sample, or mostly non-text bytes, mark a file as binary.
+
+    A few NULs or control characters in text pass (they are kept as they are).
+
+    >>> looks_binary(b"plain text\\n"), looks_binary(b"\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00")
+    (False, True)
+    """
     sample = data[:8192]
     if not sample:
         return False
     if sample.count(0) > max(1, len(sample) // 100):
         return True
-    text_bytes = bytes(range(32, 127)) + b"\t\n\r\f\b"
-    odd = sum(1 for b in sample if b < 128 and b not in text_bytes)
+    odd = sum(1 for b in sample if b < 128 and b not in _TEXT_BYTES)
     return odd > len(sample) // 10
 
 
 def decode(data: bytes, name: str = "<input>", errors: str = "strict") -> str:
-    """UTF-8 (an initial BOM is kept as text so it round-trips); one-line errors."""
+    """UTF-8 (an initial BOM is kept as text so it round-trips); one-line errors.
+
+    >>> decode(b"\\xef\\xbb\\xbfhi")
+    '\\ufeffhi'
+    >>> decode(b"caf\\xe9")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    repair.io.InputError: <input>: not valid UTF-8 at byte 3 (0xe9); convert it to UTF-8 or ...
+    """
+    if errors not in ERRORS:
+        raise InputError(f"errors must be one of {', '.join(ERRORS)}, not {errors!r}")
+    for bom, enc in _BOMS.items():
+        if data.startswith(bom):
+            raise InputError(
+                f"{name}: is {enc} text (byte-order mark {bom.hex()}); convert it to UTF-8, "
+                f"e.g. iconv -f {enc} -t UTF-8"
+            )
     if looks_binary(data):
         raise InputError(f"{name}: looks like a binary file, not text; refusing to process it")
     try:
@@ -42,7 +80,7 @@ def decode(data: bytes, name: str = "<input>", errors: str = "strict") -> str:
 
 
 def read_input(path: str, errors: str = "strict") -> str:
-    """Read a file, or standard input for ``-``."""
+    """Read a file, or standard input for ``-``. The file is only ever opened for reading."""
     if path == "-":
         return decode(sys.stdin.buffer.read(), "<stdin>", errors)
     p = Path(path)
@@ -56,30 +94,58 @@ def read_input(path: str, errors: str = "strict") -> str:
 
 
 def encode(text: str, errors: str = "strict") -> bytes:
-    return text.encode("utf-8", errors="surrogateescape" if errors == "surrogateescape" else "strict")
+    """UTF-8; ``surrogateescape`` turns the escaped bytes of :func:`decode` back into bytes."""
+    # "replace" already happened on decoding; anything else unencodable is a bug, so strict.
+    return text.encode("utf-8", "surrogateescape" if errors == "surrogateescape" else "strict")
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one existing file (through links, ``..`` and the like)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None = None) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     With ``backup`` (a suffix), the old file is kept as ``path + backup`` first. An
-    interrupted write leaves the old file and no partial output.
+    interrupted write leaves the old file and no partial output. A symbolic link is
+    followed, so the file it points to is replaced and the link kept. A new file gets the
+    permissions ``open()`` would give it; a replaced one keeps its own.
     """
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+    p = Path(os.path.realpath(path))
+    tmp = p.with_name(f".{p.name}.{secrets.token_hex(4)}.tmp")
     try:
+        # Created like open(path, "w") would (mode 0666 less the umask), never world-writable.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         if p.exists():
-            os.chmod(tmp, p.stat().st_mode & 0o7777)
+            shutil.copymode(p, tmp)
             if backup:
-                bak = p.with_name(p.name + backup)
-                if bak.exists():
-                    bak.unlink()
-                os.link(p, bak)
+                _backup(p, p.with_name(p.name + backup))
         os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(p.parent)
+
+
+def _backup(p: Path, bak: Path) -> None:
+    tmp = bak.with_name(f".{bak.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        try:
+            os.link(p, tmp)
+        except OSError:  # no hard links on this file system
+            shutil.copy2(p, tmp)
+        os.replace(tmp, bak)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -88,8 +154,33 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
         raise
 
 
-def write_output(path: str | None, text: str, errors: str = "strict") -> None:
-    """Write to a file atomically, or to standard output for ``None``/``-``."""
+def _fsync_dir(d: Path) -> None:
+    # Makes the rename itself durable; not every platform lets a folder be opened.
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_output(
+    path: str | None, text: str, errors: str = "strict", source: str | None = None
+) -> None:
+    """Write to a file atomically, or to standard output for ``None``/``-``.
+
+    ``source`` is the input's path: writing over it is refused (that is what ``--in-place``
+    is for, with its backup).
+    """
+    if path is not None and path != "-" and source not in (None, "-"):
+        if same_file(path, source):  # type: ignore[arg-type]
+            raise InputError(
+                f"{path}: is the input file; pass --in-place to rewrite it (a backup is kept)"
+            )
     data = encode(text, errors)
     if path is None or path == "-":
         sys.stdout.buffer.write(data)
