@@ -7,9 +7,9 @@ SHARED ?= $(abspath ../shared)
 export SHARED
 export UNSPIN_CACHE ?= $(HOME)/.cache/unspin
 
-.PHONY: setup demo test lm lexicon venv lint clean bench eval browser
+.PHONY: setup demo test lm lexicon venv lint clean bench eval browser java
 
-setup: venv lm lexicon
+setup: venv lm lexicon java
 	@echo "ready: $(BIN)/unspin"
 
 venv: $(VENV)/.installed
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
+
+# Spark (tests/test_spark.py) needs a Java 17 runtime; install it only when none is there.
+java:
+	@command -v java >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq openjdk-17-jre-headless; }
 
 # KenLM's tools and the default model live in $(UNSPIN_CACHE); repeated runs reuse them.
 lm:

@@ -7,7 +7,7 @@ import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from .edits import EditMismatch
 from .io import InputError, read_input, write_output
 from .lexicon import LexiconError
 from .lm import ModelError
+
+if TYPE_CHECKING:
+    from .pipeline import Stats
 
 app = typer.Typer(
     add_completion=False,
@@ -56,6 +59,12 @@ ErrOpt = Annotated[
     str, typer.Option("--errors", help="Invalid UTF-8: strict (error), replace, surrogateescape")
 ]
 
+FieldOpt = Annotated[str, typer.Option("--field", help="JSONL: the field holding the text")]
+SkipBadOpt = Annotated[
+    bool, typer.Option("--skip-bad", help="Pass bad JSONL lines through, skip bad files; count")
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes")]
+
 
 def make_config(
     lm: str | None, lexicon: list[str] | None, min_confidence: float = 0.0, bias: float = 1.0
@@ -83,16 +92,32 @@ def _check_errors(errors: str) -> None:
 def fix(
     path: Annotated[str, typer.Argument(help="Input file, or - for stdin")] = "-",
     output: Annotated[
-        Optional[str], typer.Option("--output", "-o", help="Output file (default: stdout)")
+        Optional[str],
+        typer.Option("--output", "-o", help="Output file (default: stdout); OUTDIR for a folder"),
     ] = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = 0.0,
     bias: BiasOpt = 1.0,
     errors: ErrOpt = "strict",
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Input is JSON Lines")] = False,
+    field: FieldOpt = "text",
+    edits_field: Annotated[
+        str | None, typer.Option("--edits-field", help="JSONL: also store the edits here")
+    ] = None,
+    skip_bad: SkipBadOpt = False,
+    jobs: JobsOpt = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip work already in -o (JSONL lines, newer files)")
+    ] = False,
 ) -> None:
-    """Write the repaired text."""
+    """Write the repaired text; or repair JSON Lines (--jsonl) or a folder (DIR -o OUTDIR)."""
     _check_errors(errors)
+    if jsonl or Path(path).is_dir():
+        config = make_config(lm, lexicon, min_confidence, bias)
+        _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
+               resume, errors)
+        return
     text = read_input(path, errors)
     result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
     write_output(output, result.fixed, errors, source=path)
@@ -232,6 +257,151 @@ def learn_pairs(
         raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found")
     n = write_table(mine_pairs(pairs), output, "mined-from-pairs")
     err.print(f"{output}: {n} rows from {len(pairs)} pairs")
+
+
+
+def _batch(
+    config: Config, path: str, output: str | None, jsonl: bool, field: str,
+    edits_field: str | None, score_field: str | None, fix: bool, skip_bad: bool, jobs: int,
+    resume: bool, errors: str,
+) -> Stats:
+    """JSONL or folder runs for ``fix`` and ``score``: open, run, summarise on stderr."""
+    from .pipeline import (
+        BadInput,
+        DirJob,
+        JsonlJob,
+        completed_lines,
+        progress_bar,
+        run_dir,
+        run_jsonl,
+    )
+
+    load(config)  # fail early, in one line, on a missing model or a bad table
+    try:
+        if not jsonl:
+            if not output:
+                raise Fail(f"{path}: is a folder; pass -o OUTDIR (or --jsonl for JSON Lines)")
+            with progress_bar(None, "files") as update:
+                bar_total: list[int] = []
+                stats = run_dir(DirJob(config, errors, skip_bad), Path(path), Path(output),
+                                jobs, resume=resume, on_progress=update,
+                                on_plan=bar_total.append)
+        else:
+            if resume and not output:
+                raise Fail("--resume needs -o OUT: it counts the lines already written there")
+            job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad)
+            skip = completed_lines(output) if resume and output else 0
+            src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+            total = None if path == "-" else Path(path).stat().st_size
+            dst = sys.stdout.buffer if not output or output == "-" else open(
+                output, "ab" if resume else "wb")  # noqa: SIM115
+            try:
+                with progress_bar(total, "bytes") as update:
+                    stats = run_jsonl(job, src, dst, jobs, skip=skip, on_progress=update)
+            finally:
+                if src is not sys.stdin.buffer:
+                    src.close()
+                if dst is not sys.stdout.buffer:
+                    dst.close()
+    except BadInput as e:
+        raise Fail(str(e)) from None
+    except OSError as e:
+        raise Fail(f"{e.filename or path}: {e.strerror}") from None
+    err.print(
+        f"{stats.docs:,} docs, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):.0f} "
+        f"words/doc, {stats.words_per_second:,.0f} words/s on {jobs} process(es)"
+        + (f", {stats.bad} bad skipped" if stats.bad else "")
+        + (f", {stats.resumed:,} already done" if stats.resumed else ""),
+        style="dim", markup=False,
+    )
+    return stats
+
+
+@app.command()
+def score(
+    paths: Annotated[list[str], typer.Argument(help="Files, or - for stdin")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document")] = False,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="Exit 1 if any document scores >= T")
+    ] = None,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Inputs are JSON Lines: add the score to each record")
+    ] = False,
+    field: FieldOpt = "text",
+    score_field: Annotated[str, typer.Option("--score-field")] = "spin_score",
+    output: Annotated[str | None, typer.Option("--output", "-o")] = None,
+    skip_bad: SkipBadOpt = False,
+    jobs: JobsOpt = 1,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+    errors: ErrOpt = "strict",
+) -> None:
+    """Probability that each document is spun; with --threshold, a check that exits 1."""
+    from .score import count_words, spin_score
+
+    _check_errors(errors)
+    config = make_config(lm, lexicon)
+    top = 0.0
+    if jsonl:
+        for p in paths:
+            stats = _batch(config, p, output, True, field, None, score_field, False, skip_bad,
+                           jobs, False, errors)
+            top = max(top, stats.max_score)
+    else:
+        r = load(config)
+        for p in paths:
+            text = read_input(p, errors)
+            n = count_words(text)
+            res = r.fix_and_explain(text)
+            s = spin_score(res, n)
+            top = max(top, s)
+            if as_json:
+                print(json.dumps({"path": p, "spin_score": round(s, 4), "words": n,
+                                  "edits": len(res.edits), "signature": r.signature}))
+            else:
+                print(f"{s:.4f}\t{p}")
+    if threshold is not None and top >= threshold:
+        raise typer.Exit(1)
+
+
+@app.command("score-eval")
+def score_eval(
+    dev: Annotated[Path, typer.Argument(help="A folder with pairs/, unpaired/ and clean/")],
+    threshold: Annotated[float, typer.Option("--threshold")] = 0.5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    per_doc: Annotated[bool, typer.Option("--per-doc", help="List every document's score")] = False,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+) -> None:
+    """ROC AUC, precision and recall of the spin score: spun vs clean, tables left one out."""
+    from .lexicon import Lexicon, read_rows
+    from .score import evaluate_scores
+
+    if not (dev / "pairs").is_dir():
+        raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
+    config = make_config(lm, lexicon)
+    base = load(config)
+    rows = [r for f in config.lexicons if not Path(f).name.startswith("pairs")
+            for r in read_rows(Path(f))]
+
+    def repairer_for(lex: Lexicon) -> object:
+        return Repairer(config, lm=base.lm, lexicon=lex).fix_and_explain
+
+    rep = evaluate_scores(dev, repairer_for, rows, threshold)  # type: ignore[arg-type]
+    summary = {**rep.summary(), "signature": base.signature}
+    if as_json:
+        out: dict[str, object] = {"summary": summary}
+        if per_doc:
+            out["spun"] = dict(rep.pos)
+            out["clean"] = dict(rep.neg)
+        print(json.dumps(out, indent=2))
+        return
+    for k, v in summary.items():
+        print(f"{k}: {v}")
+    if per_doc:
+        for label, docs in (("spun", rep.pos), ("clean", rep.neg)):
+            for name, s in docs:
+                print(f"{label}\t{s:.4f}\t{name}")
 
 
 def _terminate(signum: int, frame: object) -> None:

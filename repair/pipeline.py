@@ -1,0 +1,401 @@
+"""Streams and batches: JSON Lines and folders, in input order, in flat memory, on N processes.
+
+Work goes out in chunks of lines (or one file per task) to a ``multiprocessing`` pool whose
+workers each build one :class:`~repair.Repairer` from the pickled :class:`~repair.Config`
+(through :func:`shared_repairer`, a cached loader: no module state). At most ``window``
+chunks are in flight, so memory does not grow with the input however slow the writer is.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from . import Config, Repairer
+from .io import InputError, encode, read_input, write_atomic
+from .score import count_words, spin_score
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CHUNK_LINES = 256
+
+
+class BadInput(ValueError):
+    """A line or file that cannot be processed; the message is one line for the user."""
+
+
+@lru_cache(maxsize=4)
+def shared_repairer(config: Config) -> Repairer:
+    """One Repairer per process and configuration (workers, Spark executors, threads)."""
+    return Repairer(config)
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """What a run did; ``seconds`` is wall time of the processing loop."""
+
+    docs: int = 0
+    edits: int = 0
+    words: int = 0
+    bad: int = 0
+    resumed: int = 0
+    max_score: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def words_per_second(self) -> float:
+        return self.words / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(slots=True)
+class _Tally:
+    docs: int = 0
+    edits: int = 0
+    words: int = 0
+    bad: int = 0
+    max_score: float = 0.0
+    t0: float = field(default_factory=time.perf_counter)
+
+    def add(self, edits: int, words: int, score: float | None) -> None:
+        self.docs += 1
+        self.edits += edits
+        self.words += words
+        if score is not None and score > self.max_score:
+            self.max_score = score
+
+    def stats(self, resumed: int = 0) -> Stats:
+        return Stats(
+            self.docs, self.edits, self.words, self.bad, resumed, self.max_score,
+            time.perf_counter() - self.t0,
+        )
+
+
+# -- ordered, bounded parallel map ---------------------------------------------------------
+def map_ordered(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    workers: int = 1,
+    *,
+    config: Config | None = None,
+    window: int | None = None,
+) -> Iterator[R]:
+    """``map(fn, items)`` in input order on ``workers`` processes, ``window`` items in flight.
+
+    ``Pool.imap`` alone pulls its whole input as fast as it can and queues every result, so a
+    gate (a semaphore taken before an item is handed out and released once its result has
+    been consumed) keeps memory flat. ``config``: each worker loads its Repairer up front.
+
+    >>> list(map_ordered(abs, [-1, 2, -3]))
+    [1, 2, 3]
+    """
+    if workers <= 1:
+        if config is not None:
+            shared_repairer(config)
+        yield from map(fn, items)
+        return
+    window = window or 4 * workers
+    slots = threading.Semaphore(window)
+    stop = threading.Event()
+
+    def gated() -> Iterator[T]:
+        for it in items:
+            # Wake up now and then so a pool being shut down is never stuck here.
+            while not slots.acquire(timeout=0.1):
+                if stop.is_set():
+                    return
+            yield it
+
+    ctx = multiprocessing.get_context("spawn")  # no fork: safe with threads and open models
+    init, args = (shared_repairer, (config,)) if config is not None else (None, ())
+    pool = ctx.Pool(workers, initializer=init, initargs=args)
+    try:
+        for r in pool.imap(fn, gated(), chunksize=1):
+            yield r
+            slots.release()
+        pool.close()
+    finally:
+        stop.set()
+        pool.terminate()
+        pool.join()
+
+
+# -- JSON Lines ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class JsonlJob:
+    """How to treat each record: repair ``field`` (``fix``), add edits and/or a score."""
+
+    config: Config
+    field: str = "text"
+    edits_field: str | None = None
+    score_field: str | None = None
+    fix: bool = True
+    skip_bad: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LineOut:
+    data: bytes  # the output line, newline included
+    size: int  # bytes of input consumed
+    edits: int = 0
+    words: int = 0
+    score: float | None = None
+    error: str | None = None  # a bad line, passed through unchanged
+    blank: bool = False
+
+
+def process_line(repairer: Repairer, job: JsonlJob, raw: bytes) -> LineOut:
+    """One input line (newline included or not) to one output line."""
+    body = raw.rstrip(b"\r\n")
+    if not body.strip():
+        return LineOut(b"\n", len(raw), blank=True)
+    try:
+        rec = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return LineOut(body + b"\n", len(raw), error=f"not valid UTF-8 at byte {e.start}")
+    except json.JSONDecodeError as e:
+        bad = f"not valid JSON ({e.msg} at column {e.colno})"
+        return LineOut(body + b"\n", len(raw), error=bad)
+    if not isinstance(rec, dict):
+        return LineOut(body + b"\n", len(raw), error="not a JSON object")
+    text = rec.get(job.field)
+    if not isinstance(text, str):
+        what = "missing" if job.field not in rec else f"a {type(text).__name__}, not a string"
+        return LineOut(body + b"\n", len(raw), error=f"field {job.field!r} is {what}")
+    result = repairer.fix_and_explain(text)
+    n = count_words(text)
+    score = spin_score(result, n)
+    changed = False
+    if job.fix and result.edits:
+        rec[job.field] = result.fixed
+        changed = True
+    if job.edits_field:
+        rec[job.edits_field] = [e.to_dict() for e in result.edits]
+        changed = True
+    if job.score_field:
+        rec[job.score_field] = round(score, 4)
+        changed = True
+    if not changed:
+        data = body + b"\n"  # do no harm: untouched records stay byte-identical
+    else:
+        try:
+            data = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
+            data = (json.dumps(rec) + "\n").encode("ascii")
+    return LineOut(data, len(raw), len(result.edits), n, score)
+
+
+def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
+    repairer = shared_repairer(job.config)
+    return [process_line(repairer, job, raw) for raw in chunk]
+
+
+def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    buf: list[bytes] = []
+    for line in lines:
+        buf.append(line)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def completed_lines(path: str | os.PathLike[str]) -> int:
+    """Lines already written to a resumable output; a torn last line is cut off first.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.jsonl"
+    >>> _ = p.write_bytes(b'{"a": 1}\\n{"a": 2}\\n{"a"')
+    >>> completed_lines(p), p.read_bytes()
+    (2, b'{"a": 1}\\n{"a": 2}\\n')
+    """
+    p = Path(path)
+    if not p.exists():
+        return 0
+    n, last_nl, pos = 0, 0, 0
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            k = block.count(b"\n")
+            if k:
+                n += k
+                last_nl = pos + block.rindex(b"\n") + 1
+            pos += len(block)
+    if last_nl != pos:
+        os.truncate(p, last_nl)
+    return n
+
+
+def run_jsonl(
+    job: JsonlJob,
+    src: BinaryIO,
+    dst: BinaryIO,
+    workers: int = 1,
+    *,
+    skip: int = 0,
+    chunk_lines: int = CHUNK_LINES,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Stats:
+    """Stream records from ``src`` to ``dst`` one line per line, in order.
+
+    ``skip`` input lines are passed over (they are already in ``dst``: resume). A bad line
+    raises :class:`BadInput` naming its line number once every line before it is written,
+    or with ``job.skip_bad`` is written through unchanged and counted. ``on_progress(bytes,
+    docs)`` is called per chunk with the input bytes consumed.
+    """
+    tally = _Tally()
+    lines = iter(src)
+    skipped_bytes = 0
+    for _ in range(skip):
+        line = next(lines, None)
+        if line is None:
+            break
+        skipped_bytes += len(line)
+    if on_progress and skipped_bytes:
+        on_progress(skipped_bytes, 0)
+    lineno = skip
+    fn = partial(process_chunk, job)
+    for outs in map_ordered(fn, _chunks(lines, chunk_lines), workers, config=job.config):
+        size = 0
+        for o in outs:
+            lineno += 1
+            size += o.size
+            if o.error is not None:
+                if not job.skip_bad:
+                    dst.flush()
+                    raise BadInput(
+                        f"line {lineno}: {o.error}; fix the line or pass --skip-bad to copy "
+                        "bad lines through"
+                    )
+                tally.bad += 1
+            elif not o.blank:
+                tally.add(o.edits, o.words, o.score)
+            dst.write(o.data)
+        dst.flush()
+        if on_progress:
+            on_progress(size, tally.docs)
+    return tally.stats(skip)
+
+
+# -- folders -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DirJob:
+    config: Config
+    errors: str = "strict"
+    skip_bad: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FileOut:
+    name: str
+    edits: int = 0
+    words: int = 0
+    score: float = 0.0
+    error: str | None = None
+
+
+def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Path, Path]], int]:
+    """(input, output) for every ``*.txt`` under ``src``, mirrored under ``dst``.
+
+    With ``resume``, outputs that exist and are at least as new as their input are done.
+    Returns the work left and the number of files already done.
+    """
+    todo: list[tuple[Path, Path]] = []
+    done = 0
+    for f in sorted(src.rglob("*.txt")):
+        if not f.is_file():
+            continue
+        out = dst / f.relative_to(src)
+        if resume and out.exists() and out.stat().st_mtime_ns >= f.stat().st_mtime_ns:
+            done += 1
+            continue
+        todo.append((f, out))
+    return todo, done
+
+
+def process_file(job: DirJob, pair: tuple[Path, Path]) -> FileOut:
+    src, out = pair
+    try:
+        text = read_input(str(src), job.errors)
+    except InputError as e:
+        return FileOut(str(src), error=str(e))
+    result = shared_repairer(job.config).fix_and_explain(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Atomic: an interrupted run never leaves a partial file that --resume would trust.
+    write_atomic(out, encode(result.fixed, job.errors))
+    n = count_words(text)
+    return FileOut(str(src), len(result.edits), n, spin_score(result, n))
+
+
+def run_dir(
+    job: DirJob,
+    src: Path,
+    dst: Path,
+    workers: int = 1,
+    *,
+    resume: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> Stats:
+    """Repair every ``*.txt`` under ``src`` into the same relative path under ``dst``."""
+    if src.resolve() == dst.resolve():
+        raise BadInput(f"{dst}: output folder is the input folder; pass another -o OUTDIR")
+    todo, done = plan_dir(src, dst, resume)
+    if on_plan:
+        on_plan(len(todo))
+    tally = _Tally()
+    for o in map_ordered(partial(process_file, job), todo, workers, config=job.config):
+        if o.error is not None:
+            if not job.skip_bad:
+                raise BadInput(f"{o.error} (pass --skip-bad to skip such files)")
+            tally.bad += 1
+        else:
+            tally.add(o.edits, o.words, o.score)
+        if on_progress:
+            on_progress(1, tally.docs)
+    return tally.stats(done)
+
+
+# -- progress ------------------------------------------------------------------------------
+@contextmanager
+def progress_bar(
+    total: int | None, unit: str = "bytes", enabled: bool | None = None
+) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar (rate, ETA) on stderr, only when stderr is a terminal.
+
+    Yields ``update(advance, docs)``; the bar is removed when done.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    on = sys.stderr.isatty() if enabled is None else enabled
+    cols: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
+    cols += [TransferSpeedColumn()] if unit == "bytes" else [MofNCompleteColumn()]
+    cols += [TimeRemainingColumn()]
+    with Progress(
+        *cols, console=Console(stderr=True), transient=True, disable=not on
+    ) as bar:
+        task = bar.add_task("0 docs", total=total)
+
+        def update(advance: int, docs: int) -> None:
+            bar.update(task, advance=advance, description=f"{docs:,} docs")
+
+        yield update

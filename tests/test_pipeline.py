@@ -1,0 +1,262 @@
+"""Pipeline stage: pickling, threads, processes, JSON Lines, folders, resume, flat memory."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import tracemalloc
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from repair import Config, Repairer
+from repair.cli import app
+from repair.pipeline import (
+    BadInput,
+    JsonlJob,
+    completed_lines,
+    map_ordered,
+    run_jsonl,
+    shared_repairer,
+)
+
+SPUN = [
+    "The AK Social gathering mentioned the demise toll had risen to 21 this thirty day period .",
+    "The navy mentioned the faculties were closed for a thirty day period .",
+    "The war has displaced thousands and thousands and killed hundreds of thousands of people .",
+    "She said the death toll was rising .",
+    "Prices rose by 3.six percent last thirty day period , the government mentioned .",
+] * 4
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def config(tiny_lm: Path, tiny_lexicon: Path) -> Config:
+    return Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),))
+
+
+def _opts(config: Config) -> list[str]:
+    return ["--lm", str(config.lm), "--lexicon", config.lexicons[0]]
+
+
+def _fix_remote(r: Repairer, text: str) -> str:
+    return r.fix(text)
+
+
+# -- Python API: pickle, threads, processes ------------------------------------------------
+def test_repairer_pickle_round_trip(repairer: Repairer) -> None:
+    clone = pickle.loads(pickle.dumps(repairer))
+    assert clone is not repairer and clone.config == repairer.config
+    assert clone.signature == repairer.signature
+    assert [clone.fix_and_explain(t) for t in SPUN] == [repairer.fix_and_explain(t) for t in SPUN]
+
+
+def test_repairer_shared_across_threads(repairer: Repairer) -> None:
+    sequential = [repairer.fix_and_explain(t) for t in SPUN * 5]
+    with ThreadPoolExecutor(8) as ex:
+        threaded = list(ex.map(repairer.fix_and_explain, SPUN * 5))
+    assert threaded == sequential
+
+
+def test_repairer_in_process_pool(repairer: Repairer) -> None:
+    sequential = [repairer.fix(t) for t in SPUN]
+    with ProcessPoolExecutor(2) as ex:
+        remote = list(ex.map(_fix_remote, [repairer] * len(SPUN), SPUN))
+    assert remote == sequential
+
+
+def test_shared_repairer_is_cached_per_config(config: Config) -> None:
+    assert shared_repairer(config) is shared_repairer(Config(**{
+        f: getattr(config, f) for f in config.__dataclass_fields__
+    }))
+
+
+# -- ordered, bounded map ------------------------------------------------------------------
+def test_map_ordered_keeps_order_and_bounds_in_flight() -> None:
+    produced = []
+
+    def items():  # type: ignore[no-untyped-def]
+        for i in range(200):
+            produced.append(i)
+            yield -i
+
+    out = []
+    for consumed, r in enumerate(map_ordered(abs, items(), workers=2, window=5), 1):
+        # The feeder never runs more than the window ahead of what was consumed.
+        assert len(produced) - consumed <= 5
+        out.append(r)
+    assert out == list(range(200))
+
+
+# -- JSON Lines ----------------------------------------------------------------------------
+def _records(n: int = len(SPUN)) -> list[dict[str, object]]:
+    return [{"id": i, "text": SPUN[i % len(SPUN)], "meta": {"k": [1, 2.5]}} for i in range(n)]
+
+
+def _jsonl(recs: list[dict[str, object]]) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in recs)
+
+
+def test_jsonl_repairs_field_and_keeps_the_rest(repairer: Repairer, config: Config) -> None:
+    recs = _records()
+    out = io.BytesIO()
+    stats = run_jsonl(JsonlJob(config, edits_field="edits"), io.BytesIO(_jsonl(recs)), out)
+    lines = out.getvalue().decode().splitlines()
+    assert len(lines) == len(recs) and stats.docs == len(recs)
+    for rec, line in zip(recs, lines, strict=True):
+        got = json.loads(line)
+        assert list(got) == ["id", "text", "meta", "edits"]  # key order kept, edits appended
+        assert got["id"] == rec["id"] and got["meta"] == rec["meta"]
+        res = repairer.fix_and_explain(rec["text"])  # type: ignore[arg-type]
+        assert got["text"] == res.fixed
+        assert got["edits"] == [e.to_dict() for e in res.edits]
+    assert stats.edits > 0
+
+
+def test_jsonl_untouched_lines_are_byte_identical(config: Config) -> None:
+    line = b'{"text":  "She said the death toll was rising .", "n": 1.50}\r\n'
+    out = io.BytesIO()
+    run_jsonl(JsonlJob(config), io.BytesIO(line + b"\n"), out)
+    assert out.getvalue() == line.rstrip(b"\r\n") + b"\n\n"  # blank lines pass through
+
+
+def test_jsonl_parallel_equals_sequential(config: Config) -> None:
+    data = _jsonl(_records(300))
+    one, two = io.BytesIO(), io.BytesIO()
+    run_jsonl(JsonlJob(config), io.BytesIO(data), one, 1, chunk_lines=7)
+    run_jsonl(JsonlJob(config), io.BytesIO(data), two, 2, chunk_lines=7)
+    assert one.getvalue() == two.getvalue()
+
+
+@pytest.mark.parametrize(
+    "bad, why",
+    [(b"{not json", "not valid JSON"), (b"[1, 2]", "not a JSON object"),
+     (b'{"id": 9}', "'text' is missing"), (b'{"text": 3}', "a int, not a string"),
+     (b'{"text": "caf\xff"}', "not valid UTF-8")],
+)
+def test_jsonl_bad_line_names_line_number(config: Config, bad: bytes, why: str) -> None:
+    data = _jsonl(_records(3)) + bad + b"\n" + _jsonl(_records(2))
+    out = io.BytesIO()
+    with pytest.raises(BadInput, match=rf"^line 4: .*{why}.*--skip-bad") as e:
+        run_jsonl(JsonlJob(config), io.BytesIO(data), out)
+    assert "\n" not in str(e.value)
+    assert out.getvalue().count(b"\n") == 3  # everything before the bad line is written
+    out = io.BytesIO()
+    stats = run_jsonl(JsonlJob(config, skip_bad=True), io.BytesIO(data), out)
+    assert stats.bad == 1 and stats.docs == 5
+    assert out.getvalue().splitlines()[3] == bad
+
+
+def test_completed_lines_cuts_a_torn_line(tmp_path: Path) -> None:
+    p = tmp_path / "o.jsonl"
+    p.write_bytes(b'{"a": 1}\n{"a": 2}\n{"a": 3')
+    assert completed_lines(p) == 2
+    assert p.read_bytes() == b'{"a": 1}\n{"a": 2}\n'
+    assert completed_lines(tmp_path / "missing") == 0
+
+
+def test_jsonl_flat_memory_on_a_large_stream(config: Config, tmp_path: Path) -> None:
+    # 100k short records (~4 MB) stream through; the heap never holds more than a few chunks.
+    src = tmp_path / "big.jsonl"
+    with src.open("wb") as fh:
+        for i in range(100_000):
+            fh.write(b'{"id": %d, "text": "She said it ."}\n' % i)
+    shared_repairer(config)  # the model and table are loaded before measuring
+    tracemalloc.start()
+    try:
+        with src.open("rb") as fin, (tmp_path / "out.jsonl").open("wb") as fout:
+            stats = run_jsonl(JsonlJob(config), fin, fout)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert stats.docs == 100_000
+    assert peak < 2**20, f"peak {peak / 2**20:.1f} MB for a {src.stat().st_size >> 20} MB input"
+
+
+# -- CLI -----------------------------------------------------------------------------------
+def test_cli_fix_jsonl_file_and_resume(config: Config, repairer: Repairer, tmp_path: Path) -> None:
+    recs = _records(40)
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(_jsonl(recs))
+    out = tmp_path / "out.jsonl"
+    r = runner.invoke(app, ["fix", "--jsonl", str(src), "-o", str(out), *_opts(config)])
+    assert r.exit_code == 0, r.output
+    full = out.read_bytes()
+    assert [json.loads(x)["text"] for x in full.splitlines()] == [
+        repairer.fix(x["text"]) for x in recs  # type: ignore[arg-type]
+    ]
+    # An interrupted run: 17 lines and a torn 18th; --resume finishes it identically.
+    lines = full.splitlines(keepends=True)
+    out.write_bytes(b"".join(lines[:17]) + lines[17][:10])
+    r = runner.invoke(
+        app, ["fix", "--jsonl", str(src), "-o", str(out), "--resume", "-j", "2", *_opts(config)]
+    )
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == full
+
+
+def test_cli_fix_jsonl_stdin_stdout(config: Config, repairer: Repairer) -> None:
+    recs = _records(3)
+    r = runner.invoke(
+        app, ["fix", "--jsonl", "--field", "text", "--edits-field", "e", *_opts(config)],
+        input=_jsonl(recs),
+    )
+    assert r.exit_code == 0
+    got = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    assert [g["text"] for g in got] == [repairer.fix(x["text"]) for x in recs]  # type: ignore[arg-type]
+    assert all("e" in g for g in got)
+
+
+def test_cli_resume_needs_output(config: Config) -> None:
+    r = runner.invoke(app, ["fix", "--jsonl", "--resume", *_opts(config)], input=b"")
+    assert r.exit_code != 0 and "--resume needs -o" in str(r.exception)
+
+
+def test_cli_fix_dir_mirrors_and_resumes(
+    config: Config, repairer: Repairer, tmp_path: Path
+) -> None:
+    src = tmp_path / "in"
+    (src / "a" / "b").mkdir(parents=True)
+    (src / "one.txt").write_text(SPUN[0], encoding="utf-8")
+    (src / "a" / "b" / "two.txt").write_text(SPUN[1], encoding="utf-8")
+    (src / "a" / "skip.md").write_text("not text", encoding="utf-8")
+    dst = tmp_path / "out"
+    r = runner.invoke(app, ["fix", str(src), "-o", str(dst), "-j", "2", *_opts(config)])
+    assert r.exit_code == 0, r.output
+    assert (dst / "one.txt").read_text(encoding="utf-8") == repairer.fix(SPUN[0])
+    assert (dst / "a" / "b" / "two.txt").read_text(encoding="utf-8") == repairer.fix(SPUN[1])
+    assert not (dst / "a" / "skip.md").exists()
+    # Resume: an up-to-date output is left alone, a stale one is redone.
+    (dst / "one.txt").write_text("sentinel", encoding="utf-8")
+    stale = dst / "a" / "b" / "two.txt"
+    os.utime(stale, ns=(0, 0))
+    r = runner.invoke(app, ["fix", str(src), "-o", str(dst), "--resume", *_opts(config)])
+    assert r.exit_code == 0
+    assert (dst / "one.txt").read_text(encoding="utf-8") == "sentinel"
+    assert stale.read_text(encoding="utf-8") == repairer.fix(SPUN[1])
+
+
+def test_cli_fix_dir_needs_output(config: Config, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["fix", str(tmp_path), *_opts(config)])
+    assert r.exit_code != 0 and "pass -o OUTDIR" in str(r.exception)
+
+
+def test_installed_script_streams_jsonl(config: Config, repairer: Repairer) -> None:
+    exe = Path(sys.executable).parent / "unspin"
+    recs = _records(10)
+    p = subprocess.run(
+        [str(exe), "fix", "--jsonl", "-j", "2", *_opts(config)],
+        input=_jsonl(recs), capture_output=True, check=False, timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    got = [json.loads(x)["text"] for x in p.stdout.splitlines()]
+    assert got == [repairer.fix(x["text"]) for x in recs]  # type: ignore[arg-type]
+    assert b"docs" in p.stderr and b"words/s" in p.stderr  # the summary
+    assert b"\x1b[" not in p.stderr  # no progress bar when stderr is not a terminal

@@ -1,0 +1,71 @@
+"""End to end on Spark: local[2], one Repairer per Python worker, same output as in-process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+pyspark = pytest.importorskip("pyspark")
+if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    pytest.skip("no Java: run 'make setup' (installs Java 17)", allow_module_level=True)
+
+SPUN = [
+    "The AK Social gathering mentioned the demise toll had risen to 21 this thirty day period .",
+    "The navy mentioned the faculties were closed for a thirty day period .",
+    "The war has displaced thousands and thousands and killed hundreds of thousands of people .",
+    "She said the death toll was rising .",
+    None,
+]
+
+
+@pytest.fixture(scope="module")
+def spark():  # type: ignore[no-untyped-def]
+    from pyspark.sql import SparkSession
+
+    # Workers must run this interpreter (the venv with repair installed).
+    saved = {k: os.environ.get(k) for k in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+    os.environ.update(dict.fromkeys(saved, sys.executable))
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("unspin-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def test_repair_column_matches_single_process(  # type: ignore[no-untyped-def]
+    spark, repairer, tiny_lm: Path, tiny_lexicon: Path
+):
+    from repair import Config
+    from repair.spark import repair_column
+
+    config = Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),))
+    df = spark.createDataFrame([(i, t) for i, t in enumerate(SPUN)], "id int, text string")
+    df = df.repartition(2)
+    out = repair_column(df, "text", "fixed", config, edits_col="edits")
+    rows = sorted(out.collect(), key=lambda r: r["id"])
+    assert [r["id"] for r in rows] == list(range(len(SPUN)))
+    for r in rows:
+        if r["text"] is None:
+            assert r["fixed"] is None
+            continue
+        expected = repairer.fix_and_explain(r["text"])
+        assert r["fixed"] == expected.fixed
+        assert [e["after"] for e in r["edits"]] == [e.after for e in expected.edits]
+    assert any(r["fixed"] != r["text"] for r in rows)  # the test exercises real edits
+    plain = repair_column(df, "text", "fixed", config).select("id", "fixed").collect()
+    assert {r["id"]: r["fixed"] for r in plain} == {r["id"]: r["fixed"] for r in rows}
