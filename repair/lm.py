@@ -58,6 +58,16 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _looks_like_model(path: Path) -> bool:
+    """KenLM binaries start with a fixed magic line; ARPA files with ``\\data\\``."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read the language model ({e.strerror})") from None
+    return head.startswith(b"mmap lm ") or head.lstrip().startswith(b"\\data\\")
+
+
 class LanguageModel:
     """A memory-mapped KenLM model; picklable by path, so workers re-open it cheaply."""
 
@@ -65,12 +75,19 @@ class LanguageModel:
         self.path = locate(path)
         cfg = kenlm.Config()
         cfg.load_method = kenlm.LoadMethod.LAZY
+        if not _looks_like_model(self.path):
+            # Refused before KenLM sees it: KenLM would print its ARPA-loading chatter first.
+            raise ModelError(
+                f"{self.path}: not a KenLM binary or ARPA file (sha256 "
+                f"{_sha256(self.path)[:16]}); rebuild it with 'make setup'"
+            )
         try:
             self.model = kenlm.Model(str(self.path), cfg)
         except (OSError, RuntimeError, ValueError) as e:
             raise ModelError(
                 f"{self.path}: not a usable KenLM model (sha256 {_sha256(self.path)[:16]}): "
-                f"{str(e).splitlines()[0] if str(e) else type(e).__name__}; rebuild it with 'make setup'"
+                f"{str(e).splitlines()[0] if str(e) else type(e).__name__}; "
+                "rebuild it with 'make setup'"
             ) from None
         self.order: int = self.model.order
         self.hash = fingerprint(self.path)
