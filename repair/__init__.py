@@ -87,8 +87,8 @@ class Repairer:
         return (Repairer, (self.config,))
 
     def fix_and_explain(self, text: str) -> Result:
-        edits = self.decoder.decode(text)
-        return Result(text, tuple(edits), self.signature)
+        edits, spin = self.decoder.run(text)
+        return Result(text, tuple(edits), self.signature, spin)
 
     def fix(self, text: str) -> str:
         return self.fix_and_explain(text).fixed

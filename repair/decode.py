@@ -71,6 +71,8 @@ class Weights:
     spin_prior: float = 0.5  # prior probability that a document is spun
     beam: int = 6
     min_confidence: float = 0.0
+    spin_mid: float = 45.0  # confident repairs per 1,000 words at which P(spun) = 0.5
+    spin_scale: float = 5.0
 
 
 class Decoder:
@@ -113,6 +115,27 @@ class Decoder:
                 yield Option(1, ("-".join(new),), c.logp, c.rule)
 
     # -- search ---------------------------------------------------------------------
+    def run(self, text: str) -> tuple[list[Edit], float]:
+        """Edits and the probability that ``text`` is spun at all.
+
+        A first pass at an even prior measures how much confident repair the text invites
+        (confidence mass per word); that rate, through a logistic, is the document's spin
+        probability, which the second pass uses as its prior. Clean text, where a few
+        isolated swaps look attractive, thus pays for every replacement.
+        """
+        first = self.decode(text, 0.5)
+        if not first:
+            return [], self.spin_probability(0.0, len(text))
+        n = sum(1 for t in tokenize(text) if t.norm[:1].isalnum())
+        mass = sum(e.confidence for e in first)
+        p = self.spin_probability(mass, n)
+        return self.decode(text, min(max(p, 1e-3), 0.99)), p
+
+    def spin_probability(self, mass: float, n_words: int) -> float:
+        rate = 1000.0 * mass / (n_words + 50.0)
+        z = (rate - self.w.spin_mid) / self.w.spin_scale
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
     def decode(self, text: str, spin_prior: float | None = None) -> list[Edit]:
         toks = tokenize(text)
         prior = self.w.spin_prior if spin_prior is None else spin_prior

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
@@ -31,6 +31,7 @@ class PairScore:
     residual: int  # distance output -> orig
     introduced: int  # output tokens not in the spun text
     correct: int  # of those, tokens that align with the original
+    spin: float = 0.0  # the engine's probability that the input is spun
 
 
 def _introduced(src: list[str], out: list[str]) -> set[int]:
@@ -64,6 +65,7 @@ class CleanScore:
     name: str
     words: int
     changes: int
+    spin: float = 0.0
 
 
 def score_clean(clean: str, output: str, name: str = "") -> CleanScore:
@@ -101,7 +103,25 @@ class Report:
             "clean_docs": len(self.clean),
             "clean_words": sum(c.words for c in self.clean),
             "clean_changes_per_1000": round(self.clean_per_1000, 3),
+            "spin_auc": round(self.spin_auc, 4),
         }
+
+    @property
+    def spin_auc(self) -> float:
+        """ROC AUC of the spin probability, spun pairs against clean texts."""
+        return auc([p.spin for p in self.pairs], [c.spin for c in self.clean])
+
+
+def auc(pos: list[float], neg: list[float]) -> float:
+    """Mann-Whitney ROC AUC (ties count half).
+
+    >>> auc([0.9, 0.8], [0.1, 0.8])
+    0.875
+    """
+    if not pos or not neg:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return wins / (len(pos) * len(neg))
 
 
 def rule_outcomes(res: Result, orig: str) -> Iterable[tuple[str, bool]]:
@@ -127,11 +147,11 @@ def evaluate(
     rep = Report()
     for p in pairs:
         res = fix_for(p.name)(p.spun)
-        rep.pairs.append(score_pair(p.spun, res.fixed, p.orig, p.name))
+        rep.pairs.append(replace(score_pair(p.spun, res.fixed, p.orig, p.name), spin=res.spin_score))
         rep.rules.update(rule_outcomes(res, p.orig))
     for name, text in clean:
         res = fix_for(name)(text)
-        rep.clean.append(score_clean(text, res.fixed, name))
+        rep.clean.append(replace(score_clean(text, res.fixed, name), spin=res.spin_score))
     return rep
 
 

@@ -86,7 +86,62 @@ def read_rows(path: Path) -> Iterator[Row]:
                     )
                 yield Row(spun, original, source, count, total, note, f"{path.name}:{lineno}")
         except UnicodeDecodeError as e:
-            raise LexiconError(f"{path}: not UTF-8 at byte {e.start}") from None
+            raise LexiconError(
+                f"{path}: not UTF-8 at byte {e.start} (sha256 {_checksum(path)})"
+            ) from None
+        except LexiconError as e:
+            # The checksum tells a corrupt or stale copy from the one that was meant.
+            raise LexiconError(f"{e} (sha256 {_checksum(path)})") from None
+
+
+def _checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+_TAGS = {"NOUN": ("NN", "NNS"), "VERB": ("VB", "VBD", "VBG", "VBN", "VBP", "VBZ")}
+INFLECTION_PENALTY = 1.5  # log10: a row seen in one form is much less sure in another
+
+
+def inflections(rows: Iterable[Row]) -> Iterator[Row]:
+    """Rows for every inflected form of each single-word (or noun-final) substitution.
+
+    The spinner substitutes lemmas and re-inflects them ("send" -> "despatch": sent ->
+    despatched), so a row seen as ``arrived -> came`` also proposes ``arrives -> comes``.
+
+    >>> r = Row("arrived", "came", "t", 3, 4, "", "t.tsv:2")
+    >>> sorted((x.spun, x.original) for x in inflections([r]))[:3]
+    [('arrive', 'come'), ('arrives', 'comes'), ('arriving', 'coming')]
+    """
+    from lemminflect import getAllLemmas, getInflection
+
+    for r in rows:
+        sw, ow = r.spun.split(), r.original.split()
+        if not (sw and ow) or not sw[-1].isalpha() or not ow[-1].isalpha():
+            continue
+        if sw[-1][:1].isupper() or ow[-1][:1].isupper():
+            continue
+        if len(sw) > 1 or len(ow) > 1:
+            poses: tuple[str, ...] = ("NOUN",)
+        else:
+            poses = ("NOUN", "VERB")
+        sl, ol = getAllLemmas(sw[-1]), getAllLemmas(ow[-1])
+        for pos in poses:
+            if pos not in sl or pos not in ol:
+                continue
+            ls, lo = sl[pos][0], ol[pos][0]
+            for tag in _TAGS[pos]:
+                sf, of = getInflection(ls, tag), getInflection(lo, tag)
+                if not sf or not of or (sf[0] == sw[-1] and of[0] == ow[-1]):
+                    continue
+                yield Row(
+                    " ".join([*sw[:-1], sf[0]]),
+                    " ".join([*ow[:-1], of[0]]),
+                    r.source + "+inflection",
+                    r.count,
+                    r.total * 10 ** INFLECTION_PENALTY,
+                    r.note,
+                    r.rule + "+inflection",
+                )
 
 
 def key(phrase: str) -> tuple[str, ...]:
@@ -97,15 +152,21 @@ def key(phrase: str) -> tuple[str, ...]:
 class Lexicon:
     """An index from spun phrases (lower-cased token tuples) to candidate restorations."""
 
-    def __init__(self, rows: Iterable[Row], files: Iterable[Path] = ()) -> None:
+    def __init__(
+        self, rows: Iterable[Row], files: Iterable[Path] = (), inflect: bool = True
+    ) -> None:
         index: dict[tuple[str, ...], dict[tuple[str, ...], Candidate]] = {}
         self.rows: list[Row] = []
-        for r in rows:
+        given = list(rows)
+        derived = list(inflections(given)) if inflect else []
+        given_set = set(given)
+        for r in given + derived:
             k = key(r.spun)
             orig = tuple(words(r.original))
             if not k or len(k) > MAX_SPAN or tuple(w.lower() for w in orig) == k:
                 continue
-            self.rows.append(r)
+            if r in given_set:
+                self.rows.append(r)
             slot = index.setdefault(k, {})
             prev = slot.get(orig)
             c = Candidate(orig, r.logp, r.rule)
