@@ -109,8 +109,8 @@ def inflections(rows: Iterable[Row]) -> Iterator[Row]:
     despatched), so a row seen as ``arrived -> came`` also proposes ``arrives -> comes``.
 
     >>> r = Row("arrived", "came", "t", 3, 4, "", "t.tsv:2")
-    >>> sorted((x.spun, x.original) for x in inflections([r]))[:3]
-    [('arrive', 'come'), ('arrives', 'comes'), ('arriving', 'coming')]
+    >>> sorted({(x.spun, x.original) for x in inflections([r])})
+    [('arrive', 'come'), ('arrived', 'come'), ('arrives', 'comes'), ('arriving', 'coming')]
     """
     from lemminflect import getAllLemmas, getInflection
 
