@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import NamedTuple
 
 # Inner joiners include the typographic variants that normalise to ' and -.
@@ -81,30 +82,54 @@ def words(text: str) -> list[str]:
     return [m.group() for m in TOKEN_RE.finditer(normalize(text))]
 
 
+def _ends_sentence(text: str, prev: Token | None, tok: Token, nxt: Token, length: int) -> bool:
+    """Whether a sentence of ``length`` tokens ends at ``tok`` (``prev`` precedes it)."""
+    if _LINE_BREAK.search(text, tok.end, nxt.start):
+        return True
+    if tok.norm in _SENT_END or (
+        tok.norm in _CLOSERS and prev is not None and prev.norm in _SENT_END
+    ):
+        first = nxt.norm[:1]
+        if first.isupper() or first.isdigit() or nxt.norm in ('"', "'"):
+            return True
+    return length >= MAX_SENTENCE
+
+
 def sentences(text: str, tokens: list[Token]) -> list[tuple[int, int]]:
     """Token index ranges ``[i, j)`` of sentences; paragraphs and lines always break."""
     spans: list[tuple[int, int]] = []
     start = 0
     n = len(tokens)
     for i in range(n):
-        end_here = False
-        if i + 1 == n:
-            end_here = True
-        else:
-            nxt = tokens[i + 1]
-            if _LINE_BREAK.search(text, tokens[i].end, nxt.start):
-                end_here = True
-            elif tokens[i].norm in _SENT_END or (
-                tokens[i].norm in _CLOSERS and i > 0 and tokens[i - 1].norm in _SENT_END
-            ):
-                first = nxt.norm[:1]
-                end_here = first.isupper() or first.isdigit() or nxt.norm in ('"', "'")
-            if not end_here and i + 1 - start >= MAX_SENTENCE:
-                end_here = True
-        if end_here:
+        prev = tokens[i - 1] if i > 0 else None
+        if i + 1 == n or _ends_sentence(text, prev, tokens[i], tokens[i + 1], i + 1 - start):
             spans.append((start, i + 1))
             start = i + 1
     return spans
+
+
+def iter_sentences(text: str) -> Iterator[list[Token]]:
+    """The tokens of each sentence, as :func:`sentences` splits them, produced lazily.
+
+    Memory stays bounded by ``MAX_SENTENCE`` tokens however long the text, where
+    ``tokenize`` holds every token of it at once (about 200 bytes each).
+
+    >>> [[t.text for t in s] for s in iter_sentences("It rose. Then\\rfell")]
+    [['It', 'rose', '.'], ['Then'], ['fell']]
+    """
+    cur: list[Token] = []
+    last: Token | None = None
+    before: Token | None = None
+    for m in TOKEN_RE.finditer(text):
+        t = m.group()
+        tok = Token(m.start(), m.end(), t, t if t.isascii() else normalize(t))
+        if last is not None and _ends_sentence(text, before, last, tok, len(cur)):
+            yield cur
+            cur = []
+        cur.append(tok)
+        before, last = last, tok
+    if cur:
+        yield cur
 
 
 # -- what the decoder must not touch ---------------------------------------------------------
