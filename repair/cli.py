@@ -343,6 +343,8 @@ def score(
     config = make_config(lm, lexicon)
     top = 0.0
     if jsonl:
+        if output and len(paths) > 1:
+            raise Fail("-o takes the records of one input; score one JSONL file per run")
         for p in paths:
             stats = _batch(config, p, output, True, field, None, score_field, False, skip_bad,
                            jobs, False, errors)
