@@ -1,0 +1,607 @@
+"""Reliability: bad input, markup, other languages, data safety, interrupts, corrupt files.
+
+Each test backs a promise in docs/guarantees.md. CLI tests run ``repair.cli.main`` in-process
+(the same code path as the script, exit codes included); a few run the installed script.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from repair import LexiconError, ModelError, io
+from repair.edits import Edit, apply
+from repair.lexicon import Lexicon
+from repair.lm import LanguageModel
+from repair.text import (
+    MAX_SENTENCE,
+    is_english,
+    iter_sentences,
+    overlaps,
+    paragraph_spans,
+    protected_spans,
+    sentences,
+    skip_spans,
+    tokenize,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(sys.executable).parent / "unspin"
+SPUN = (
+    "The AK Social gathering said the demise toll had risen . "
+    "The navy said the faculties were closed .\n"
+)
+
+
+@pytest.fixture
+def cli(tiny_lm: Path, tiny_lexicon: Path, monkeypatch, capfdbinary):  # type: ignore[no-untyped-def]
+    """Run ``unspin ARGS`` through ``repair.cli.main``: (exit code, stdout bytes, stderr text)."""
+    from repair import cli as cli_mod
+
+    def run(*args: str, stdin: bytes | None = None, model: bool = True) -> tuple[int, bytes, str]:
+        extra = ["--lm", str(tiny_lm), "-l", str(tiny_lexicon)] if model else []
+        argv = ["unspin", args[0], *extra, *args[1:]]
+        monkeypatch.setattr(sys, "argv", argv)
+        if stdin is not None:
+            r, w = os.pipe()
+            os.write(w, stdin)
+            os.close(w)
+            monkeypatch.setattr(sys, "stdin", os.fdopen(r, "r"))
+        code = 0
+        try:
+            cli_mod.main()
+        except SystemExit as e:
+            code = int(e.code or 0)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        out, err = capfdbinary.readouterr()
+        return code, out, err.decode("utf-8", "replace")
+
+    return run
+
+
+def one_line(err: str) -> str:
+    lines = err.strip("\n").splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def expected_fix(repairer, data: bytes, errors: str = "strict") -> bytes:  # type: ignore[no-untyped-def]
+    res = repairer.fix_and_explain(io.decode(data, errors=errors))
+    return io.encode(res.fixed, errors)
+
+
+# -- 1. bad input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["fix", "diff"])
+def test_invalid_utf8_one_line_error_real_script(
+    tmp_path: Path, tiny_lm: Path, tiny_lexicon: Path, command: str
+) -> None:
+    f = tmp_path / "latin1.txt"
+    f.write_bytes("café ".encode("latin-1") + SPUN.encode())
+    p = subprocess.run(
+        [str(SCRIPT), command, "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(f)],
+        capture_output=True,
+        env={**os.environ, "COLUMNS": "40"},  # a narrow terminal must not wrap the message
+    )
+    assert p.returncode == 2
+    assert p.stdout == b""
+    line = one_line(p.stderr.decode())
+    assert line.startswith(f"unspin: {f}: not valid UTF-8 at byte 3 (0xe9)")
+    assert "--errors" in line
+
+
+def test_latin1_file_error_and_unchanged_on_disk(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "latin1.txt"
+    data = "Le café a fermé . ".encode("latin-1") + SPUN.encode()
+    f.write_bytes(data)
+    before = f.stat()
+    out = tmp_path / "out.txt"
+    code, stdout, err = cli("fix", str(f), "-o", str(out))
+    assert code == 2 and "byte 6 (0xe9)" in one_line(err)
+    assert f.read_bytes() == data and f.stat().st_mtime_ns == before.st_mtime_ns
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latin1.txt"]
+
+
+def test_surrogateescape_round_trips_bytes(cli, repairer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = b"\xe9The AK Social gathering\xff said the demise\x80 toll had risen .\r\n\xc3(" + (
+        SPUN.encode()
+    )
+    f = tmp_path / "in.txt"
+    f.write_bytes(data)
+    want = expected_fix(repairer, data, "surrogateescape")
+    res = repairer.fix_and_explain(io.decode(data, errors="surrogateescape"))
+    assert {(e.before, e.after) for e in res.edits} >= {("Social gathering", "Party")}
+    # Outside the edits the bytes are the input's, invalid ones included.
+    assert want == data.replace(b"Social gathering", b"Party").replace(b"demise", b"death")\
+        .replace(b"navy", b"military").replace(b"faculties", b"schools")
+    out = tmp_path / "out.txt"
+    code, _, _ = cli("fix", "--errors", "surrogateescape", str(f), "-o", str(out))
+    assert code == 0 and out.read_bytes() == want
+    code, stdout, _ = cli("fix", "--errors", "surrogateescape", "-", stdin=data)
+    assert code == 0 and stdout == want
+    code, stdout, err = cli("diff", "--errors", "surrogateescape", "-f", "json", str(f))
+    assert code == 0 and b"Party" in stdout, err
+
+
+def test_surrogateescape_without_edits_is_byte_identical(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = bytes(range(128, 256)) + b" plain words here .\n"
+    f = tmp_path / "in.txt"
+    f.write_bytes(data)
+    code, stdout, _ = cli("fix", "--errors", "surrogateescape", str(f))
+    assert code == 0 and stdout == data
+
+
+def test_errors_replace_goes_on(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_bytes(b"caf\xe9 " + SPUN.encode())
+    code, stdout, _ = cli("fix", "--errors", "replace", str(f))
+    assert code == 0
+    assert stdout.startswith("caf\ufffd ".encode()) and b"Party" in stdout
+
+
+def test_errors_option_validated(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    code, _, err = cli("fix", "--errors", "ignore", str(f))
+    assert code == 2 and "--errors" in one_line(err)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x7fELF\x02\x01\x01\x00" + bytes(200),
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+        bytes(range(256)) * 40,
+    ],
+    ids=["elf", "png", "all-bytes"],
+)
+def test_binary_refused(cli, tmp_path: Path, data: bytes) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "blob"
+    f.write_bytes(data)
+    for command in ("fix", "diff"):
+        code, stdout, err = cli(command, str(f))
+        assert code == 2 and stdout == b""
+        assert "binary" in one_line(err)
+    assert f.read_bytes() == data
+
+
+@pytest.mark.parametrize("enc", ["utf-16", "utf-32"])
+def test_utf16_and_utf32_refused_with_advice(cli, tmp_path: Path, enc: str) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_bytes(SPUN.encode(enc))
+    code, _, err = cli("fix", str(f))
+    assert code == 2 and "convert it to UTF-8" in one_line(err)
+
+
+def test_empty_input(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "empty.txt"
+    f.write_bytes(b"")
+    assert cli("fix", str(f)) == (0, b"", "")
+    assert cli("fix", "-", stdin=b"")[:2] == (0, b"")
+    out = tmp_path / "out.txt"
+    code, _, _ = cli("fix", str(f), "-o", str(out))
+    assert code == 0 and out.read_bytes() == b""
+    code, _, _ = cli("diff", str(f))
+    assert code == 0
+
+
+def test_directory_and_missing_file_one_line(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("fix", str(tmp_path))
+    assert code == 2 and "directory" in one_line(err)
+    code, _, err = cli("fix", str(tmp_path / "nope.txt"))
+    assert code == 2 and "cannot read" in one_line(err)
+
+
+def test_bom_kept(cli, repairer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = b"\xef\xbb\xbf" + SPUN.encode()
+    f = tmp_path / "bom.txt"
+    f.write_bytes(data)
+    code, stdout, _ = cli("fix", str(f))
+    assert code == 0 and stdout.startswith(b"\xef\xbb\xbfThe AK Party")
+    assert stdout == expected_fix(repairer, data)
+
+
+@pytest.mark.parametrize("nl", ["\r\n", "\r", "\n", "\u2028"], ids=["crlf", "cr", "lf", "ls"])
+def test_line_endings_preserved(cli, repairer, tmp_path: Path, nl: str) -> None:  # type: ignore[no-untyped-def]
+    text = nl.join(
+        ["The AK Social gathering said so .", "", "the demise toll had risen", "The navy said ."]
+    ) + nl
+    data = text.encode()
+    f = tmp_path / "in.txt"
+    f.write_bytes(data)
+    code, stdout, _ = cli("fix", str(f))
+    assert code == 0
+    assert stdout == data.replace(b"Social gathering", b"Party").replace(b"demise", b"death")\
+        .replace(b"navy", b"military")
+    assert stdout.count(nl.encode()) == data.count(nl.encode())
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x85", "\u2028", "\u2029"])
+def test_sentences_never_span_a_line_break(brk: str) -> None:
+    text = f"one two{brk}three four"
+    toks = tokenize(text)
+    assert sentences(text, toks) == [(0, 2), (2, 4)]
+
+
+def test_mixed_line_endings_byte_identical_outside_edits(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = b"a line\r\nanother\rthird\n\r\n\rThe AK Social gathering said .\r"
+    f = tmp_path / "in.txt"
+    f.write_bytes(data)
+    code, stdout, _ = cli("fix", str(f))
+    assert code == 0
+    assert stdout == data.replace(b"Social gathering", b"Party")
+
+
+def test_nul_and_control_characters_pass_through(cli, repairer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = b"\x00The AK Social gathering\x01 said\x07 the\x1b[0m demise\x7f toll .\x0c\x00\n" + (
+        SPUN.encode() * 3
+    )
+    f = tmp_path / "in.txt"
+    f.write_bytes(data)
+    code, stdout, err = cli("fix", str(f))
+    assert code == 0, err
+    assert stdout == expected_fix(repairer, data)
+    for c in (b"\x00", b"\x01", b"\x07", b"\x1b", b"\x7f", b"\x0c"):
+        assert stdout.count(c) == data.count(c)
+
+
+CLEAN = "the war has displaced millions and killed hundreds of thousands of people "
+
+
+def long_paragraph(size: int) -> str:
+    """One paragraph, no line break and no full stop; a spun phrase every 2 KB or so."""
+    unit = CLEAN * 30 + "the AK Social gathering said the demise toll had risen "
+    return unit * (size // len(unit))
+
+
+def test_long_paragraph_tokenizer_memory() -> None:
+    text = long_paragraph(1_000_000)
+    tracemalloc.start()
+    try:
+        longest = max(len(s) for s in iter_sentences(text))
+        _, lazy_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        toks = tokenize(text)
+        spans = sentences(text, toks)
+        _, full_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert longest == MAX_SENTENCE == max(j - i for i, j in spans)
+    # The lazy split holds one sentence at a time, whatever the length of the text.
+    assert lazy_peak < 1_000_000, f"{lazy_peak / 1e6:.1f} MB"
+    # The full token list is linear: about 200 bytes a token (33 MB here).
+    assert full_peak < 250 * len(toks) and len(toks) > 150_000
+
+
+ENGINE_RSS = """
+import resource, sys
+from repair import Config, Repairer, apply
+from tests.test_reliability import long_paragraph
+r = Repairer(Config(lm=sys.argv[1], lexicons=(sys.argv[2],)))
+text = long_paragraph(int(sys.argv[3]))
+res = r.fix_and_explain(text)
+fixed = res.fixed
+assert fixed == apply(text, res.edits)
+assert fixed.count("Party") == text.count("Social gathering") > 0, "repairs missing"
+assert len(fixed) == len(text) - len(res.edits) // 2 * (16 - 5 + 6 - 5)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def test_long_paragraph_engine_peak_rss(tiny_lm: Path, tiny_lexicon: Path) -> None:
+    # A real process, so that peak RSS is this run's alone; the 12 MB and 50 MB figures with
+    # the development model are in docs/guarantees.md.
+    p = subprocess.run(
+        [sys.executable, "-c", ENGINE_RSS, str(tiny_lm), str(tiny_lexicon), "500000"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout) < 600_000_000, f"peak RSS {int(p.stdout) / 1e6:.0f} MB"
+
+
+def test_very_long_line_without_spaces(repairer) -> None:
+    text = "x" * 300_000 + " The AK Social gathering said so . " + "é—" * 100_000
+    res = repairer.fix_and_explain(text)
+    assert res.fixed == text.replace("Social gathering", "Party")
+
+
+# -- markup and other languages ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, protected",
+    [
+        ('See <a href="/the/faculties">the faculties</a>.', ['<a href="/the/faculties">', "</a>"]),
+        ("<img alt='the demise toll' src=x.png/>", ["<img alt='the demise toll' src=x.png/>"]),
+        ("Read [the demise](https://x.org/demise) now", ["](https://x.org/demise)"]),
+        ('![alt](img.png "the demise")', ['](img.png "the demise")']),
+        ("go to https://x.org/the-demise?q=navy#top, then", ["https://x.org/the-demise?q=navy#top,"]),
+        ("or www.demise.com/faculties.", ["www.demise.com/faculties."]),
+        ("mail demise.navy@faculties.org now", ["demise.navy@faculties.org"]),
+        ("AT&amp;T &#8212; &#x2014;", ["&amp;", "&#8212;", "&#x2014;"]),
+        ("run `demise --navy` here", ["`demise --navy`"]),
+        ("<!-- the demise\ntoll -->x", ["<!-- the demise\ntoll -->"]),
+        ("<https://x.org/demise>", ["<https://x.org/demise>"]),
+        ("```\nthe demise\n```\nafter", ["```\nthe demise\n```"]),
+        ("a < b and c > d, 3 <4 >2", []),
+    ],
+)
+def test_protected_spans(text: str, protected: list[str]) -> None:
+    assert [text[a:b] for a, b in protected_spans(text)] == protected
+
+
+def test_protected_spans_are_linear_on_adversarial_input() -> None:
+    for text in ("a." * 500_000, "<a" * 300_000, "`x" * 300_000, "](" * 300_000, "x@" * 300_000):
+        t0 = time.perf_counter()
+        protected_spans(text)
+        assert time.perf_counter() - t0 < 5, text[:10]
+
+
+def test_overlaps() -> None:
+    spans = [(2, 5), (10, 12)]
+    assert not overlaps(spans, 0, 2) and overlaps(spans, 0, 3) and overlaps(spans, 4, 9)
+    assert not overlaps(spans, 5, 10) and overlaps(spans, 11, 11) and not overlaps(spans, 12, 20)
+    assert not overlaps([], 0, 10)
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "The AK Social gathering said the demise toll had risen to 21 this month, officials said.",
+        "Syrian Rebels Recapture Town",  # a title: too short to judge
+        "Turkey has taken in 3.six million Syrian refugees, which is more than any other country "
+        "in the world, the United Nations said on Thursday.",
+        "Schools and hospitals were destroyed, the Syrian Observatory for Human Rights said.",
+        "",
+        "12 345 678 -- 9.0",
+    ],
+)
+def test_is_english_true(paragraph: str) -> None:
+    assert is_english(paragraph)
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "Le parti a déclaré que le bilan des morts était passé à 21 ce mois-ci, selon les "
+        "autorités de la ville.",
+        "Die Partei sagte, die Zahl der Toten sei in diesem Monat auf 21 gestiegen, hieß es aus "
+        "der Stadt.",
+        "El partido dijo que el número de muertos había aumentado a 21 este mes, según las "
+        "fuentes de la ciudad.",
+        "Il partito ha detto che il numero dei morti era salito a 21 questo mese, secondo le "
+        "fonti della città.",
+        "Партия заявила, что число погибших выросло до 21 в этом месяце",
+        "وقال الحزب إن عدد القتلى ارتفع إلى 21 هذا الشهر",
+        "该党表示，本月死亡人数已上升至21人",
+    ],
+)
+def test_is_english_false(paragraph: str) -> None:
+    assert not is_english(paragraph)
+
+
+def test_skip_spans_cover_foreign_paragraphs_and_markup() -> None:
+    es = (
+        "El partido dijo que el número de muertos había aumentado a 21 este mes, según las "
+        "fuentes de la ciudad."
+    )
+    text = f"The <b>AK</b> Social gathering said so.\r\n\r\n{es}\r\n\r\nThe end."
+    got = [text[a:b] for a, b in skip_spans(text)]
+    assert got == ["<b>", "</b>", es]
+    assert [text[a:b] for a, b in paragraph_spans(text)] == [
+        "The <b>AK</b> Social gathering said so.", es, "The end."
+    ]
+
+
+MARKUP = (
+    "see <a href='/the/demise/faculties'>the page</a> , [the link](https://x.org/the-navy) , "
+    "www.x.org/faculties/demise and navy@faculties.org ."
+)
+
+
+def test_markup_left_intact_by_the_engine(repairer) -> None:
+    res = repairer.fix_and_explain(SPUN + MARKUP)
+    assert res.fixed.endswith(MARKUP)
+    assert not [e for e in res.edits if overlaps(protected_spans(res.text), e.start, e.end)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="decode.py does not yet skip text.skip_spans(): it edits 'demise' inside <img alt=...>",
+)
+def test_markup_attribute_left_intact_needs_decoder_wiring(repairer) -> None:
+    res = repairer.fix_and_explain(SPUN + "see <img alt=\"the demise toll had risen\"> .")
+    assert '<img alt="the demise toll had risen">' in res.fixed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="decode.py does not yet skip non-English paragraphs (text.is_english / skip_spans)",
+)
+def test_non_english_paragraph_left_alone(repairer) -> None:
+    es = (
+        "El partido dijo que the demise toll habia aumentado a 21 este mes , segun las fuentes "
+        "de la ciudad y del pais ."
+    )
+    res = repairer.fix_and_explain(SPUN + "\n" + es + "\n")
+    assert res.fixed.endswith("\n" + es + "\n")
+    assert res.edits  # the English paragraph is still repaired
+
+
+# -- 2. data safety ----------------------------------------------------------------------------
+
+
+def test_input_file_never_written(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    os.utime(f, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    before = f.stat()
+    out = tmp_path / "out.txt"
+    for args in (("fix", str(f)), ("fix", str(f), "-o", str(out)), ("diff", str(f))):
+        code, _, _ = cli(*args)
+        assert code == 0
+        assert f.read_text() == SPUN
+        assert f.stat().st_mtime_ns == before.st_mtime_ns
+    assert "Party" in out.read_text()
+
+
+def test_output_onto_input_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    link = tmp_path / "link.txt"
+    link.symlink_to(f)
+    for target in (f, link, tmp_path / "." / "in.txt"):
+        code, _, err = cli("fix", str(f), "-o", str(target))
+        assert code == 2 and "--in-place" in one_line(err)
+        assert f.read_text() == SPUN
+
+
+def test_write_atomic_new_file_mode_and_replace_keeps_mode(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        p = tmp_path / "new.txt"
+        io.write_atomic(p, b"x")
+        assert stat.S_IMODE(p.stat().st_mode) == 0o644 and p.read_bytes() == b"x"
+        p.chmod(0o600)
+        io.write_atomic(p, b"y")
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600 and p.read_bytes() == b"y"
+    finally:
+        os.umask(old)
+    assert [q.name for q in tmp_path.iterdir()] == ["new.txt"]
+
+
+def test_write_atomic_backup_and_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real.txt"
+    real.write_bytes(b"v1")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    io.write_atomic(link, b"v2", backup=".bak")
+    assert link.is_symlink() and real.read_bytes() == b"v2"
+    assert (tmp_path / "real.txt.bak").read_bytes() == b"v1"
+    io.write_atomic(real, b"v3", backup=".bak")
+    assert (tmp_path / "real.txt.bak").read_bytes() == b"v2" and real.read_bytes() == b"v3"
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["link.txt", "real.txt", "real.txt.bak"]
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, OSError])
+def test_write_atomic_interrupted_leaves_old_file(tmp_path: Path, monkeypatch, exc) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "out.txt"
+    p.write_bytes(b"old")
+
+    def boom(*a: object) -> None:
+        raise exc()
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(exc):
+        io.write_atomic(p, b"new" * 1000)
+    assert p.read_bytes() == b"old"
+    assert [q.name for q in tmp_path.iterdir()] == ["out.txt"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+@pytest.mark.parametrize("old_output", [False, True], ids=["new", "existing"])
+def test_interrupted_run_leaves_no_partial_output(
+    tmp_path: Path, tiny_lm: Path, tiny_lexicon: Path, sig: int, old_output: bool
+) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text(SPUN * 12_000)  # ~1.2 MB: many seconds of decoding on the tiny model
+    out = tmp_path / "out" / "fixed.txt"
+    out.parent.mkdir()
+    if old_output:
+        out.write_bytes(b"previous result\n")
+    proc = subprocess.Popen(
+        [str(SCRIPT), "fix", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(big),
+         "-o", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(2.0)
+    assert proc.poll() is None, "finished before the signal; make the input bigger"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    assert list(out.parent.iterdir()) == ([out] if old_output else [])
+    if old_output:
+        assert out.read_bytes() == b"previous result\n"
+
+
+def test_corrupt_model_one_line_error_with_checksum(
+    cli, tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    garbage = tmp_path / "garbage.binary"
+    garbage.write_bytes(b"mmap lm http://kheafield.com/code format version 5\n\0" + bytes(4096))
+    truncated = tmp_path / "truncated.binary"
+    truncated.write_bytes(tiny_lm.read_bytes()[: tiny_lm.stat().st_size // 2])
+    wrong = tmp_path / "table.binary"
+    shutil.copy(tiny_lexicon, wrong)
+    for bad in (garbage, truncated, wrong):
+        # A real process: a corrupt memory-mapped model must not take the interpreter down.
+        p = subprocess.run(
+            [str(SCRIPT), "fix", "--lm", str(bad), "-l", str(tiny_lexicon), str(f)],
+            capture_output=True,
+        )
+        assert p.returncode == 2, (bad.name, p.stderr)
+        line = one_line(p.stderr.decode())
+        assert str(bad) in line and "sha256" in line, line
+        with pytest.raises(ModelError):
+            LanguageModel(bad)
+
+
+def test_missing_model_says_how_to_build(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    code, _, err = cli("fix", "--lm", str(tmp_path / "none.binary"), str(f), model=False)
+    assert code == 2 and "make setup" in one_line(err)
+
+
+@pytest.mark.parametrize(
+    "content, where",
+    [
+        ("spun\toriginal\n", ":1:"),
+        ("spun\toriginal\tsource\tcount\ttotal\tnote\nfoo\tbar\tx\n", ":2:"),
+        ("spun\toriginal\tsource\tcount\ttotal\tnote\nfoo\tbar\tx\tabc\t3\n", ":2:"),
+        ("spun\toriginal\tsource\tcount\ttotal\tnote\n\nfoo\tbar\tx\t5\t3\n", ":3:"),
+        ("spun\toriginal\tsource\tcount\ttotal\tnote\nfo\xe9\tbar\tx\t1\t3\n", "not UTF-8"),
+    ],
+    ids=["header", "columns", "number", "count>total", "latin1"],
+)
+def test_malformed_table_names_file_line_and_checksum(
+    cli, tmp_path: Path, tiny_lm: Path, content: str, where: str
+) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    t = tmp_path / "bad.tsv"
+    t.write_bytes(content.encode("latin-1"))
+    digest = hashlib.sha256(t.read_bytes()).hexdigest()[:16]
+    with pytest.raises(LexiconError) as e:
+        Lexicon.load([t])
+    assert str(t) in str(e.value) and where in str(e.value) and digest in str(e.value)
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    code, _, err = cli("fix", "--lm", str(tiny_lm), "-l", str(t), str(f), model=False)
+    assert code == 2 and digest in one_line(err)
+
+
+def test_edits_from_a_different_text_are_refused() -> None:
+    from repair import EditMismatch
+
+    with pytest.raises(EditMismatch):
+        apply("the navy said", [Edit(4, 8, "demise", "death", "x", 1.0, 1.0)])
