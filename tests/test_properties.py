@@ -1,0 +1,178 @@
+"""Properties over arbitrary Unicode and mixed line endings, on the tiny model.
+
+Inputs mix spun phrases the tiny table knows, clean words, arbitrary code points (lone
+surrogates as ``--errors surrogateescape`` makes them included), markup and every line-ending
+style, so that the decoder actually proposes edits in odd surroundings.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import TINY_CORPUS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from repair import Config, Repairer, Result, io
+from repair.edits import apply
+from repair.text import (
+    MAX_SENTENCE,
+    is_english,
+    iter_sentences,
+    overlaps,
+    paragraph_spans,
+    protected_spans,
+    sentences,
+    skip_spans,
+    tokenize,
+)
+
+EXAMPLES = int(os.environ.get("UNSPIN_HYPOTHESIS_EXAMPLES", "60"))
+PROFILE = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+PHRASES = [
+    "Social gathering", "social gathering", "SOCIAL GATHERING", "demise", "Demise", "faculties",
+    "thirty day period", "mentioned", "navy", "thousands and thousands", "Typical", "the", "AK",
+    "said", "toll", "had", "risen", "month", "3.six", "nine,300", "Secretary-Typical", "party",
+    ".", ",", "!", "?", '"', "'", "(", ")", "—", "’", "…", "<b>", "</b>", "https://x.org/demise",
+    "[navy](https://x.org/navy)", "demise@faculties.org", "&amp;",
+]
+BREAKS = [" ", " ", " ", "  ", "\t", "\n", "\r\n", "\r", "\n\n", "\r\n\r\n", "\u2028", "\x0c",
+          "\u00a0", ""]
+
+LINE_BREAKS = set("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+_SPINS = [("Party", "Social gathering"), ("death", "demise"), ("schools", "faculties"),
+          ("month", "thirty day period"), ("said", "mentioned"), ("military", "navy"),
+          ("millions", "thousands and thousands"), ("3.6", "3.six"), ("General", "Typical")]
+
+
+def _spin(sentence: str) -> str:
+    for orig, spun in _SPINS:
+        sentence = sentence.replace(orig, spun)
+    return sentence
+
+
+# The tiny model's own sentences, spun: dense enough in spins that the decoder edits them.
+SPUN_SENTENCES = [_spin(s) for s in TINY_CORPUS.splitlines()]
+junk = st.one_of(
+    st.sampled_from(BREAKS),
+    st.text(max_size=4),  # any code point but surrogates
+    st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF),  # surrogateescape'd bytes
+    st.characters(max_codepoint=0x1F),  # NUL and control characters
+)
+sparse = st.lists(st.one_of(st.sampled_from(PHRASES), junk), max_size=40).map("".join)
+dense = st.lists(
+    st.one_of(st.sampled_from(SPUN_SENTENCES), st.sampled_from(PHRASES), junk), max_size=12
+).map("".join)
+texts = st.one_of(sparse, dense, dense)
+
+
+def check_result(res: Result, text: str) -> None:
+    """Offsets index the untouched input; output equals input outside the reported spans."""
+    assert res.text is text or res.text == text
+    prev = 0
+    for e in sorted(res.edits, key=lambda e: e.start):
+        assert prev <= e.start <= e.end <= len(text)
+        assert text[e.start : e.end] == e.before
+        assert e.before != e.after
+        prev = e.end
+    fixed = res.fixed
+    pos = out = 0
+    for e in sorted(res.edits, key=lambda e: e.start):
+        gap = e.start - pos
+        assert fixed[out : out + gap] == text[pos : e.start]
+        assert fixed[out + gap : out + gap + len(e.after)] == e.after
+        out += gap + len(e.after)
+        pos = e.end
+    assert fixed[out:] == text[pos:]
+
+
+@PROFILE
+@given(text=texts)
+def test_output_equals_input_outside_reported_spans(repairer, text: str) -> None:
+    check_result(repairer.fix_and_explain(text), text)
+
+
+@PROFILE
+@given(text=texts, data=st.data())
+def test_any_subset_of_edits_is_valid_and_local(repairer, text: str, data) -> None:  # type: ignore[no-untyped-def]
+    res = repairer.fix_and_explain(text)
+    keep = data.draw(st.sets(st.integers(0, max(len(res.edits) - 1, 0))))
+    chosen = [e for i, e in enumerate(res.edits) if i in keep]
+    out = res.apply(keep=keep)
+    assert out == apply(text, chosen)
+    check_result(Result(text, tuple(chosen), res.signature), text)
+    # Every edit left out stays as its input text, at its place.
+    assert res.apply(keep=()) == text
+
+
+@PROFILE
+@given(text=texts)
+def test_idempotent(repairer, text: str) -> None:
+    once = repairer.fix(text)
+    assert repairer.fix(once) == once
+
+
+@pytest.fixture(scope="module")
+def second_repairer(tiny_lm, tiny_lexicon):  # type: ignore[no-untyped-def]
+    return Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),)))
+
+
+@PROFILE
+@given(text=texts)
+def test_deterministic_across_repairers(repairer, second_repairer, text: str) -> None:
+    a = repairer.fix_and_explain(text)
+    b = second_repairer.fix_and_explain(text)
+    assert a.edits == b.edits and a.signature == b.signature and a.spin_score == b.spin_score
+
+
+@PROFILE
+@given(text=texts)
+def test_surrogateescape_bytes_round_trip(repairer, text: str) -> None:
+    # Whatever the engine does, bytes outside its edits are the input bytes.
+    data = io.encode(text, "surrogateescape")
+    decoded = io.decode(data, errors="surrogateescape") if not io.looks_binary(data) else None
+    if decoded is None:
+        return
+    res = repairer.fix_and_explain(decoded)
+    assert io.encode(res.apply(keep=()), "surrogateescape") == data
+    check_result(res, decoded)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(texts, st.text(max_size=200)))
+def test_tokens_and_sentences_index_the_input(text: str) -> None:
+    toks = tokenize(text)
+    end = 0
+    for t in toks:
+        assert end <= t.start < t.end and text[t.start : t.end] == t.text
+        assert not any(c.isspace() for c in t.text)
+        end = t.end
+    spans = sentences(text, toks)
+    assert [i for i, _ in spans] == [0, *[j for _, j in spans[:-1]]][: len(spans)]
+    assert (spans[-1][1] if spans else 0) == len(toks)
+    assert all(0 < j - i <= MAX_SENTENCE for i, j in spans)
+    assert list(iter_sentences(text)) == [toks[i:j] for i, j in spans]
+    for i, j in spans:  # no sentence crosses a line break
+        for k in range(i, j - 1):
+            assert not LINE_BREAKS & set(text[toks[k].end : toks[k + 1].start])
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(texts, st.text(max_size=200)))
+def test_skip_spans_are_sorted_disjoint_and_in_range(text: str) -> None:
+    for spans in (protected_spans(text), skip_spans(text), paragraph_spans(text)):
+        prev = -1
+        for a, b in spans:
+            assert prev < a < b <= len(text)
+            prev = b
+    for a, b in paragraph_spans(text):
+        is_english(text[a:b])
+    for a, b in protected_spans(text):
+        assert overlaps(protected_spans(text), a, b)
