@@ -23,19 +23,31 @@ SPUN = [
 
 
 @pytest.fixture(scope="module")
-def spark():  # type: ignore[no-untyped-def]
+def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     from pyspark.sql import SparkSession
 
+    # Quiet start-up: errors only, from the first line the JVM logs.
+    log4j = tmp_path_factory.mktemp("spark") / "log4j2.properties"
+    log4j.write_text(
+        "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n"
+        "appender.console.type = Console\nappender.console.name = console\n"
+        "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
+        "appender.console.layout.pattern = %m%n\n",
+        encoding="utf-8",
+    )
     # Workers must run this interpreter (the venv with repair installed).
-    saved = {k: os.environ.get(k) for k in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
-    os.environ.update(dict.fromkeys(saved, sys.executable))
+    env = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+           "SPARK_LOCAL_IP": "127.0.0.1"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("unspin-test")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.execution.pythonUDF.arrow.enabled", "false")
-        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
