@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import signal
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from . import Config, Repairer, __version__, default_lexicons
+from . import Config, Repairer, __version__
 from .edits import EditMismatch
-from .io import InputError, read_input, write_output
+from .io import InputError, encode, read_input, write_atomic, write_output
 from .lexicon import LexiconError
 from .lm import ModelError
 
@@ -43,10 +45,10 @@ class Fail(Exception):
 
 
 LmOpt = Annotated[
-    Optional[str], typer.Option("--lm", help="KenLM model (default: $UNSPIN_LM, then lm/build)")
+    str | None, typer.Option("--lm", help="KenLM model (default: $UNSPIN_LM, then lm/build)")
 ]
 LexOpt = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--lexicon", "-l", help="Phrase table(s) to use instead of the defaults"),
 ]
 ConfOpt = Annotated[
@@ -64,6 +66,32 @@ SkipBadOpt = Annotated[
     bool, typer.Option("--skip-bad", help="Pass bad JSONL lines through, skip bad files; count")
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes")]
+InPlaceOpt = Annotated[
+    bool, typer.Option("--in-place", help="Rewrite the input file itself, keeping a backup")
+]
+BackupOpt = Annotated[
+    str,
+    typer.Option("--backup-suffix", help="With --in-place: keep the old file as FILE+SUFFIX"),
+]
+
+
+def check_target(path: str, output: str | None, in_place: bool) -> None:
+    """Refuse impossible output choices before any work is done."""
+    if in_place and output is not None:
+        raise Fail("--in-place rewrites the input; drop -o, or drop --in-place")
+    if in_place and path == "-":
+        raise Fail("--in-place needs a file, not stdin")
+
+
+def write_text(
+    path: str, output: str | None, in_place: bool, backup: str, text: str, errors: str
+) -> None:
+    """-o OUT (never the input), --in-place with a backup, else stdout; files atomically."""
+    check_target(path, output, in_place)
+    if in_place:
+        write_atomic(path, encode(text, errors), backup or None)
+    else:
+        write_output(output, text, errors, source=path)
 
 
 def make_config(
@@ -92,9 +120,11 @@ def _check_errors(errors: str) -> None:
 def fix(
     path: Annotated[str, typer.Argument(help="Input file, or - for stdin")] = "-",
     output: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--output", "-o", help="Output file (default: stdout); OUTDIR for a folder"),
     ] = None,
+    in_place: InPlaceOpt = False,
+    backup_suffix: BackupOpt = ".orig",
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = 0.0,
@@ -114,13 +144,16 @@ def fix(
     """Write the repaired text; or repair JSON Lines (--jsonl) or a folder (DIR -o OUTDIR)."""
     _check_errors(errors)
     if jsonl or Path(path).is_dir():
+        if in_place:
+            raise Fail("--in-place works on one file; for a folder or JSONL pass -o")
         config = make_config(lm, lexicon, min_confidence, bias)
         _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
                resume, errors)
         return
+    check_target(path, output, in_place)
     text = read_input(path, errors)
     result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
-    write_output(output, result.fixed, errors, source=path)
+    write_text(path, output, in_place, backup_suffix, result.fixed, errors)
     err.print(f"{len(result.edits)} edit(s)", style="dim") if output else None
 
 
@@ -128,32 +161,95 @@ class Format(str, Enum):
     terminal = "terminal"
     json = "json"
     unified = "unified"
+    html = "html"
 
 
 @app.command()
 def diff(
-    path: Annotated[str, typer.Argument(help="Input file, or - for stdin")] = "-",
+    path: Annotated[
+        str, typer.Argument(help="Input file, - for stdin, or a folder (with --format html)")
+    ] = "-",
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.terminal,
     explain: Annotated[bool, typer.Option(help="List each edit's reason")] = True,
+    side_by_side: Annotated[
+        bool, typer.Option("--side-by-side", "-s", help="Terminal: original | repaired columns")
+    ] = False,
+    pager: Annotated[bool, typer.Option("--pager", help="Terminal: page long output")] = False,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write here (default: stdout); OUTDIR for a folder"),
+    ] = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = 0.0,
     bias: BiasOpt = 1.0,
     errors: ErrOpt = "strict",
 ) -> None:
-    """Show the proposed edits: coloured inline diff, JSON, or a unified patch."""
+    """Show the proposed edits: coloured diff, JSON, unified patch, or an HTML review page.
+
+    Without colour (piped, or NO_COLOR set) edits read [-old-]{+new+}. A folder with
+    --format html -o OUTDIR gives one page per *.txt file and OUTDIR/index.html.
+    """
     from . import render
 
     _check_errors(errors)
+    repairer = load(make_config(lm, lexicon, min_confidence, bias))
+    if Path(path).is_dir():
+        if format is not Format.html or not output:
+            raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
+        _html_dir(repairer, Path(path), Path(output), errors)
+        return
     text = read_input(path, errors)
-    result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
+    result = repairer.fix_and_explain(text)
     name = None if path == "-" else path
-    if format is Format.json:
-        print(render.as_json(result, name))
+    if format is Format.terminal:
+        if output is None or output == "-":
+            console = Console(highlight=False)
+            if pager and console.is_terminal:
+                os.environ.setdefault("LESS", "-R")  # keep colours in less
+                with console.pager(styles=True):
+                    render.print_diff(result, console, name, explain, side_by_side)
+            else:
+                render.print_diff(result, console, name, explain, side_by_side)
+            return
+        buf = io.StringIO()
+        render.print_diff(result, Console(file=buf, highlight=False, color_system=None),
+                          name, explain, side_by_side)
+        page = buf.getvalue()
+    elif format is Format.json:
+        page = render.as_json(result, name) + "\n"
     elif format is Format.unified:
-        sys.stdout.write(render.unified(result, name or "-"))
+        page = render.unified(result, name or "-")
     else:
-        render.print_diff(result, Console(highlight=False), name, explain)
+        page = render.html_report(result, name)
+    write_output(output, page, errors, source=path)
+
+
+def _html_dir(repairer: Repairer, src: Path, out: Path, errors: str) -> None:
+    from . import render
+
+    out_abs = out.resolve()
+    files = sorted(
+        p for p in src.rglob("*.txt")  # as `unspin fix DIR` does
+        if p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(src).parts)
+        and out_abs not in p.resolve().parents
+    )
+    rows = []
+    for p in files:
+        rel = p.relative_to(src).as_posix()
+        try:
+            result = repairer.fix_and_explain(read_input(str(p), errors))
+        except InputError as e:
+            err.print(f"unspin: skipped {e}", markup=False)
+            continue
+        target = out / (rel + ".html")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, render.html_report(result, rel).encode("utf-8"))
+        rows.append((rel, rel + ".html", result))
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "index.html", render.html_index(rows, f"unspin: {src}").encode("utf-8"))
+    err.print(f"{out / 'index.html'}: {len(rows)} report(s)", style="dim", markup=False)
 
 
 @app.command()
@@ -257,7 +353,6 @@ def learn_pairs(
         raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found")
     n = write_table(mine_pairs(pairs), output, "mined-from-pairs")
     err.print(f"{output}: {n} rows from {len(pairs)} pairs")
-
 
 
 def _batch(
@@ -404,6 +499,106 @@ def score_eval(
         for label, docs in (("spun", rep.pos), ("clean", rep.neg)):
             for name, s in docs:
                 print(f"{label}\t{s:.4f}\t{name}")
+
+
+@app.command("apply")
+def apply_edits(
+    edits_json: Annotated[
+        str, typer.Argument(help="Edit list from `unspin diff --format json` (edits removed ok)")
+    ],
+    path: Annotated[
+        str | None, typer.Argument(help="The text they were made for (default: its 'file')")
+    ] = None,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Output file (default: stdout)")
+    ] = None,
+    in_place: InPlaceOpt = False,
+    backup_suffix: BackupOpt = ".orig",
+    ignore_hash: Annotated[
+        bool, typer.Option("--ignore-hash", help="Apply although text_sha256 differs")
+    ] = False,
+    errors: ErrOpt = "strict",
+) -> None:
+    """Apply a reviewed edit list to its text; refuse edits whose 'before' does not match."""
+    from . import render
+    from .edits import apply
+
+    _check_errors(errors)
+    try:
+        edits, sha, name = render.from_json(read_input(edits_json))
+    except ValueError as e:
+        raise Fail(f"{edits_json}: {e}") from None
+    path = path or name
+    if not path:
+        raise Fail(f"{edits_json}: names no file; pass the text as the second argument")
+    check_target(path, output, in_place)
+    text = read_input(path, errors)
+    if sha and not ignore_hash and render.text_sha256(text) != sha:
+        raise Fail(
+            f"{path}: is not the text {edits_json} was made for (text_sha256 differs); "
+            "re-run unspin diff --format json, or pass --ignore-hash"
+        )
+    try:
+        fixed = apply(text, edits)
+    except EditMismatch as e:
+        raise Fail(f"{edits_json} does not fit {path}: {e}") from None
+    write_text(path, output, in_place, backup_suffix, fixed, errors)
+    if output or in_place:
+        err.print(f"{len(edits)} edit(s) applied", style="dim")
+
+
+@app.command()
+def review(
+    path: Annotated[str, typer.Argument(help="Input file")],
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Where to write (default FILE.reviewed.EXT; - stdout)"),
+    ] = None,
+    in_place: InPlaceOpt = False,
+    backup_suffix: BackupOpt = ".orig",
+    accept_above: Annotated[
+        float, typer.Option("--accept-above", help="Confidence that A accepts at or above")
+    ] = 0.9,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+    min_confidence: ConfOpt = 0.0,
+    bias: BiasOpt = 1.0,
+    errors: ErrOpt = "strict",
+) -> None:
+    """Step through the edits in a terminal UI and write the text you accepted.
+
+    Keys: a accept, r reject, e edit the replacement (Enter keeps it, Esc cancels),
+    u undo, A accept every pending edit with confidence >= --accept-above, n/p move,
+    q or w write and quit, ctrl+q quit without writing. Edits not accepted are left out.
+    Output goes to FILE.reviewed.EXT (article.txt -> article.reviewed.txt) unless -o OUT,
+    -o - (stdout, after the UI closes) or --in-place (FILE, old one kept as FILE.orig).
+    """
+    from . import render
+    from .review import ReviewApp
+
+    _check_errors(errors)
+    if path == "-":
+        raise Fail("review needs a file: the terminal is for the keys")
+    if not 0.0 <= accept_above <= 1.0:
+        raise Fail("--accept-above must be between 0 and 1")
+    check_target(path, output, in_place)
+    text = read_input(path, errors)
+    result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
+    dest = None if in_place else (output or render.reviewed_name(path))
+
+    def write(reviewed: str) -> None:
+        write_text(path, dest, in_place, backup_suffix, reviewed, errors)
+
+    to_stdout = dest == "-"
+    app_ = ReviewApp(result, path, accept_above=accept_above, write=None if to_stdout else write)
+    reviewed = app_.run()
+    if reviewed is None:
+        err.print("unspin: review abandoned; nothing written", markup=False)
+        raise typer.Exit(1)
+    if to_stdout:
+        write(reviewed)
+    else:
+        err.print(f"{path if in_place else dest}: written", style="dim", markup=False)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .edits import Result
+from .edits import Edit, Result
 
 
 def as_json(result: Result, name: str | None = None, indent: int | None = 2) -> str:
@@ -302,3 +302,43 @@ def html_index(rows: list[tuple[str, str, Result]], title: str = "unspin reports
         NEDITS=str(sum(len(r.edits) for _, _, r in rows)),
         SIGNATURE=_h(" ; ".join(sigs)),
     )
+
+
+# --- reading back the JSON format -------------------------------------------------------
+
+
+def from_json(s: str) -> tuple[tuple[Edit, ...], str | None, str | None]:
+    """Edits, text_sha256 and file name from ``as_json`` output (edits may have been removed).
+
+    A bare JSON list of edits is accepted too. Raises ``ValueError`` with a one-line message.
+
+    >>> r = Result("a b", (Edit(2, 3, "b", "c", "r", 1.0, 0.9),), "s")
+    >>> edits, sha, name = from_json(as_json(r, "x.txt"))
+    >>> edits == r.edits, sha == text_sha256("a b"), name
+    (True, True, 'x.txt')
+    """
+    try:
+        d = json.loads(s)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"not JSON ({e.msg} at line {e.lineno})") from None
+    if isinstance(d, list):
+        d = {"edits": d}
+    if not isinstance(d, dict) or not isinstance(d.get("edits"), list):
+        raise ValueError('expected the output of `unspin diff --format json` (an "edits" list)')
+    edits = []
+    for item in d["edits"]:
+        if not isinstance(item, dict):
+            raise ValueError(f"malformed edit {item!r}")
+        edits.append(Edit.from_dict(item))
+    sha = d.get("text_sha256")
+    name = d.get("file")
+    return (
+        tuple(sorted(edits, key=lambda e: (e.start, e.end))),
+        sha if isinstance(sha, str) else None,
+        name if isinstance(name, str) else None,
+    )
+
+
+def text_sha256(s: str) -> str:
+    """The hash ``as_json`` records of the input text (UTF-8, lone surrogates as bytes)."""
+    return _sha(s)

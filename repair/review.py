@@ -1,0 +1,259 @@
+"""Interactive review of proposed edits in the terminal (textual).
+
+The decisions live in an immutable :class:`Review`; the app keeps a history of them for undo.
+Edits the editor does not accept are left out: nothing changes without a yes.
+
+>>> from repair.edits import Edit, Result
+>>> r = Review.start(Result("a b c", (Edit(2, 3, "b", "B", "x", 1.0, 0.95),
+...                                   Edit(4, 5, "c", "C", "x", 1.0, 0.4)), "sig"))
+>>> r.accept_above(0.9).text()
+'a B c'
+>>> r.replace(1, "see").text()
+'a b see'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Input, Static
+
+from .edits import Edit, Result, apply
+
+PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
+CONTEXT = 320  # code points shown either side of the edit under review
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """The input, the current form of every edit, and the decision on each."""
+
+    result: Result
+    edits: tuple[Edit, ...]
+    status: tuple[str, ...]
+
+    @classmethod
+    def start(cls, result: Result) -> Review:
+        return cls(result, result.edits, (PENDING,) * len(result.edits))
+
+    def decide(self, i: int, status: str) -> Review:
+        return replace(self, status=self.status[:i] + (status,) + self.status[i + 1 :])
+
+    def replace(self, i: int, after: str) -> Review:
+        """Accept edit ``i`` with the editor's own replacement, as a new Edit record."""
+        old = self.edits[i]
+        rule = old.rule if old.rule.startswith("editor:") else f"editor:{old.rule}"
+        new = replace(old, after=after, rule=rule, gain=0.0, confidence=1.0)
+        edits = self.edits[:i] + (new,) + self.edits[i + 1 :]
+        return replace(self, edits=edits).decide(i, ACCEPTED)
+
+    def accept_above(self, threshold: float) -> Review:
+        """Accept every pending edit whose confidence is at least ``threshold``."""
+        status = tuple(
+            ACCEPTED if s == PENDING and e.confidence >= threshold else s
+            for e, s in zip(self.edits, self.status, strict=True)
+        )
+        return replace(self, status=status)
+
+    def kept(self) -> tuple[Edit, ...]:
+        return tuple(e for e, s in zip(self.edits, self.status, strict=True) if s == ACCEPTED)
+
+    def text(self) -> str:
+        return apply(self.result.text, self.kept())
+
+    def count(self, status: str) -> int:
+        return self.status.count(status)
+
+    def next_pending(self, after: int) -> int:
+        """The next undecided edit after ``after`` (wrapping round), else ``after`` itself."""
+        n = len(self.status)
+        for k in range(1, n + 1):
+            j = (after + k) % n
+            if self.status[j] == PENDING:
+                return j
+        return after
+
+
+class ReviewApp(App[str]):
+    """Step through edits: accept, reject, edit, undo, accept all above a confidence.
+
+    The app exits with the reviewed text (``None`` when abandoned with ctrl+q). With
+    ``write``, the text is handed to it before the app exits.
+    """
+
+    TITLE = "unspin review"
+    CSS = """
+    #progress { height: auto; padding: 0 1; background: $boost; }
+    #context { padding: 1 2; }
+    #why { height: auto; padding: 0 2; color: $text-muted; }
+    #message { height: auto; padding: 0 2; color: $warning; }
+    #replacement { margin: 0 2; }
+    .hidden { display: none; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "accept", "accept"),
+        Binding("r", "reject", "reject"),
+        Binding("e", "edit", "edit"),
+        Binding("u", "undo", "undo"),
+        Binding("A", "accept_above", "accept all above"),
+        Binding("n,right,j", "move(1)", "next"),
+        Binding("p,left,k", "move(-1)", "previous"),
+        Binding("q", "write", "write & quit"),
+        Binding("w", "write", "write & quit", show=False),
+        Binding("escape", "cancel_edit", "cancel", show=False),
+    ]
+
+    def __init__(
+        self,
+        result: Result,
+        name: str = "-",
+        *,
+        accept_above: float = 0.9,
+        write: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.review = Review.start(result)
+        self.current = 0
+        self.history: list[tuple[Review, int]] = []
+        self.threshold = accept_above
+        self.write = write
+        self.sub_title = name
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="progress")
+        with VerticalScroll():
+            yield Static(id="context")
+        yield Static(id="why")
+        yield Static(id="message")
+        yield Input(id="replacement", classes="hidden", placeholder="replacement; Enter to accept")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_view()
+
+    # --- state changes, each one undoable ----------------------------------------------
+
+    def _push(self, review: Review, current: int) -> None:
+        self.history.append((self.review, self.current))
+        self.review, self.current = review, current
+        self.refresh_view()
+
+    def _decide(self, status: str) -> None:
+        if not self.review.edits:
+            return
+        r = self.review.decide(self.current, status)
+        self._push(r, r.next_pending(self.current))
+
+    def action_accept(self) -> None:
+        self._decide(ACCEPTED)
+
+    def action_reject(self) -> None:
+        self._decide(REJECTED)
+
+    def action_accept_above(self) -> None:
+        r = self.review.accept_above(self.threshold)
+        n = r.count(ACCEPTED) - self.review.count(ACCEPTED)
+        self._push(r, r.next_pending(self.current) if r.count(PENDING) else self.current)
+        self.say(f"accepted {n} edit(s) with confidence >= {self.threshold:.2f}")
+
+    def action_undo(self) -> None:
+        if not self.history:
+            self.say("nothing to undo")
+            return
+        self.review, self.current = self.history.pop()
+        self.refresh_view()
+
+    def action_move(self, step: int) -> None:
+        if self.review.edits:
+            self.current = (self.current + step) % len(self.review.edits)
+            self.refresh_view()
+
+    def action_edit(self) -> None:
+        if not self.review.edits:
+            return
+        box = self.query_one("#replacement", Input)
+        box.value = self.review.edits[self.current].after
+        box.remove_class("hidden")
+        box.focus()
+
+    def action_cancel_edit(self) -> None:
+        box = self.query_one("#replacement", Input)
+        box.add_class("hidden")
+        self.set_focus(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.add_class("hidden")
+        self.set_focus(None)
+        r = self.review.replace(self.current, event.value)
+        self._push(r, r.next_pending(self.current))
+
+    def action_write(self) -> None:
+        text = self.review.text()
+        if self.write is not None:
+            self.write(text)
+        self.exit(text)
+
+    # --- view --------------------------------------------------------------------------
+
+    def say(self, message: str) -> None:
+        self.query_one("#message", Static).update(message)
+
+    def refresh_view(self) -> None:
+        r = self.review
+        self.say("")
+        n = len(r.edits)
+        if not n:
+            self.query_one("#progress", Static).update("no edits proposed; q writes the text")
+            self.query_one("#context", Static).update(Text(r.result.text[: 2 * CONTEXT]))
+            return
+        e, status = r.edits[self.current], r.status[self.current]
+        self.query_one("#progress", Static).update(
+            f"edit {self.current + 1} of {n}: {status.upper()}   ·   accepted "
+            f"{r.count(ACCEPTED)}  rejected {r.count(REJECTED)}  pending {r.count(PENDING)}"
+            f"   ·   A accepts pending >= {self.threshold:.2f}"
+        )
+        self.query_one("#context", Static).update(context(r, self.current))
+        self.query_one("#why", Static).update(
+            f"{e.before!r} -> {e.after!r}   rule {e.rule}   LM gain {e.gain:+.2f}   "
+            f"confidence {e.confidence:.2f}"
+        )
+        if r.count(PENDING) == 0:
+            self.say("every edit is decided: q writes the result, u undoes")
+
+
+def context(review: Review, i: int) -> Text:
+    """The text around edit ``i``, other edits shown as currently decided."""
+    text = review.result.text
+    cur = review.edits[i]
+    lo = max(0, cur.start - CONTEXT)
+    hi = min(len(text), cur.end + CONTEXT)
+    lo = text.rfind("\n", 0, cur.start) + 1 if "\n" in text[lo : cur.start] else lo
+    nl = text.find("\n", cur.end, hi)
+    hi = nl if nl >= 0 else hi
+    t = Text("…" if lo > 0 and text[lo - 1] != "\n" else "")
+    pos = lo
+    for j, (e, s) in enumerate(zip(review.edits, review.status, strict=True)):
+        if e.end <= lo or e.start >= hi or e.start < pos:
+            continue
+        t.append(text[pos : e.start])
+        if j == i:
+            t.append(e.before, style="strike red on grey15")
+            t.append(e.after, style="bold green on grey15")
+        elif s == ACCEPTED:
+            t.append(e.after, style="green")
+        elif s == REJECTED:
+            t.append(e.before)
+        else:
+            t.append(e.before, style="underline")
+        pos = e.end
+    t.append(text[pos:hi])
+    if hi < len(text) and text[hi] != "\n":
+        t.append("…")
+    return t

@@ -1,0 +1,240 @@
+"""Terminal, JSON, unified and HTML output, and writing files (fix -o / --in-place)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from clihelp import invoke, model_args, run_main
+from rich.console import Console
+
+from repair import Edit, Result, render
+
+SPUN = (
+    "The AK Social gathering said the demise toll had risen .\n"
+    "\n"
+    "The faculties were closed for a thirty day period .\n"
+)
+
+
+@pytest.fixture
+def args(tiny_lm: Path, tiny_lexicon: Path) -> list[str]:
+    return model_args(tiny_lm, tiny_lexicon)
+
+
+@pytest.fixture
+def spun(tmp_path: Path) -> Path:
+    p = tmp_path / "article.txt"
+    p.write_text(SPUN, encoding="utf-8")
+    return p
+
+
+# --- terminal ----------------------------------------------------------------------------
+
+
+def test_piped_diff_is_plain_text_with_markers(spun: Path, args: list[str]) -> None:
+    res = invoke(["diff", str(spun), *args])
+    assert res.exit_code == 0
+    assert "\x1b[" not in res.stdout
+    assert "AK [-Social gathering-]{+Party+}[1] said the [-demise-]{+death+}[2]" in res.stdout
+    reason = r"\[1\] Social gathering -> Party {2}rule tiny\.tsv:\d+, LM gain \+"
+    assert re.search(reason, res.stdout)
+    assert "unspin:" in res.stdout.splitlines()[-1]  # the signature
+
+
+def test_no_explain_drops_numbers_and_reasons(spun: Path, args: list[str]) -> None:
+    res = invoke(["diff", "--no-explain", str(spun), *args])
+    assert "{+Party+} said" in res.stdout
+    assert "rule " not in res.stdout and "[1]" not in res.stdout
+
+
+def test_side_by_side(spun: Path, args: list[str]) -> None:
+    res = invoke(["diff", "--side-by-side", str(spun), *args])
+    assert res.exit_code == 0, res.output
+    head = res.stdout.splitlines()[1]
+    assert head.split() == ["original", "repaired"]
+    flat = " ".join(res.stdout.split())
+    assert "[-Social gathering-]" in flat and "{+Party+}[1]" in flat
+    assert "[-thirty" in flat and "{+month+}[4]" in flat  # a column may wrap inside a span
+    assert "[4] thirty day period -> month" in flat
+
+
+def test_pager_without_terminal_just_prints(spun: Path, args: list[str]) -> None:
+    res = invoke(["diff", "--pager", str(spun), *args])
+    assert "{+Party+}" in res.stdout
+
+
+def test_colour_on_a_terminal_and_none_with_no_color(repairer, monkeypatch) -> None:
+    result = repairer.fix_and_explain(SPUN)
+    buf = io.StringIO()
+    render.print_diff(result, Console(file=buf, force_terminal=True, color_system="truecolor"))
+    assert "\x1b[" in buf.getvalue() and "{+" not in buf.getvalue()
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True)
+    render.print_diff(result, console, two_columns=True)
+    assert render.plain(console)
+    assert "{+Party+}" in buf.getvalue()
+    assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", buf.getvalue())  # no foreground colours
+
+
+def test_blocks_keep_an_edit_across_lines_whole() -> None:
+    r = Result("a\nb c\nd\n", (Edit(2, 7, "b c\nd", "x", "r", 0.0, 1.0),), "s")
+    assert render.blocks(r) == [(0, 2, []), (2, 8, [0])]
+    table = render.side_by_side(r, mark=True)
+    buf = io.StringIO()
+    Console(file=buf, width=60, color_system=None).print(table)
+    assert "{+x+}[1]" in buf.getvalue()
+
+
+# --- JSON and unified --------------------------------------------------------------------
+
+
+def test_json_lists_edits_with_offsets(spun: Path, args: list[str], repairer) -> None:
+    res = invoke(["diff", "-f", "json", str(spun), *args])
+    d = json.loads(res.stdout)
+    expected = repairer.fix_and_explain(SPUN)
+    assert d["file"] == str(spun)
+    assert d["signature"] == expected.signature
+    assert d["text_sha256"] == render.text_sha256(SPUN)
+    assert [Edit.from_dict(e) for e in d["edits"]] == list(expected.edits)
+    assert set(d["edits"][0]) == {"start", "end", "before", "after", "rule", "gain", "confidence"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SPUN,
+        SPUN.rstrip("\n"),  # no newline at the end
+        SPUN.replace("\n", "\r\n"),
+        "The AK Social gathering said the demise toll had risen .\n" * 4
+        + "The navy mentioned the demise\u2028toll .\n"
+        + "The war has displaced millions .\n" * 7  # far enough apart for two hunks
+        + "The AK Social gathering said the demise toll had risen .\n" * 4
+        + "The faculties were closed",
+    ],
+    ids=["lf", "no-final-newline", "crlf", "u2028-and-two-hunks"],
+)
+def test_unified_diff_applies_with_patch(
+    text: str, tmp_path: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert shutil.which("patch"), "patch is installed by `make browser`"
+    monkeypatch.chdir(tmp_path)
+    Path("article.txt").write_bytes(text.encode("utf-8"))
+    diff = invoke(["diff", "-f", "unified", "article.txt", *args]).stdout_bytes
+    fixed = invoke(["fix", "article.txt", *args]).stdout_bytes
+    assert diff.startswith(b"--- article.txt\n+++ article.txt\n@@ ")
+    assert fixed != text.encode("utf-8")
+    if "\u2028" in text:
+        assert diff.count(b"\n@@ ") == 2
+    subprocess.run(["patch", "-p0", "--quiet"], input=diff, check=True, timeout=30)
+    assert Path("article.txt").read_bytes() == fixed
+
+
+def test_unified_diff_of_clean_text_is_empty(repairer) -> None:
+    clean = "The military said the schools were closed for a month .\n"
+    assert render.unified(repairer.fix_and_explain(clean), "x") == ""
+
+
+# --- HTML --------------------------------------------------------------------------------
+
+
+def _data(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="unspin-data">(.*?)</script>', page, re.S)
+    assert m
+    return json.loads(m.group(1))
+
+
+def test_html_report_is_self_contained(spun: Path, args: list[str], repairer) -> None:
+    page = invoke(["diff", "-f", "html", str(spun), *args]).stdout
+    assert page.startswith("<!DOCTYPE html>")
+    assert not re.search(r"<[^>]*\s(?:src|href)\s*=", page)  # nothing loaded from anywhere
+    assert "http://" not in page and "https://" not in page and "@import" not in page
+    result = repairer.fix_and_explain(SPUN)
+    d = _data(page)
+    assert d["text"] == SPUN and len(d["edits"]) == len(result.edits)
+    assert page.count('<button type="button" class="e') == len(result.edits)
+    assert 'aria-pressed="true"' in page and 'role="tooltip"' in page
+    assert d["download"] == "article.reviewed.txt"
+
+
+def test_html_utf16_offsets_and_escaping() -> None:
+    text = "😀 <b>&</b> x 🙂 y\n"
+    x, y = text.index("x"), text.index("y")
+    edits = (
+        Edit(x, x + 1, "x", "</script><i>", "r", 1.0, 0.2),
+        Edit(y, y + 1, "y", "z", "r", 0, 1),
+    )
+    result = Result(text, edits, "sig")
+    page = render.html_report(result, "t<1>.txt")
+    d = _data(page)
+    assert d["text"] == text
+    e0, e1 = d["edits"]
+    assert (e0["start"], e0["u16start"]) == (x, x + 1)
+    assert (e1["start"], e1["u16start"]) == (y, y + 2)  # two astral characters before it
+    assert text.encode("utf-16-le")[2 * e1["u16start"] : 2 * e1["u16end"]].decode(
+        "utf-16-le"
+    ) == "y"
+    assert "</script><i>" not in page and "&lt;/script&gt;&lt;i&gt;" in page
+    assert "t&lt;1&gt;.txt" in page and 'class="e low"' in page
+
+
+def test_html_for_a_folder_writes_an_index(tmp_path: Path, args: list[str]) -> None:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text(SPUN, encoding="utf-8")
+    (src / "sub" / "b.txt").write_text("The military said so .\n", encoding="utf-8")
+    (src / "notes.md").write_text("not an article", encoding="utf-8")
+    out = tmp_path / "out"
+    res = invoke(["diff", str(src), "-f", "html", "-o", str(out), *args])
+    assert res.exit_code == 0, res.output
+    index = (out / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(
+        r'<tr><td><a href="([^"]+)">([^<]+)</a></td><td class="num">(\d+)</td>'
+        r'<td class="num">([0-9.]+)</td></tr>', index
+    )
+    assert [(h, n, int(k)) for h, n, k, _ in rows] == [
+        ("a.txt.html", "a.txt", 4), ("sub/b.txt.html", "sub/b.txt", 0)
+    ]
+    for href, *_ in rows:
+        assert (out / href).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_folder_needs_html_and_outdir(tmp_path: Path, args, monkeypatch, capsys) -> None:
+    code, _, err = run_main(["diff", str(tmp_path), *args], monkeypatch, capsys)
+    assert code == 2 and "--format html -o OUTDIR" in err and len(err.splitlines()) == 1
+
+
+# --- writing files -----------------------------------------------------------------------
+
+
+def test_fix_output_file_leaves_input_alone(spun: Path, args: list[str], repairer) -> None:
+    out = spun.with_name("out.txt")
+    assert invoke(["fix", str(spun), "-o", str(out), *args]).exit_code == 0
+    assert out.read_text(encoding="utf-8") == repairer.fix(SPUN)
+    assert spun.read_text(encoding="utf-8") == SPUN
+
+
+def test_fix_in_place_keeps_a_backup(spun: Path, args: list[str], repairer) -> None:
+    assert invoke(["fix", str(spun), "--in-place", *args]).exit_code == 0
+    assert spun.read_text(encoding="utf-8") == repairer.fix(SPUN)
+    assert spun.with_name("article.txt.orig").read_text(encoding="utf-8") == SPUN
+    assert invoke(["fix", str(spun), "--in-place", "--backup-suffix", ".bak", *args]).exit_code == 0
+    assert spun.with_name("article.txt.bak").read_text(encoding="utf-8") == repairer.fix(SPUN)
+    assert sorted(p.name for p in spun.parent.iterdir()) == [
+        "article.txt", "article.txt.bak", "article.txt.orig"
+    ]  # no temporary files left
+
+
+def test_fix_refuses_in_place_with_output_or_stdin(spun, args, monkeypatch, capsys) -> None:
+    code, _, err = run_main(["fix", str(spun), "--in-place", "-o", "x", *args], monkeypatch, capsys)
+    assert code == 2 and "--in-place" in err
+    code, _, err = run_main(["fix", "-", "--in-place", *args], monkeypatch, capsys)
+    assert code == 2 and "stdin" in err
+    assert spun.read_text(encoding="utf-8") == SPUN

@@ -1,0 +1,153 @@
+"""`unspin review`: a full session driven through textual's pilot, and the file it writes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from repair import Edit, Result, apply
+from repair.io import encode, write_atomic
+from repair.render import reviewed_name
+from repair.review import ACCEPTED, PENDING, REJECTED, Review, ReviewApp
+
+SPUN = (
+    "The AK Social gathering said the demise toll had risen .\n"
+    "The faculties were closed for a thirty day period , the navy mentioned .\n"
+)
+
+
+def _session(result: Result, out: Path, keys: list[str], threshold: float = 0.9):  # type: ignore[no-untyped-def]
+    app = ReviewApp(result, "article.txt", accept_above=threshold,
+                    write=lambda text: write_atomic(out, encode(text)))
+    seen: dict[str, object] = {}
+
+    async def drive() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            for key in keys:
+                if key.startswith("type:"):
+                    await pilot.press(*key[5:])
+                elif key == "?state":
+                    seen.setdefault("states", []).append(  # type: ignore[union-attr]
+                        (app.review.status, app.current)
+                    )
+                else:
+                    await pilot.press(key)
+                await pilot.pause()
+
+    asyncio.run(drive())
+    return app, seen
+
+
+def test_full_review_session(repairer, tmp_path: Path) -> None:
+    result = repairer.fix_and_explain(SPUN)
+    n = len(result.edits)
+    assert n >= 5, result.edits
+    before = [e.before for e in result.edits]
+    assert before[:4] == ["Social gathering", "demise", "faculties", "thirty day period"]
+    out = tmp_path / "article.reviewed.txt"
+    # Make the last edit the only one below the accept-all threshold.
+    low = tuple(e if i < n - 1 else Edit(e.start, e.end, e.before, e.after, e.rule, e.gain, 0.3)
+                for i, e in enumerate(result.edits))
+    result = Result(result.text, low, result.signature)
+    app, seen = _session(result, out, [
+        "a",                  # accept edit 0 (Social gathering -> Party)
+        "r",                  # reject edit 1 (demise)
+        "e", "ctrl+u", "type:colleges", "enter",  # edit 2: faculties -> colleges
+        "a",                  # accept edit 3 (thirty day period -> month) ...
+        "?state",
+        "u",                  # ... and undo that
+        "?state",
+        "u", "u", "?state",   # undo the replacement and the rejection as well
+        "r", "e", "ctrl+u", "type:colleges", "enter",  # redo: reject 1, edit 2
+        "A",                  # accept the rest above 0.9: edit 3 and others, not the last
+        "q",
+    ])
+    states = seen["states"]
+    assert states[0][0][:4] == (ACCEPTED, REJECTED, ACCEPTED, ACCEPTED)
+    assert states[1] == ((ACCEPTED, REJECTED, ACCEPTED) + (PENDING,) * (n - 3), 3)
+    assert states[2] == ((ACCEPTED,) + (PENDING,) * (n - 1), 1)
+    assert app.return_value == out.read_text(encoding="utf-8")
+
+    final = app.review
+    assert final.status == (ACCEPTED, REJECTED) + (ACCEPTED,) * (n - 3) + (PENDING,)
+    edited = final.edits[2]
+    assert (edited.before, edited.after, edited.rule) == (
+        "faculties", "colleges", f"editor:{result.edits[2].rule}"
+    )
+    assert result.edits[2].after == "schools"  # the input Result is untouched
+    kept = [result.edits[0], edited, *result.edits[3 : n - 1]]
+    assert out.read_text(encoding="utf-8") == apply(result.text, kept)
+    assert "colleges were closed for a month" in out.read_text(encoding="utf-8")
+    assert "the demise toll" in out.read_text(encoding="utf-8")
+    assert result.edits[-1].before in out.read_text(encoding="utf-8")
+
+
+def test_escape_cancels_an_edit_and_ctrl_q_writes_nothing(repairer, tmp_path: Path) -> None:
+    result = repairer.fix_and_explain(SPUN)
+    out = tmp_path / "out.txt"
+    app, _ = _session(result, out, ["e", "type:zzz", "escape", "a", "ctrl+q"])
+    assert app.review.status[0] == ACCEPTED and app.review.edits[0] == result.edits[0]
+    assert app.return_value is None and not out.exists()
+
+
+def test_no_edits_writes_the_text_unchanged(tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    app, _ = _session(Result("clean text\n", (), "sig"), out, ["a", "u", "e", "q"])
+    assert out.read_text(encoding="utf-8") == "clean text\n"
+
+
+def test_review_model_is_immutable() -> None:
+    r0 = Review.start(Result("a b c", (Edit(2, 3, "b", "B", "x", 1.0, 0.95),), "s"))
+    r1 = r0.replace(0, "bee")
+    assert r0.status == (PENDING,) and r0.edits[0].after == "B"
+    assert r1.text() == "a bee c" and r1.kept()[0].confidence == 1.0
+    assert r1.decide(0, REJECTED).text() == "a b c"
+
+
+def test_default_output_name() -> None:
+    assert reviewed_name("a/article.txt") == "a/article.reviewed.txt"
+    assert reviewed_name("README") == "README.reviewed"
+    assert reviewed_name(".hidden") == ".hidden.reviewed"
+
+
+def _fake_run(keys: list[str], shots: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """Stand-in for ReviewApp.run (which needs a terminal): the pilot presses ``keys``."""
+
+    def run(self: ReviewApp) -> str | None:
+        async def drive() -> None:
+            async with self.run_test(size=(100, 30)) as pilot:
+                for k in keys:
+                    await pilot.press(k)
+                    await pilot.pause()
+                    if shots is not None:
+                        shots.append(self.export_screenshot())
+
+        asyncio.run(drive())
+        return self.return_value
+
+    return run
+
+
+def test_cli_review_writes_file_reviewed(repairer, tiny_lm, tiny_lexicon, tmp_path, monkeypatch):
+    from clihelp import invoke, model_args
+
+    src = tmp_path / "article.txt"
+    src.write_text(SPUN, encoding="utf-8")
+    monkeypatch.setattr(ReviewApp, "run", _fake_run(["r", "A", "q"]))
+    res = invoke(["review", str(src), "--accept-above", "0.5", *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0, res.output
+    result = repairer.fix_and_explain(SPUN)
+    keep = [i for i, e in enumerate(result.edits) if i > 0 and e.confidence >= 0.5]
+    out = tmp_path / "article.reviewed.txt"
+    assert out.read_text(encoding="utf-8") == result.apply(keep=keep)
+    assert src.read_text(encoding="utf-8") == SPUN
+
+    monkeypatch.setattr(ReviewApp, "run", _fake_run(["a", "q"]))
+    assert invoke(["review", str(src), "--in-place", *model_args(tiny_lm, tiny_lexicon)]
+                  ).exit_code == 0
+    assert src.read_text(encoding="utf-8") == result.apply(keep=[0])
+    assert (tmp_path / "article.txt.orig").read_text(encoding="utf-8") == SPUN
+
+    monkeypatch.setattr(ReviewApp, "run", _fake_run(["a", "ctrl+q"]))
+    res = invoke(["review", str(src), "-o", "-", *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 1 and res.stdout == ""
