@@ -7,7 +7,7 @@ SHARED ?= $(abspath ../shared)
 export SHARED
 export UNSPIN_CACHE ?= $(HOME)/.cache/unspin
 
-.PHONY: setup demo test lm lexicon venv lint clean bench eval browser java
+.PHONY: setup demo test fuzz lm lexicon venv lint clean bench eval browser java
 
 setup: venv lm lexicon java
 	@echo "ready: $(BIN)/unspin"
@@ -50,6 +50,14 @@ browser:
 
 test: setup browser
 	$(BIN)/python -m pytest
+
+# The long fuzz run (tests/test_fuzz.py does a short one): an hour on the default model;
+# new inputs go to fuzz/corpus, crashes to fuzz/crashes/. FUZZ_TIME=seconds to change.
+FUZZ_TIME ?= 3600
+fuzz: setup
+	@mkdir -p fuzz/crashes
+	$(BIN)/python fuzz/fuzz_repair.py fuzz/corpus -dict=fuzz/repair.dict -max_len=4096 \
+		-max_total_time=$(FUZZ_TIME) -timeout=60 -artifact_prefix=fuzz/crashes/
 
 lint: venv
 	$(BIN)/ruff check repair tests
