@@ -513,6 +513,7 @@ def test_write_atomic_interrupted_leaves_old_file(tmp_path: Path, monkeypatch, e
     assert [q.name for q in tmp_path.iterdir()] == ["out.txt"]
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 @pytest.mark.parametrize("old_output", [False, True], ids=["new", "existing"])
 def test_interrupted_run_leaves_no_partial_output(
@@ -530,7 +531,15 @@ def test_interrupted_run_leaves_no_partial_output(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(2.0)
+    # Mid-run means the model is mapped (so the handler is installed and decoding has begun):
+    # a fixed sleep would be flaky on a loaded machine.
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if maps.exists() and str(tiny_lm) in maps.read_text(errors="replace"):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
     assert proc.poll() is None, "finished before the signal; make the input bigger"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
