@@ -601,6 +601,151 @@ def review(
         err.print(f"{path if in_place else dest}: written", style="dim", markup=False)
 
 
+@app.command()
+def bench(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Spun text files or folders (default: ../shared/dev spun news)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    plot: Annotated[
+        str | None, typer.Option("--plot", help="Write a time/memory PNG (implies --scaling)")
+    ] = None,
+    words: Annotated[int, typer.Option("--words", min=1, help="Input size of the main run")] = (
+        100_000
+    ),
+    scaling: Annotated[
+        bool, typer.Option("--scaling", help="Also run 1k, 10k, 100k, 1M words, each fresh")
+    ] = False,
+    max_words: Annotated[
+        int, typer.Option("--max-words", min=1, help="Cap scaling sizes (quick runs)")
+    ] = 1_000_000,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, help="Also time the batch path on N processes")
+    ] = 1,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+) -> None:
+    """Words per second, load time, ratio to one plain KenLM pass, peak RSS, scaling."""
+    from . import bench as b
+
+    config = make_config(lm, lexicon)
+    load(config)  # one-line error on a missing model before any timing
+    sizes = [n for n in b.SCALING_SIZES if n <= max_words] if scaling or plot else []
+    if (scaling or plot) and max_words not in sizes and max_words < b.SCALING_SIZES[-1]:
+        sizes.append(max_words)
+    try:
+        report = b.run(config, paths or [], min(words, max_words), sizes, jobs)
+    except (OSError, ValueError) as e:
+        raise Fail(f"bench: {e}") from None
+    if plot:
+        b.plot(report, plot)
+        err.print(f"{plot}: written", style="dim", markup=False)
+    print(json.dumps(report, indent=2) if as_json else b.format_report(report))
+
+
+@app.command()
+def spin(
+    path: Annotated[str, typer.Argument(help="Clean text file, - for stdin, or a folder")] = "-",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same output)")] = 0,
+    rate: Annotated[
+        float, typer.Option("--rate", min=0.0, help="Scale every row's P(spun | original)")
+    ] = 1.0,
+    output: Annotated[str | None, typer.Option("--output", "-o")] = None,
+    label: Annotated[bool, typer.Option("--label", help="Start with a SYNTHETIC header")] = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help='One {"spun", "orig", "synthetic": true} per file')
+    ] = False,
+    lexicon: LexOpt = None,
+) -> None:
+    """Make SYNTHETIC spun text by running the phrase tables' channel forwards (not for claims)."""
+    import random
+
+    from . import default_lexicons
+    from .spin import LABEL, Channel
+    from .spin import spin as spin_text
+
+    files = tuple(lexicon) if lexicon else default_lexicons()
+    try:
+        channel = Channel.load(files)
+    except LexiconError as e:
+        raise Fail(str(e)) from None
+    if Path(path).is_dir():
+        if not jsonl:
+            raise Fail(f"{path}: is a folder; pass --jsonl to get one record per file")
+        sources = [(str(p), read_input(str(p))) for p in sorted(Path(path).glob("*.txt"))]
+    else:
+        sources = [(path, read_input(path))]
+    rng = random.Random(seed)
+    parts = [LABEL + f" seed={seed} rate={rate:g}\n"] if label else []
+    for name, text in sources:
+        s = spin_text(text, channel, rate=rate, rng=rng)
+        if jsonl:
+            rec = {"spun": s.text, "orig": s.orig, "synthetic": True, "source": name,
+                   "seed": seed, "rate": rate}
+            parts.append(json.dumps(rec, ensure_ascii=False) + "\n")
+        else:
+            parts.append(s.text)
+    write_output(output, "".join(parts), "strict", source=path)
+
+
+@app.command()
+def calibrate(
+    dev: Annotated[Path, typer.Argument(help="A folder with pairs/ (as ../shared/dev)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    lenient: Annotated[
+        bool, typer.Option("--lenient", help="Right = its words occur anywhere in the original")
+    ] = False,
+    with_clean: Annotated[
+        bool, typer.Option("--with-clean", help="Also count edits on clean/ (all wrong)")
+    ] = False,
+    method: Annotated[str, typer.Option("--method", help="platt or isotonic")] = "platt",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the fitted map")
+    ] = None,
+    save: Annotated[bool, typer.Option(help="Write the map fitted on all pairs")] = True,
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+) -> None:
+    """Reliability table of edit confidence (tables left one article out); fit and save a map."""
+    from . import calibrate as cal
+    from .lexicon import Lexicon, read_rows
+
+    if not (dev / "pairs").is_dir():
+        raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
+    if method not in cal.FITTERS:
+        raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")
+    config = make_config(lm, lexicon)
+    base = load(config)
+    rows = [r for f in config.lexicons if not Path(f).name.startswith("pairs")
+            for r in read_rows(Path(f))]
+
+    def repairer_for(lex: Lexicon) -> object:
+        return Repairer(config, lm=base.lm, lexicon=lex).fix_and_explain
+
+    data = cal.collect(dev, repairer_for, rows, with_clean)  # type: ignore[arg-type]
+    res = cal.calibrate(data, lenient)
+    meta = {"signature": base.signature, "check": "lenient" if lenient else "strict",
+            "edits": res.n, "with_clean": with_clean, "fitted_on": str(dev)}
+    target = output or cal.DEFAULT_OUT
+    if save and res.n:
+        cal.save_map(res.fits[method], target, meta)
+    if as_json:
+        out = {**meta, "accuracy": round(res.accuracy, 4), "before": cal.table_dict(res.before),
+               "after_cross_validated": {m: cal.table_dict(t) for m, t in res.after.items()},
+               "maps": {m: f.to_dict() for m, f in res.fits.items()},
+               "saved": str(target) if save and res.n else None}
+        print(json.dumps(out, indent=2))
+        return
+    print(f"{res.n} edits on {dev}, {res.accuracy:.3f} right ({meta['check']} check); "
+          f"{base.signature}")
+    print(cal.format_table("\nraw confidence", res.before))
+    for m, t in res.after.items():
+        print(cal.format_table(f"\n{m}, 2-fold cross-validated by article", t))
+    if save and res.n:
+        err.print(f"{target}: {method} map written", style="dim", markup=False)
+
+
 def _terminate(signum: int, frame: object) -> None:
     # Unwind like Ctrl-C so temporary files are removed and no partial output is left.
     raise KeyboardInterrupt

@@ -1,0 +1,117 @@
+"""A synthetic spinner: the learned channel model run forwards on clean text.
+
+For each phrase of the text that is an ``original`` in the phrase tables (longest first,
+within a sentence), with probability ``rate * count/total`` it is replaced by one of the
+rows' ``spun`` phrases, drawn in proportion to ``count``, with the case of the text it
+replaces. The output is synthetic: good for volume (benchmarks) and for calibration, never
+for quality claims about real spinning.
+
+>>> from repair.lexicon import Row
+>>> ch = Channel([Row("Social gathering", "Party", "t", 9, 10, "", "t.tsv:2")])
+>>> spin("The AK Party said.", ch, seed=1).text
+'The AK Social gathering said.'
+>>> spin("The AK Party said.", ch, seed=1, rate=0).text
+'The AK Party said.'
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .lexicon import MAX_SPAN, Row, key, read_rows, transfer_case
+from .text import sentences, tokenize
+
+LABEL = "# SYNTHETIC spun text made by `unspin spin` (not real spinning)"
+
+
+@dataclass(frozen=True, slots=True)
+class Swap:
+    """One substitution made: ``text[start:end]`` (the original) became ``spun``."""
+
+    start: int
+    end: int
+    original: str
+    spun: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class Spun:
+    text: str
+    orig: str
+    swaps: tuple[Swap, ...]
+
+
+class Channel:
+    """Rows indexed by their original phrase: P(spin) and the spun forms with their counts."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        forms: dict[tuple[str, ...], dict[str, tuple[float, str]]] = {}
+        totals: dict[tuple[str, ...], dict[str, float]] = {}
+        for r in rows:
+            k = key(r.original)
+            if not k or len(k) > MAX_SPAN or key(r.spun) == k or r.count <= 0:
+                continue
+            slot = forms.setdefault(k, {})
+            c, rule = slot.get(r.spun, (0.0, r.rule))
+            slot[r.spun] = (c + r.count, rule)
+            # ``total`` counts the original once per table: keep the largest seen per file.
+            f = r.rule.rsplit(":", 1)[0]
+            t = totals.setdefault(k, {})
+            t[f] = max(t.get(f, 0.0), r.total)
+        self.index: dict[tuple[str, ...], tuple[float, list[str], list[float], list[str]]] = {}
+        for k, slot in forms.items():
+            count = sum(c for c, _ in slot.values())
+            total = max(sum(totals[k].values()), count)
+            spuns = sorted(slot)
+            self.index[k] = (
+                count / total,
+                spuns,
+                [slot[s][0] for s in spuns],
+                [slot[s][1] for s in spuns],
+            )
+        self.max_len = max((len(k) for k in self.index), default=0)
+
+    @classmethod
+    def load(cls, paths: Iterable[Path | str]) -> Channel:
+        return cls(r for p in paths for r in read_rows(Path(p)))
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+def spin(text: str, channel: Channel, *, seed: int | None = 0, rate: float = 1.0,
+         rng: random.Random | None = None) -> Spun:
+    """Spin ``text``; the same ``seed`` (or ``rng`` state) gives the same output."""
+    rng = rng or random.Random(seed)
+    toks = tokenize(text)
+    swaps: list[Swap] = []
+    for i, j in sentences(text, toks):
+        lows = [t.norm.lower() for t in toks[i:j]]
+        a = 0
+        while a < len(lows):
+            step = 1
+            for n in range(min(channel.max_len, len(lows) - a), 0, -1):
+                entry = channel.index.get(tuple(lows[a : a + n]))
+                if entry is None:
+                    continue
+                p, spuns, weights, rules = entry
+                if rng.random() >= min(1.0, rate * p):
+                    continue
+                pick = rng.choices(range(len(spuns)), weights)[0]
+                s, e = toks[i + a].start, toks[i + a + n - 1].end
+                src = text[s:e]
+                swaps.append(Swap(s, e, src, transfer_case(src, spuns[pick]), rules[pick]))
+                step = n
+                break
+            a += step
+    out, last = [], 0
+    for w in swaps:
+        out.append(text[last : w.start])
+        out.append(w.spun)
+        last = w.end
+    out.append(text[last:])
+    return Spun("".join(out), text, tuple(swaps))

@@ -1,0 +1,84 @@
+"""The synthetic spinner: deterministic, changes only table rows, rate 0 is identity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from repair.cli import app
+from repair.lexicon import transfer_case
+from repair.spin import LABEL, Channel, spin
+
+TEXT = (
+    "The AK Party said the death toll had risen this month.\n\n"
+    "Schools were closed, the military said. The party said millions had fled.\n"
+)
+
+
+def channel(tiny_lexicon: Path) -> Channel:
+    # The tiny table, read backwards: original -> spun.
+    return Channel.load([tiny_lexicon])
+
+
+def test_same_seed_same_output(tiny_lexicon: Path) -> None:
+    ch = channel(tiny_lexicon)
+    a = [spin(TEXT, ch, seed=7).text for _ in range(3)]
+    assert a[0] == a[1] == a[2]
+    outs = {spin(TEXT, ch, seed=s).text for s in range(20)}
+    assert len(outs) > 1  # the seed matters
+
+
+def test_rate_zero_is_identity(tiny_lexicon: Path) -> None:
+    s = spin(TEXT, channel(tiny_lexicon), seed=1, rate=0.0)
+    assert s.text == TEXT and s.swaps == ()
+
+
+def test_changes_only_at_table_rows(tiny_lexicon: Path) -> None:
+    ch = channel(tiny_lexicon)
+    pairs = {("party", "social gathering"), ("death", "demise"), ("schools", "faculties"),
+             ("month", "thirty day period"), ("said", "mentioned"), ("military", "navy"),
+             ("millions", "thousands and thousands"), ("general", "typical")}
+    for seed in range(10):
+        s = spin(TEXT, ch, seed=seed, rate=5.0)
+        assert s.swaps
+        rebuilt, last = [], 0
+        for w in s.swaps:
+            assert TEXT[w.start : w.end] == w.original
+            assert (w.original.lower(), w.spun.lower()) in pairs
+            assert w.spun == transfer_case(w.original, w.spun)
+            rebuilt += [TEXT[last : w.start], w.spun]
+            last = w.end
+        assert "".join([*rebuilt, TEXT[last:]]) == s.text
+
+
+def test_case_transfer(tiny_lexicon: Path) -> None:
+    s = spin("The Party met. PARTY time.", channel(tiny_lexicon), seed=0, rate=100.0)
+    assert s.text == "The Social gathering met. SOCIAL GATHERING time."
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.text(max_size=80))
+def test_text_without_rows_is_untouched(tiny_lexicon: Path, text: str) -> None:
+    ch = channel(tiny_lexicon)
+    s = spin(text, ch, seed=3, rate=100.0)
+    if not s.swaps:
+        assert s.text == text
+
+
+def test_cli_jsonl_and_label(tiny_lexicon: Path, tmp_path: Path) -> None:
+    src = tmp_path / "clean.txt"
+    src.write_text(TEXT, encoding="utf-8")
+    r = CliRunner().invoke(app, ["spin", str(src), "--seed", "3", "--rate", "5", "--jsonl",
+                                 "-l", str(tiny_lexicon)])
+    assert r.exit_code == 0, r.output
+    rec = json.loads(r.stdout.splitlines()[0])
+    assert rec["synthetic"] is True and rec["orig"] == TEXT and rec["spun"] != TEXT
+    r2 = CliRunner().invoke(app, ["spin", str(src), "--seed", "3", "--rate", "5", "--label",
+                                  "-l", str(tiny_lexicon)])
+    assert r2.exit_code == 0
+    assert r2.stdout.startswith(LABEL)
+    assert r2.stdout.split("\n", 1)[1] == rec["spun"]
