@@ -7,7 +7,7 @@ SHARED ?= $(abspath ../shared)
 export SHARED
 export UNSPIN_CACHE ?= $(HOME)/.cache/unspin
 
-.PHONY: setup demo test fuzz lm lexicon venv lint clean bench eval browser java
+.PHONY: setup demo test fuzz lm lexicon venv lint clean bench calibrate eval browser java
 
 setup: venv lm lexicon java
 	@echo "ready: $(BIN)/unspin"
@@ -38,6 +38,13 @@ lexicon: venv
 demo: setup
 	$(BIN)/unspin diff $(SHARED)/dev/unpaired/seed-saraqeb.spun.txt
 	$(BIN)/unspin eval $(SHARED)/dev
+
+# Speed figures (docs/bench.md) and the confidence calibration map (lexicon/built).
+bench: setup
+	$(BIN)/unspin bench --scaling --plot docs/bench.png
+
+calibrate: setup
+	$(BIN)/unspin calibrate $(SHARED)/dev
 
 eval: setup
 	$(BIN)/unspin eval $(SHARED)/dev
