@@ -102,7 +102,7 @@ def sentence_strings(docs: Iterable[str]) -> list[str]:
     """Each sentence as the decoder sees it: normalised tokens joined by spaces."""
     from .text import sentences, tokenize
 
-    out = []
+    out: list[str] = []
     for d in docs:
         toks = tokenize(d)
         out.extend(" ".join(t.norm for t in toks[i:j]) for i, j in sentences(d, toks))

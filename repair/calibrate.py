@@ -127,15 +127,15 @@ def reliability(conf: Sequence[float], right: Sequence[bool], bins: int = 10) ->
     ...  if b.count]
     [(1, 0.0), (2, 0.5)]
     """
-    sums = [[0, 0.0, 0] for _ in range(bins)]
+    counts, sums, hits = [0] * bins, [0.0] * bins, [0] * bins
     for c, r in zip(conf, right, strict=True):
         k = min(int(c * bins), bins - 1)
-        sums[k][0] += 1
-        sums[k][1] += c
-        sums[k][2] += int(r)
+        counts[k] += 1
+        sums[k] += c
+        hits[k] += int(r)
     return [
-        Bin(k / bins, (k + 1) / bins, n, s / n if n else 0.0, g / n if n else 0.0)
-        for k, (n, s, g) in enumerate(sums)
+        Bin(k / bins, (k + 1) / bins, n, sums[k] / n if n else 0.0, hits[k] / n if n else 0.0)
+        for k, n in enumerate(counts)
     ]
 
 
