@@ -340,6 +340,36 @@ def _rules(c: object) -> list[dict[str, object]]:
     ]
 
 
+@learn_app.command("raw")
+def learn_raw_cmd(
+    directory: Annotated[Path, typer.Argument(help="Folder of spun *.txt without originals")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
+    lm: LmOpt = None,
+    lexicon: LexOpt = None,
+    iterations: Annotated[int, typer.Option(help="EM iterations")] = 2,
+) -> None:
+    """Decipher substitutions from unpaired spun text (EM over the LM's choices)."""
+    from .learn import learn_raw, write_table
+    from .lexicon import Lexicon, read_rows
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.txt"))]
+    if not texts:
+        raise Fail(f"{directory}: no *.txt files found")
+    config = make_config(lm, lexicon)
+    base = load(config)
+    rows = [r for f in config.lexicons for r in read_rows(Path(f))]
+
+    def decode(lex: Lexicon):  # type: ignore[no-untyped-def]
+        return Repairer(config, lm=base.lm, lexicon=lex).fix_and_explain
+
+    def unigram(w: str) -> float:
+        return base.lm.sentence([w]) if base.lm.known(w) else -99.0
+
+    out = learn_raw(texts, decode, rows, unigram, iterations=iterations)
+    n = write_table(out, output, "em-from-unpaired")
+    err.print(f"{output}: {n} rows from {len(texts)} texts")
+
+
 @learn_app.command("pairs")
 def learn_pairs(
     directory: Annotated[Path, typer.Argument(help="Folder of NNN.spun.txt / NNN.orig.txt")],

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .edits import Edit
 from .lexicon import Lexicon, transfer_case
 from .lm import LanguageModel
-from .text import Token, sentences, tokenize
+from .text import Token, overlaps, sentences, skip_spans, tokenize
 
 _NUMBER_WORDS = {
     "zero": "0",
@@ -123,13 +123,17 @@ class Decoder:
         probability, which the second pass uses as its prior. Clean text, where a few
         isolated swaps look attractive, thus pays for every replacement.
         """
-        first = self.decode(text, 0.5)
+        toks = tokenize(text)
+        spans = sentences(text, toks)
+        skip = skip_spans(text)
+        n = sum(1 for t in toks if t.norm[:1].isalnum())
+        first = self._decode(text, toks, spans, skip, 0.5)
         if not first:
-            return [], self.spin_probability(0.0, len(text))
-        n = sum(1 for t in tokenize(text) if t.norm[:1].isalnum())
+            # A lower prior only makes replacements dearer: nothing more can be chosen.
+            return [], self.spin_probability(0.0, n)
         mass = sum(e.confidence for e in first)
         p = self.spin_probability(mass, n)
-        return self.decode(text, min(max(p, 1e-3), 0.99)), p
+        return self._decode(text, toks, spans, skip, min(max(p, 1e-3), 0.99)), p
 
     def spin_probability(self, mass: float, n_words: int) -> float:
         rate = 1000.0 * mass / (n_words + 50.0)
@@ -137,17 +141,40 @@ class Decoder:
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
 
     def decode(self, text: str, spin_prior: float | None = None) -> list[Edit]:
+        """One pass at a fixed prior (``run`` estimates the prior first)."""
         toks = tokenize(text)
         prior = self.w.spin_prior if spin_prior is None else spin_prior
+        return self._decode(text, toks, sentences(text, toks), skip_spans(text), prior)
+
+    def _decode(
+        self,
+        text: str,
+        toks: list[Token],
+        spans: list[tuple[int, int]],
+        skip: list[tuple[int, int]],
+        prior: float,
+    ) -> list[Edit]:
         edits: list[Edit] = []
-        for i, j in sentences(text, toks):
-            edits.extend(self._sentence(text, toks, i, j, prior))
+        for i, j in spans:
+            edits.extend(self._sentence(text, toks, i, j, prior, skip))
         return edits
 
     def _sentence(
-        self, text: str, toks: list[Token], i: int, j: int, prior: float
+        self,
+        text: str,
+        toks: list[Token],
+        i: int,
+        j: int,
+        prior: float,
+        skip: list[tuple[int, int]],
     ) -> list[Edit]:
         opts = self.options(toks, i, j)
+        if skip and any(opts):
+            # Markup, URLs and foreign paragraphs are never edited.
+            opts = [
+                [o for o in row if not overlaps(skip, toks[i + a].start, toks[i + a + o.length - 1].end)]
+                for a, row in enumerate(opts)
+            ]
         if not any(opts):
             return []
         lm = self.lm

@@ -8,13 +8,14 @@ and insertions or deletions are attached to a neighbouring token so they stay su
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from .lexicon import HEADER, MAX_SPAN
+from .edits import Result
+from .lexicon import HEADER, MAX_SPAN, Lexicon, Row
 from .text import words
 
 MAX_SIDE = 4
@@ -153,3 +154,97 @@ def write_table(rows: Iterable[tuple[str, str, float, float]], out: Path, source
             n += 1
     tmp.replace(out)
     return n
+
+
+FUNCTION_WORDS = frozenset(
+    "a an the of in on at to for from by with as and or but is are was were be been it its "
+    "this that these those into onto over under than then".split()
+)
+
+
+def _edge_function_word(phrase: str) -> bool:
+    # Alignments that start or end on a function word are article/preposition noise.
+    toks = phrase.split()
+    return not toks or toks[0] in FUNCTION_WORDS or toks[-1] in FUNCTION_WORDS
+
+
+def mine_tortured(path: Path | str, cap: float = 5.0, total: float = 50.0) -> list[tuple[str, str, float, float]]:
+    """Word-level substitutions from the tortured-phrases list (``tortured``, ``expected``).
+
+    Each phrase pair is aligned like a spun/original pair, so "0.33 birthday celebration" ->
+    "third party" yields "0.33" -> "third" and "birthday celebration" -> "party". The list
+    says nothing of how often an expected word is left alone, and a term repeated across
+    many scientific phrases ("acid") says little about news, so counts are capped at
+    ``cap`` over a fixed ``total``: no row claims more than ``cap/total``.
+    """
+    subs: Counter[tuple[str, str]] = Counter()
+    with Path(path).open(encoding="utf-8") as fh:
+        header = fh.readline().rstrip("\n").split("\t")
+        if header[:2] != ["tortured", "expected"]:
+            raise ValueError(f"{path}:1: expected columns 'tortured', 'expected'")
+        for line in fh:
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) < 2:
+                continue
+            expected = cols[1]
+            if "?" in expected or "(" in expected:
+                continue  # annotated or uncertain restorations
+            t, e = words(cols[0].lower()), words(expected.lower())
+            if len(t) == 1 and len(e) == 1:
+                continue  # single-word fingerprints are too ambiguous to trust alone
+            subs.update(
+                (a, b)
+                for a, b in substitutions(t, e)
+                if not _edge_function_word(a) and not _edge_function_word(b)
+            )
+    rows = [(s, o, float(min(c, cap)), total) for (s, o), c in subs.items()]
+    rows.sort(key=lambda r: (r[0], -r[2], r[1]))
+    return rows
+
+
+def learn_raw(
+    texts: list[str],
+    decode: Callable[[Lexicon], Callable[[str], Result]],
+    base_rows: list[Row],
+    lm_unigram: Callable[[str], float],
+    iterations: int = 2,
+    per_word: int = 8,
+    min_count: float = 1.5,
+    moby_p: float = 0.1,
+) -> list[tuple[str, str, float, float]]:
+    """Decipher substitutions from spun text alone by hard-EM over the LM's choices.
+
+    Candidates come from ``base_rows`` (curated, tortured, mined tables) and reverse Moby
+    look-ups (the ``per_word`` most frequent head words, by the LM's unigram score) at a
+    flat, low channel probability. Each iteration repairs every text, counts the chosen
+    substitutions weighted by confidence (the E step) and re-estimates the channel as
+    count over occurrences of the original in the repaired text (the M step); thesaurus
+    candidates that the LM never chooses drop out.
+    """
+    from .thesaurus import reverse_lookup
+
+    vocab = {w.lower() for t in texts for w in words(t) if w.isalpha()}
+    rev = reverse_lookup(vocab)
+    moby: list[Row] = []
+    for w, heads in rev.items():
+        best = sorted(set(heads), key=lm_unigram, reverse=True)[:per_word]
+        moby.extend(Row(w, h, "moby", moby_p, 1.0, "", f"moby:{w}->{h}") for h in best)
+    learned: list[Row] = moby
+    rows: list[tuple[str, str, float, float]] = []
+    for _ in range(iterations):
+        fix = decode(Lexicon(base_rows + learned))
+        counts: Counter[tuple[str, str]] = Counter()
+        seen: Counter[str] = Counter()
+        for t in texts:
+            res = fix(t)
+            for e in res.edits:
+                counts[(" ".join(words(e.before)).lower(), e.after.lower())] += e.confidence
+            seen.update(w.lower() for w in words(res.fixed))
+        rows = [
+            (s, o, round(c, 2), float(max(seen[o], 1) + c))
+            for (s, o), c in counts.items()
+            if c >= min_count
+        ]
+        learned = [Row(s, o, "em-raw", c, t, "", f"raw:{s}->{o}") for s, o, c, t in rows]
+    rows.sort(key=lambda r: (r[0], -r[2], r[1]))
+    return rows

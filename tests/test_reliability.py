@@ -420,19 +420,11 @@ def test_markup_left_intact_by_the_engine(repairer) -> None:
     assert not [e for e in res.edits if overlaps(protected_spans(res.text), e.start, e.end)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode.py does not yet skip text.skip_spans(): it edits 'demise' inside <img alt=...>",
-)
-def test_markup_attribute_left_intact_needs_decoder_wiring(repairer) -> None:
+def test_markup_attribute_left_intact(repairer) -> None:
     res = repairer.fix_and_explain(SPUN + "see <img alt=\"the demise toll had risen\"> .")
     assert '<img alt="the demise toll had risen">' in res.fixed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decode.py does not yet skip non-English paragraphs (text.is_english / skip_spans)",
-)
 def test_non_english_paragraph_left_alone(repairer) -> None:
     es = (
         "El partido dijo que the demise toll habia aumentado a 21 este mes , segun las fuentes "
