@@ -13,6 +13,9 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import kenlm
 
 from .edits import Edit
 from .lexicon import Lexicon, transfer_case
@@ -76,33 +79,62 @@ class Weights:
 
 
 class Decoder:
+    """Beam search over keep/replace lattices, one sentence at a time.
+
+    The decoder holds the model, the table and two memo tables of candidate options (pure
+    functions of the tokens, so sharing them across threads is safe).
+    """
+
     def __init__(self, lm: LanguageModel, lexicon: Lexicon, weights: Weights) -> None:
         self.lm = lm
         self.lex = lexicon
         self.w = weights
+        self._span_memo: dict[tuple[str, ...], tuple[Option, ...]] = {}
+        self._token_memo: dict[str, tuple[Option, ...]] = {}
 
     # -- candidates -----------------------------------------------------------------
     def options(self, toks: list[Token], i: int, j: int) -> list[list[Option]]:
         """Replacement options starting at each token of the sentence ``[i, j)``."""
-        lows = [t.norm.lower() for t in toks[i:j]]
-        out: list[list[Option]] = [[] for _ in range(j - i)]
-        maxlen = self.lex.max_len
-        for a in range(j - i):
-            for n in range(1, min(maxlen, j - i - a) + 1):
-                cands = self.lex.lookup(tuple(lows[a : a + n]))
-                if not cands:
-                    continue
-                src = " ".join(t.norm for t in toks[i + a : i + a + n])
-                for c in cands:
-                    restored = transfer_case(src, " ".join(c.words))
-                    out[a].append(Option(n, tuple(restored.split()), c.logp, c.rule))
-            tok = toks[i + a].norm
+        norms = [t.norm for t in toks[i:j]]
+        lows = [w.lower() for w in norms]
+        lookup, prefixes = self.lex.lookup, self.lex.prefixes
+        m = j - i
+        out: list[list[Option]] = []
+        for a in range(m):
+            here: list[Option] = []
+            for n in range(1, min(self.lex.max_len, m - a) + 1):
+                k = tuple(lows[a : a + n])
+                if lookup(k):
+                    here.extend(self._span_options(tuple(norms[a : a + n])))
+                if k not in prefixes:
+                    break
+            here.extend(self._token_options(norms[a]))
+            out.append(here)
+        return out
+
+    def _span_options(self, norms: tuple[str, ...]) -> tuple[Option, ...]:
+        got = self._span_memo.get(norms)
+        if got is None:
+            src = " ".join(norms)
+            got = tuple(
+                Option(len(norms), tuple(transfer_case(src, " ".join(c.words)).split()), c.logp, c.rule)
+                for c in self.lex.lookup(tuple(w.lower() for w in norms))
+            )
+            self._span_memo[norms] = got
+        return got
+
+    def _token_options(self, tok: str) -> tuple[Option, ...]:
+        got = self._token_memo.get(tok)
+        if got is None:
             num = broken_number(tok)
             if num is not None:
-                out[a].append(Option(1, (num,), 0.0, "number"))
+                got = (Option(1, (num,), 0.0, "number"),)
             elif "-" in tok and not tok.startswith("-"):
-                out[a].extend(self._hyphen_options(tok))
-        return out
+                got = tuple(self._hyphen_options(tok))
+            else:
+                got = ()
+            self._token_memo[tok] = got
+        return got
 
     def _hyphen_options(self, tok: str) -> Iterator[Option]:
         # "Secretary-Typical": a spun word inside a hyphenated compound.
@@ -114,6 +146,28 @@ class Decoder:
                 new = parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :]
                 yield Option(1, ("-".join(new),), c.logp, c.rule)
 
+    def lattice(self, text: str, toks: list[Token]) -> list[tuple[int, int, list[list[Option]]]]:
+        """Sentences with their options; markup, URLs and foreign paragraphs get none."""
+        skip = skip_spans(text)
+        out = []
+        for i, j in sentences(text, toks):
+            opts = self.options(toks, i, j)
+            if not any(opts):
+                continue
+            if skip:
+                opts = [
+                    [
+                        o
+                        for o in row
+                        if not overlaps(skip, toks[i + a].start, toks[i + a + o.length - 1].end)
+                    ]
+                    for a, row in enumerate(opts)
+                ]
+                if not any(opts):
+                    continue
+            out.append((i, j, opts))
+        return out
+
     # -- search ---------------------------------------------------------------------
     def run(self, text: str) -> tuple[list[Edit], float]:
         """Edits and the probability that ``text`` is spun at all.
@@ -124,16 +178,14 @@ class Decoder:
         isolated swaps look attractive, thus pays for every replacement.
         """
         toks = tokenize(text)
-        spans = sentences(text, toks)
-        skip = skip_spans(text)
+        lattice = self.lattice(text, toks)
         n = sum(1 for t in toks if t.norm[:1].isalnum())
-        first = self._decode(text, toks, spans, skip, 0.5)
+        first = self._decode(text, toks, lattice, 0.5)
         if not first:
             # A lower prior only makes replacements dearer: nothing more can be chosen.
             return [], self.spin_probability(0.0, n)
-        mass = sum(e.confidence for e in first)
-        p = self.spin_probability(mass, n)
-        return self._decode(text, toks, spans, skip, min(max(p, 1e-3), 0.99)), p
+        p = self.spin_probability(sum(e.confidence for e in first), n)
+        return self._decode(text, toks, lattice, min(max(p, 1e-3), 0.99)), p
 
     def spin_probability(self, mass: float, n_words: int) -> float:
         rate = 1000.0 * mass / (n_words + 50.0)
@@ -144,19 +196,18 @@ class Decoder:
         """One pass at a fixed prior (``run`` estimates the prior first)."""
         toks = tokenize(text)
         prior = self.w.spin_prior if spin_prior is None else spin_prior
-        return self._decode(text, toks, sentences(text, toks), skip_spans(text), prior)
+        return self._decode(text, toks, self.lattice(text, toks), prior)
 
     def _decode(
         self,
         text: str,
         toks: list[Token],
-        spans: list[tuple[int, int]],
-        skip: list[tuple[int, int]],
+        lattice: list[tuple[int, int, list[list[Option]]]],
         prior: float,
     ) -> list[Edit]:
         edits: list[Edit] = []
-        for i, j in spans:
-            edits.extend(self._sentence(text, toks, i, j, prior, skip))
+        for i, j, opts in lattice:
+            edits.extend(self._sentence(text, toks, i, j, opts, prior))
         return edits
 
     def _sentence(
@@ -165,54 +216,51 @@ class Decoder:
         toks: list[Token],
         i: int,
         j: int,
+        opts: list[list[Option]],
         prior: float,
-        skip: list[tuple[int, int]],
     ) -> list[Edit]:
-        opts = self.options(toks, i, j)
-        if skip and any(opts):
-            # Markup, URLs and foreign paragraphs are never edited.
-            opts = [
-                [o for o in row if not overlaps(skip, toks[i + a].start, toks[i + a + o.length - 1].end)]
-                for a, row in enumerate(opts)
-            ]
-        if not any(opts):
-            return []
-        lm = self.lm
+        score_word = self.lm.model.BaseScore  # the hot path: no wrapper per word
+        new_state = kenlm.State
         words = [t.norm for t in toks[i:j]]
         n = j - i
         log_prior = math.log10(max(prior, 1e-9))
-        # hyps[k]: state -> (score, back) with back = (prev_k, prev_state, option or None)
-        start = lm.begin()
-        hyps: list[dict] = [dict() for _ in range(n + 1)]
-        hyps[0][start] = (0.0, None)
+        extra = log_prior - self.w.bias
+        beam = self.w.beam
+        # hyps[k]: KenLM state -> (score, back) with back = (prev_k, prev_state, option or None)
+        hyps: list[dict[Any, tuple[float, Any]]] = [{} for _ in range(n + 1)]
+        hyps[0][self.lm.begin()] = (0.0, None)
         for k in range(n):
-            if not hyps[k]:
+            hk = hyps[k]
+            if not hk:
                 continue
-            layer = sorted(hyps[k].items(), key=lambda kv: -kv[1][0])[: self.w.beam]
+            layer = (
+                hk.items() if len(hk) <= beam else sorted(hk.items(), key=lambda kv: -kv[1][0])[:beam]
+            )
             for state, (score, _back) in layer:
-                choices: list[Option | None] = [None, *opts[k]]
-                for opt in choices:
-                    if opt is None:
-                        emit: tuple[str, ...] = (words[k],)
-                        step = 1
-                        cost = 0.0
-                    else:
-                        emit, step = opt.words, opt.length
-                        cost = opt.logp + log_prior - self.w.bias
-                    s = score + cost
+                # Keep the token as it is: no channel cost.
+                st = new_state()
+                s = score + score_word(state, words[k], st)
+                if k + 1 == n:
+                    s += score_word(st, "</s>", new_state())
+                slot = hyps[k + 1]
+                prev = slot.get(st)
+                if prev is None or s > prev[0]:
+                    slot[st] = (s, (k, state, None))
+                for opt in opts[k]:
+                    s = score + opt.logp + extra
                     st = state
-                    for w in emit:
-                        lp, st = lm.advance(st, w)
-                        s += lp
-                    if k + step == n:
-                        lp, _ = lm.advance(st, "</s>")
-                        s += lp
-                    slot = hyps[k + step]
+                    for w in opt.words:
+                        nxt = new_state()
+                        s += score_word(st, w, nxt)
+                        st = nxt
+                    end = k + opt.length
+                    if end == n:
+                        s += score_word(st, "</s>", new_state())
+                    slot = hyps[end]
                     prev = slot.get(st)
                     if prev is None or s > prev[0]:
                         slot[st] = (s, (k, state, opt))
-        # Backtrack from the best final hypothesis.
-        best_state, (best, back) = max(hyps[n].items(), key=lambda kv: kv[1][0])
+        back = max(hyps[n].values(), key=lambda v: v[0])[1]
         chosen: list[tuple[int, Option]] = []
         while back is not None:
             k, pstate, opt = back

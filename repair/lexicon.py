@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,36 +113,42 @@ def inflections(rows: Iterable[Row]) -> Iterator[Row]:
     >>> sorted({(x.spun, x.original) for x in inflections([r])})
     [('arrive', 'come'), ('arrived', 'come'), ('arrives', 'comes'), ('arriving', 'coming')]
     """
+    for r in rows:
+        for sf, of in _inflect_pair(r.spun, r.original):
+            yield Row(
+                sf,
+                of,
+                r.source + "+inflection",
+                r.count,
+                r.total * 10**INFLECTION_PENALTY,
+                r.note,
+                r.rule + "+inflection",
+            )
+
+
+@lru_cache(maxsize=65536)
+def _inflect_pair(spun: str, original: str) -> tuple[tuple[str, str], ...]:
+    # Cached: leave-one-out evaluation rebuilds tables from mostly the same rows.
     from lemminflect import getAllLemmas, getInflection
 
-    for r in rows:
-        sw, ow = r.spun.split(), r.original.split()
-        if not (sw and ow) or not sw[-1].isalpha() or not ow[-1].isalpha():
+    sw, ow = spun.split(), original.split()
+    if not (sw and ow) or not sw[-1].isalpha() or not ow[-1].isalpha():
+        return ()
+    if sw[-1][:1].isupper() or ow[-1][:1].isupper():
+        return ()
+    poses = ("NOUN",) if len(sw) > 1 or len(ow) > 1 else ("NOUN", "VERB")
+    sl, ol = getAllLemmas(sw[-1]), getAllLemmas(ow[-1])
+    out: list[tuple[str, str]] = []
+    for pos in poses:
+        if pos not in sl or pos not in ol:
             continue
-        if sw[-1][:1].isupper() or ow[-1][:1].isupper():
-            continue
-        if len(sw) > 1 or len(ow) > 1:
-            poses: tuple[str, ...] = ("NOUN",)
-        else:
-            poses = ("NOUN", "VERB")
-        sl, ol = getAllLemmas(sw[-1]), getAllLemmas(ow[-1])
-        for pos in poses:
-            if pos not in sl or pos not in ol:
+        ls, lo = sl[pos][0], ol[pos][0]
+        for tag in _TAGS[pos]:
+            sf, of = getInflection(ls, tag), getInflection(lo, tag)
+            if not sf or not of or (sf[0] == sw[-1] and of[0] == ow[-1]):
                 continue
-            ls, lo = sl[pos][0], ol[pos][0]
-            for tag in _TAGS[pos]:
-                sf, of = getInflection(ls, tag), getInflection(lo, tag)
-                if not sf or not of or (sf[0] == sw[-1] and of[0] == ow[-1]):
-                    continue
-                yield Row(
-                    " ".join([*sw[:-1], sf[0]]),
-                    " ".join([*ow[:-1], of[0]]),
-                    r.source + "+inflection",
-                    r.count,
-                    r.total * 10 ** INFLECTION_PENALTY,
-                    r.note,
-                    r.rule + "+inflection",
-                )
+            out.append((" ".join([*sw[:-1], sf[0]]), " ".join([*ow[:-1], of[0]])))
+    return tuple(out)
 
 
 def key(phrase: str) -> tuple[str, ...]:
@@ -175,6 +182,8 @@ class Lexicon:
                 slot[orig] = c
         self._index = {k: tuple(v.values()) for k, v in index.items()}
         self.max_len = max((len(k) for k in self._index), default=0)
+        # Every proper prefix of a key: a longest-match scan stops at the first miss.
+        self.prefixes = frozenset(k[:n] for k in self._index for n in range(1, len(k)))
         self.files = tuple(files)
 
     @classmethod
