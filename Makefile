@@ -30,10 +30,21 @@ lm:
 	bash lm/build_kenlm.sh >/dev/null
 	$(PYTHON) lm/build.py
 
-# Derived phrase tables are built, not committed.
-lexicon: venv
+# Derived phrase tables are built, not committed: mined from the dev pairs, decomposed
+# from the tortured-phrases list, then the confidence map fitted on them (leave-one-out).
+# Each is remade only when its inputs change.
+lexicon: venv lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/built/calibration.json
+
+lexicon/built/pairs.tsv: $(VENV)/.installed repair/learn.py $(wildcard $(SHARED)/dev/pairs/*.txt)
 	@mkdir -p lexicon/built
-	$(BIN)/unspin learn pairs $(SHARED)/dev/pairs -o lexicon/built/pairs.tsv
+	$(BIN)/unspin learn pairs $(SHARED)/dev/pairs -o $@
+
+lexicon/built/tortured.tsv: $(VENV)/.installed repair/learn.py $(SHARED)/anchors/tortured_phrases.tsv
+	@mkdir -p lexicon/built
+	$(BIN)/unspin learn tortured $(SHARED)/anchors/tortured_phrases.tsv -o $@
+
+lexicon/built/calibration.json: lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/curated.tsv lm/build/default.json
+	$(BIN)/unspin calibrate $(SHARED)/dev --method isotonic > /dev/null
 
 demo: setup
 	$(BIN)/unspin diff $(SHARED)/dev/unpaired/seed-saraqeb.spun.txt

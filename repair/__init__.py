@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -35,6 +36,12 @@ __all__ = [
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicon"
 
 
+def default_calibration() -> str | None:
+    """The confidence map fitted by ``unspin calibrate`` (``make setup`` builds it)."""
+    p = LEXICON_DIR / "built" / "calibration.json"
+    return str(p) if p.is_file() else None
+
+
 def default_lexicons() -> tuple[str, ...]:
     """Curated tables in ``lexicon/`` and built ones in ``lexicon/built/``."""
     files = sorted(LEXICON_DIR.glob("*.tsv")) + sorted((LEXICON_DIR / "built").glob("*.tsv"))
@@ -51,6 +58,7 @@ class Config:
     spin_prior: float = 0.5
     beam: int = 6
     min_confidence: float = 0.0
+    calibration: str | None = field(default_factory=default_calibration)
 
 
 class Repairer:
@@ -75,12 +83,25 @@ class Repairer:
         # Evaluation shares one loaded model across many tables; callers may pass either.
         self.lm = lm or LanguageModel(c.lm)
         self.lexicon = lexicon or Lexicon.load(c.lexicons)
+        cal = None
+        cal_tag = "none"
+        if c.calibration:
+            from .calibrate import load_map
+
+            try:
+                cal = load_map(c.calibration)
+                cal_tag = hashlib.sha256(Path(c.calibration).read_bytes()).hexdigest()[:8]
+            except (OSError, ValueError, KeyError) as e:
+                raise LexiconError(
+                    f"{c.calibration}: unusable calibration map ({e}); rebuild it with "
+                    "'make calibrate' or delete it"
+                ) from None
         self.decoder = Decoder(
-            self.lm, self.lexicon, Weights(c.bias, c.spin_prior, c.beam, c.min_confidence)
+            self.lm, self.lexicon, Weights(c.bias, c.spin_prior, c.beam, c.min_confidence), cal
         )
         self.signature = (
-            f"unspin:{__version__}|lm:{self.lm.hash}|lex:{self.lexicon.digest()}"
-            f"|bias:{c.bias:g}|prior:{c.spin_prior:g}|beam:{c.beam}|minconf:{c.min_confidence:g}"
+            f"unspin:{__version__}|lm:{self.lm.hash}|lex:{self.lexicon.digest()}|cal:{cal_tag}"
+            f"|bias:{c.bias:g}|beam:{c.beam}|minconf:{c.min_confidence:g}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

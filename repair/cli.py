@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 import os
 import signal
 import sys
@@ -368,6 +369,22 @@ def learn_raw_cmd(
     out = learn_raw(texts, decode, rows, unigram, iterations=iterations)
     n = write_table(out, output, "em-from-unpaired")
     err.print(f"{output}: {n} rows from {len(texts)} texts")
+
+
+@learn_app.command("tortured")
+def learn_tortured(
+    path: Annotated[Path, typer.Argument(help="tortured_phrases.tsv (columns tortured, expected)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
+) -> None:
+    """Decompose the tortured-phrases list into word-level substitutions."""
+    from .learn import mine_tortured, write_table
+
+    try:
+        rows = mine_tortured(path)
+    except (OSError, ValueError) as e:
+        raise Fail(str(e)) from None
+    n = write_table(rows, output, "tortured-phrases")
+    err.print(f"{output}: {n} rows from {path}")
 
 
 @learn_app.command("pairs")
@@ -745,7 +762,8 @@ def calibrate(
         raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
     if method not in cal.FITTERS:
         raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")
-    config = make_config(lm, lexicon)
+    # Fit on raw confidences: an existing map must not calibrate its own training data.
+    config = replace(make_config(lm, lexicon), calibration=None)
     base = load(config)
     rows = [r for f in config.lexicons if not Path(f).name.startswith("pairs")
             for r in read_rows(Path(f))]

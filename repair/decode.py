@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import kenlm
@@ -85,10 +85,17 @@ class Decoder:
     functions of the tokens, so sharing them across threads is safe).
     """
 
-    def __init__(self, lm: LanguageModel, lexicon: Lexicon, weights: Weights) -> None:
+    def __init__(
+        self,
+        lm: LanguageModel,
+        lexicon: Lexicon,
+        weights: Weights,
+        calibration: Callable[[float], float] | None = None,
+    ) -> None:
         self.lm = lm
         self.lex = lexicon
         self.w = weights
+        self.calibration = calibration
         self._span_memo: dict[tuple[str, ...], tuple[Option, ...]] = {}
         self._token_memo: dict[str, tuple[Option, ...]] = {}
 
@@ -185,7 +192,12 @@ class Decoder:
             # A lower prior only makes replacements dearer: nothing more can be chosen.
             return [], self.spin_probability(0.0, n)
         p = self.spin_probability(sum(e.confidence for e in first), n)
-        return self._decode(text, toks, lattice, min(max(p, 1e-3), 0.99)), p
+        edits = self._decode(text, toks, lattice, min(max(p, 1e-3), 0.99))
+        if self.calibration is not None:
+            # The spin prior above is fitted on raw confidences; users see calibrated ones.
+            cal = self.calibration
+            edits = [replace(e, confidence=round(cal(e.confidence), 3)) for e in edits]
+        return [e for e in edits if e.confidence >= self.w.min_confidence], p
 
     def spin_probability(self, mass: float, n_words: int) -> float:
         rate = 1000.0 * mass / (n_words + 50.0)
@@ -299,8 +311,6 @@ class Decoder:
             gain = full - self.lm.sentence(render(idx))
             margin = gain + opt.logp + log_prior - self.w.bias
             conf = 1.0 / (1.0 + 10.0 ** (-margin))
-            if conf < self.w.min_confidence:
-                continue
             a, b = toks[i + pos], toks[i + pos + opt.length - 1]
             before = text[a.start : b.end]
             after = " ".join(opt.words)
