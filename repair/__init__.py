@@ -54,7 +54,7 @@ class Config:
 
     lm: str | None = None
     lexicons: tuple[str, ...] = field(default_factory=default_lexicons)
-    bias: float = 1.0
+    bias: float = 0.5
     spin_prior: float = 0.5
     beam: int = 6
     min_confidence: float = 0.0

@@ -96,7 +96,7 @@ def write_text(
 
 
 def make_config(
-    lm: str | None, lexicon: list[str] | None, min_confidence: float = 0.0, bias: float = 1.0
+    lm: str | None, lexicon: list[str] | None, min_confidence: float = 0.0, bias: float = 0.5
 ) -> Config:
     if not 0.0 <= min_confidence <= 1.0:
         raise Fail("--min-confidence must be between 0 and 1")
@@ -129,7 +129,7 @@ def fix(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = 0.0,
-    bias: BiasOpt = 1.0,
+    bias: BiasOpt = 0.5,
     errors: ErrOpt = "strict",
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Input is JSON Lines")] = False,
     field: FieldOpt = "text",
@@ -183,7 +183,7 @@ def diff(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = 0.0,
-    bias: BiasOpt = 1.0,
+    bias: BiasOpt = 0.5,
     errors: ErrOpt = "strict",
 ) -> None:
     """Show the proposed edits: coloured diff, JSON, unified patch, or an HTML review page.
@@ -288,7 +288,7 @@ def eval_(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = 0.0,
-    bias: BiasOpt = 1.0,
+    bias: BiasOpt = 0.5,
 ) -> None:
     """Score pairs and clean texts with the conventions of the dev set."""
     from .evaluate import evaluate_dev
@@ -609,7 +609,7 @@ def review(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = 0.0,
-    bias: BiasOpt = 1.0,
+    bias: BiasOpt = 0.5,
     errors: ErrOpt = "strict",
 ) -> None:
     """Step through the edits in a terminal UI and write the text you accepted.

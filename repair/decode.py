@@ -70,12 +70,12 @@ def broken_number(tok: str) -> str | None:
 class Weights:
     """Decoder settings (log10 units)."""
 
-    bias: float = 1.0  # extra cost per replacement on top of the channel
+    bias: float = 0.5  # extra cost per replacement on top of the channel
     spin_prior: float = 0.5  # prior probability that a document is spun
     beam: int = 6
     min_confidence: float = 0.0
-    spin_mid: float = 45.0  # confident repairs per 1,000 words at which P(spun) = 0.5
-    spin_scale: float = 5.0
+    spin_mid: float = 30.0  # confident repairs per 1,000 words at which P(spun) = 0.5
+    spin_scale: float = 3.0
 
 
 class Decoder:

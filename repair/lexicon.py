@@ -101,6 +101,7 @@ def _checksum(path: Path) -> str:
 
 _TAGS = {"NOUN": ("NN", "NNS"), "VERB": ("VB", "VBD", "VBG", "VBN", "VBP", "VBZ")}
 SMOOTH_COUNT, SMOOTH_TOTAL = 0.2, 3.0  # shrink sparse rows: 1 of 1 is 0.3, 38 of 174 stays 0.22
+SPARSE_PENALTY = 1.0  # log10, divided by sqrt(1 + count)
 INFLECTION_PENALTY = 1.5  # log10: a row seen in one form is much less sure in another
 
 
@@ -177,7 +178,8 @@ class Lexicon:
                 self.rows.append(r)
             slot = index.setdefault(k, {})
             prev = slot.get(orig)
-            c = Candidate(orig, r.logp, r.rule)
+            # Sparse rows pay for the uncertainty of their estimate.
+            c = Candidate(orig, r.logp - SPARSE_PENALTY / math.sqrt(1.0 + r.count), r.rule)
             # Several sources may propose the same restoration: keep the best-evidenced.
             if prev is None or c.logp > prev.logp:
                 slot[orig] = c
