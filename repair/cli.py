@@ -32,6 +32,8 @@ app = typer.Typer(
 )
 learn_app = typer.Typer(no_args_is_help=True, help="Learn phrase tables.")
 app.add_typer(learn_app, name="learn")
+lexicon_app = typer.Typer(no_args_is_help=True, help="Inspect phrase tables.")
+app.add_typer(lexicon_app, name="lexicon")
 
 # soft_wrap: an error message stays one line however narrow the terminal.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -339,6 +341,52 @@ def _rules(c: object) -> list[dict[str, object]]:
         {"rule": r, "fired": f, "right": g}
         for r, (f, g) in sorted(agg.items(), key=lambda kv: (kv[1][1] - kv[1][0], kv[0]))
     ]
+
+
+@lexicon_app.command("stats")
+def lexicon_stats(
+    lexicon: LexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Rows, distinct phrases and multi-word rows per source."""
+    from .lexicon import Lexicon, read_rows, stats
+
+    files = [Path(f) for f in (lexicon or make_config(None, None).lexicons)]
+    try:
+        rows = [r for f in files for r in read_rows(f)]
+    except LexiconError as e:
+        raise Fail(str(e)) from None
+    d = {"files": [str(f) for f in files], "sources": stats(rows),
+         "index_keys_with_inflections": len(Lexicon(rows))}
+    if as_json:
+        print(json.dumps(d, indent=2))
+        return
+    print("\n".join(f"file: {f}" for f in d["files"]))
+    print("source\trows\tspun_phrases\tmulti_word")
+    for src, v in sorted(stats(rows).items()):
+        print(f"{src}\t{v['rows']}\t{v['spun_phrases']}\t{v['multi_word']}")
+    print(f"index keys (with inflections): {d['index_keys_with_inflections']}")
+
+
+@lexicon_app.command("check")
+def lexicon_check(
+    lexicon: LexOpt = None,
+    max_originals: Annotated[int, typer.Option(help="Flag phrases with more restorations")] = 8,
+) -> None:
+    """Validate tables; list identity rows, cycles and conflicts. Exit 1 when any is found."""
+    from .lexicon import check, read_rows
+
+    files = [Path(f) for f in (lexicon or make_config(None, None).lexicons)]
+    try:
+        rows = [r for f in files for r in read_rows(f)]
+    except LexiconError as e:
+        raise Fail(str(e)) from None
+    problems = check(rows, max_originals)
+    for p in problems:
+        print(p)
+    err.print(f"{len(rows)} rows in {len(files)} file(s): {len(problems)} problem(s)")
+    if problems:
+        raise typer.Exit(1)
 
 
 @learn_app.command("raw")

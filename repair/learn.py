@@ -59,17 +59,21 @@ def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]
     >>> list(substitutions("the AK Social gathering said".split(), "the AK Party said".split()))
     [('Social gathering', 'Party')]
     """
-    blocks: list[list[int]] = []
+    blocks: list[list[int]] = []  # [o1, o2, s1, s2, ends in an insertion or deletion]
     for op in Levenshtein.opcodes(orig, spun):
         if op.tag == "equal":
             continue
         b = [op.src_start, op.src_end, op.dest_start, op.dest_end]
-        if blocks and blocks[-1][1] == b[0] and blocks[-1][3] == b[2]:
-            # Adjacent differences are one substitution ("majority" -> "vast greater part").
+        gap = b[0] == b[1] or b[2] == b[3]
+        if blocks and blocks[-1][1] == b[0] and blocks[-1][3] == b[2] and (gap or blocks[-1][4]):
+            # An insertion or deletion belongs to the replacement beside it ("party" ->
+            # "birthday celebration", "majority" -> "vast greater part"); two adjacent
+            # replacements stay two substitutions ("third party" -> "0.33 birthday ...").
             blocks[-1][1], blocks[-1][3] = b[1], b[3]
+            blocks[-1][4] = gap
         else:
-            blocks.append(b)
-    for o1, o2, s1, s2 in blocks:
+            blocks.append([*b, gap])
+    for o1, o2, s1, s2, _gap in blocks:
         if o1 == o2 or s1 == s2:
             # Attach an insertion or deletion to the token before it (else after).
             if o1 > 0 and s1 > 0:
@@ -118,17 +122,64 @@ def count_pair(p: Pair) -> PairCounts:
     return PairCounts(subs, grams)
 
 
+def _segmentations(toks: list[str], k: int) -> Iterator[list[str]]:
+    """Every way to cut ``toks`` into ``k`` contiguous non-empty segments."""
+    from itertools import combinations
+
+    for cuts in combinations(range(1, len(toks)), k - 1):
+        bounds = (0, *cuts, len(toks))
+        yield [" ".join(toks[a:b]) for a, b in zip(bounds, bounds[1:])]
+
+
+def decompose(subs: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
+    """Split multi-word substitutions of unequal length into word-level ones where the rest
+    of the evidence explains them.
+
+    The aligner cannot tell whether "Party said" -> "Social gathering mentioned" is
+    "Party" -> "Social gathering" plus "said" -> "mentioned" or some other cut; the cut
+    whose pieces are substitutions seen on their own elsewhere wins, and a block that no
+    cut explains stays whole.
+
+    >>> c = Counter({("Social gathering mentioned", "Party said"): 1,
+    ...              ("mentioned", "said"): 3, ("Celebration", "Party"): 1})
+    >>> sorted(decompose(c).items())
+    [(('Celebration', 'Party'), 1), (('Social gathering', 'Party'), 1), (('mentioned', 'said'), 4)]
+    """
+    known = {(s.lower(), o.lower()) for (s, o) in subs if len(o.split()) == 1}
+    out: Counter[tuple[str, str]] = Counter()
+    for (s, o), n in subs.items():
+        st, ot = s.split(), o.split()
+        if len(ot) < 2 or len(st) == len(ot) or len(st) < len(ot) or len(st) > 8:
+            out[(s, o)] += n
+            continue
+        best, best_score = None, 0
+        for segs in _segmentations(st, len(ot)):
+            score = sum(
+                (g.lower(), w.lower()) in known or g.lower() == w.lower() for g, w in zip(segs, ot)
+            )
+            if score > best_score:
+                best, best_score = segs, score
+        if best is None or best_score < len(ot) - 1:
+            out[(s, o)] += n
+            continue
+        for g, w in zip(best, ot):
+            if g.lower() != w.lower():
+                out[(g, w)] += n
+    return out
+
+
 def aggregate(counts: Iterable[PairCounts]) -> list[tuple[str, str, int, int]]:
     """Rows ``(spun, original, count, total)`` summed over pairs.
 
     ``total`` counts how often ``original`` occurs in the original side of all pairs, the
     denominator of the channel estimate P(spun | original).
     """
-    subs: Counter[tuple[str, str]] = Counter()
+    merged: Counter[tuple[str, str]] = Counter()
     grams: Counter[tuple[str, ...]] = Counter()
     for c in counts:
-        subs.update(c.subs)
+        merged.update(c.subs)
         grams.update(c.grams)
+    subs = decompose(merged)
     rows = []
     for (s, o), n in subs.items():
         total = max(grams[tuple(o.lower().split())], n)
@@ -197,7 +248,7 @@ def mine_tortured(path: Path | str, cap: float = 5.0, total: float = 50.0) -> li
                 for a, b in substitutions(t, e)
                 if not _edge_function_word(a) and not _edge_function_word(b)
             )
-    rows = [(s, o, float(min(c, cap)), total) for (s, o), c in subs.items()]
+    rows = [(s, o, float(min(c, cap)), total) for (s, o), c in decompose(subs).items()]
     rows.sort(key=lambda r: (r[0], -r[2], r[1]))
     return rows
 

@@ -226,3 +226,50 @@ def transfer_case(source: str, target: str) -> str:
 def _proper(word: str) -> bool:
     # "I" and acronyms keep their case when a lower-case spun word is restored to them.
     return word == "I" or (len(word) > 1 and word[:2].isupper())
+
+
+def stats(rows: list[Row]) -> dict[str, dict[str, int]]:
+    """Rows, distinct spun phrases and multi-word rows per source.
+
+    >>> stats([Row("a b", "c", "curated", 1, 2, "", "t:2")])["curated"]
+    {'rows': 1, 'spun_phrases': 1, 'multi_word': 1}
+    """
+    out: dict[str, dict[str, int]] = {}
+    phrases: dict[str, set[tuple[str, ...]]] = {}
+    for r in rows:
+        d = out.setdefault(r.source, {"rows": 0, "spun_phrases": 0, "multi_word": 0})
+        d["rows"] += 1
+        d["multi_word"] += len(r.spun.split()) > 1
+        phrases.setdefault(r.source, set()).add(key(r.spun))
+    for src, ks in phrases.items():
+        out[src]["spun_phrases"] = len(ks)
+    return out
+
+
+def check(rows: list[Row], max_originals: int = 8) -> list[str]:
+    """Problems worth a look: identity rows, cycles, spun phrases with many restorations.
+
+    >>> check([Row("a", "b", "x", 1, 2, "", "t:2"), Row("b", "a", "x", 1, 2, "", "t:3")])
+    ["cycle: 'a' -> 'b' (t:2) and 'b' -> 'a' (t:3)"]
+    """
+    problems: list[str] = []
+    pairs: dict[tuple[tuple[str, ...], tuple[str, ...]], Row] = {}
+    originals: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+    for r in rows:
+        s, o = key(r.spun), key(r.original)
+        if s == o:
+            problems.append(f"identity: {r.spun!r} -> {r.original!r} ({r.rule})")
+            continue
+        pairs.setdefault((s, o), r)
+        originals.setdefault(s, set()).add(o)
+    for (s, o), r in pairs.items():
+        back = pairs.get((o, s))
+        if back is not None and s < o:
+            problems.append(
+                f"cycle: {r.spun!r} -> {r.original!r} ({r.rule}) and "
+                f"{back.spun!r} -> {back.original!r} ({back.rule})"
+            )
+    for s, os_ in originals.items():
+        if len(os_) > max_originals:
+            problems.append(f"conflict: {' '.join(s)!r} has {len(os_)} restorations")
+    return problems

@@ -1,0 +1,149 @@
+"""Learning and inspecting phrase tables; evaluation with the dev conventions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clihelp import invoke, model_args, run_main
+from repair.evaluate import auc, score_clean, score_pair
+from repair.learn import Pair, count_pair, aggregate, mine_tortured, substitutions
+from repair.lexicon import Lexicon, LexiconError, Row, check, read_rows
+
+
+def write_pairs(d: Path) -> Path:
+    d.mkdir()
+    (d / "001.spun.txt").write_text(
+        "The AK Social gathering mentioned the demise toll rose.\n\nThe faculties closed.\n"
+    )
+    (d / "001.orig.txt").write_text("The AK Party said the death toll rose.\n\nThe schools closed.\n")
+    (d / "002.spun.txt").write_text("The navy mentioned the faculties were shut this thirty day period.\n")
+    (d / "002.orig.txt").write_text("The military said the schools were shut this month.\n")
+    return d
+
+
+def test_substitutions_merge_and_split() -> None:
+    assert list(substitutions("this thirty day period .".split(), "this month .".split())) == [
+        ("thirty day period", "month")
+    ]
+    # Equal-length blocks become word rows; sentence-initial capitals are position, not content.
+    assert list(substitutions("Splendor store profits rose".split(), "Beauty shop sales rose".split())) == [
+        ("Splendor", "beauty"), ("store", "shop"), ("profits", "sales")
+    ]
+
+
+def test_mined_counts_and_totals(tmp_path: Path) -> None:
+    d = write_pairs(tmp_path / "pairs")
+    from repair.learn import read_pairs
+
+    rows = {(s, o): (c, t) for s, o, c, t in aggregate(count_pair(p) for p in read_pairs(d))}
+    assert rows[("faculties", "schools")] == (2, 2)
+    assert rows[("mentioned", "said")] == (2, 2)
+    assert rows[("Social gathering", "Party")] == (1, 1)
+
+
+def test_learn_pairs_cli_writes_a_valid_table(tmp_path: Path) -> None:
+    d = write_pairs(tmp_path / "pairs")
+    out = tmp_path / "t.tsv"
+    res = invoke(["learn", "pairs", str(d), "-o", str(out)])
+    assert res.exit_code == 0
+    rows = list(read_rows(out))
+    assert {(r.spun, r.original) for r in rows} >= {("faculties", "schools"), ("navy", "military")}
+    assert all(r.source == "mined-from-pairs" and 0 < r.count <= r.total for r in rows)
+
+
+def test_learn_pairs_empty_dir_is_one_line_error(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_main(["learn", "pairs", str(tmp_path / "empty"), "-o", str(tmp_path / "x")],
+                            monkeypatch, capsys)
+    assert code == 2 and err.count("\n") == 1 and "no NNN.spun.txt" in err
+
+
+def test_tortured_decomposition(tmp_path: Path) -> None:
+    p = tmp_path / "t.tsv"
+    p.write_text(
+        "tortured\texpected\tsource\n"
+        "0.33 birthday celebration\tthird party\tx\n"
+        "0.33 celebration\tthird party\tx\n"
+        "counterfeit consciousness\tartificial intelligence\tx\n"
+        "blunder\terror\tx\n"  # single-word fingerprint: dropped
+        "irregular woodland\trandom forest (ML)\tx\n"  # annotated: dropped
+    )
+    rows = {(s, o): (c, t) for s, o, c, t in mine_tortured(p)}
+    assert ("birthday celebration", "party") in rows
+    assert ("counterfeit", "artificial") in rows
+    assert ("blunder", "error") not in rows and ("woodland", "forest") not in rows
+    assert all(c / t <= 0.1 for c, t in rows.values())
+
+
+def test_table_errors_name_file_and_line(tmp_path: Path) -> None:
+    p = tmp_path / "bad.tsv"
+    p.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\nfoo\tbar\tx\tmany\t3\t\n")
+    with pytest.raises(LexiconError, match=r"bad.tsv:2"):
+        list(read_rows(p))
+    p.write_text("wrong header\n")
+    with pytest.raises(LexiconError, match=r"bad.tsv:1"):
+        list(read_rows(p))
+
+
+def test_inflected_forms_are_proposed() -> None:
+    lex = Lexicon([Row("despatched", "sent", "t", 3, 4, "", "t.tsv:2")])
+    assert ("sends",) in {c.words for c in lex.lookup(("despatches",))}
+    assert lex.lookup(("despatched",))[0].words == ("sent",)
+    # the observed form is more certain than the derived one
+    assert lex.lookup(("despatched",))[0].logp > lex.lookup(("despatches",))[0].logp
+
+
+def test_check_finds_cycles_and_identity() -> None:
+    rows = [Row("a", "b", "x", 1, 2, "", "t:2"), Row("b", "a", "x", 1, 2, "", "t:3"),
+            Row("Iphone", "iPhone", "x", 1, 2, "", "t:4")]
+    problems = check(rows)
+    assert any(p.startswith("cycle") for p in problems)
+    assert any(p.startswith("identity") for p in problems)
+
+
+def test_lexicon_cli(tiny_lexicon: Path, tmp_path: Path) -> None:
+    res = invoke(["lexicon", "stats", "--json", "-l", str(tiny_lexicon)])
+    assert json.loads(res.stdout)["sources"]["curated"]["rows"] == 8
+    assert invoke(["lexicon", "check", "-l", str(tiny_lexicon)]).exit_code == 0
+    bad = tmp_path / "cyc.tsv"
+    bad.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\na\tb\tx\t1\t2\t\nb\ta\tx\t1\t2\t\n")
+    assert invoke(["lexicon", "check", "-l", str(bad)]).exit_code == 1
+
+
+def test_scoring_conventions() -> None:
+    s = score_pair("He mentioned the thirty day period", "He said the thirty day period",
+                   "He said the month")
+    assert (s.damage, s.residual, s.introduced, s.correct) == (4, 3, 1, 1)
+    # typography is not spinning
+    assert score_clean("“Quote” – end…", '"Quote" - end...').changes == 0
+    assert auc([1.0], [0.0]) == 1.0
+
+
+def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path) -> None:
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    write_pairs(dev / "pairs")
+    (dev / "clean").mkdir()
+    (dev / "clean" / "001.txt").write_text("The military said the schools were closed for a month .\n")
+    res = invoke(["eval", str(dev), "--json", "--by-rule", *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["summary"]["pairs"] == 2 and out["summary"]["loo"] is True
+    assert out["summary"]["clean_changes_per_1000"] == 0.0
+    assert 0 < out["summary"]["recovery"] <= 1
+    assert all({"rule", "fired", "right"} <= set(r) for r in out["rules"])
+
+
+def test_learn_raw_on_unpaired_text(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path) -> None:
+    d = tmp_path / "unpaired"
+    d.mkdir()
+    for i in range(3):
+        (d / f"{i}.txt").write_text("The AK Social gathering said the demise toll had risen .\n")
+    out = tmp_path / "raw.tsv"
+    res = invoke(["learn", "raw", str(d), "-o", str(out), *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0, res.output
+    rows = {(r.spun.lower(), r.original.lower()): r for r in read_rows(out)}
+    assert ("social gathering", "party") in rows and rows[("social gathering", "party")].count >= 1.5
