@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
 import os
 import signal
 import sys
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -361,7 +361,7 @@ def lexicon_stats(
     if as_json:
         print(json.dumps(d, indent=2))
         return
-    print("\n".join(f"file: {f}" for f in d["files"]))
+    print("\n".join(f"file: {f}" for f in files))
     print("source\trows\tspun_phrases\tmulti_word")
     for src, v in sorted(stats(rows).items()):
         print(f"{src}\t{v['rows']}\t{v['spun_phrases']}\t{v['multi_word']}")

@@ -124,7 +124,9 @@ class Decoder:
         if got is None:
             src = " ".join(norms)
             got = tuple(
-                Option(len(norms), tuple(transfer_case(src, " ".join(c.words)).split()), c.logp, c.rule)
+                Option(
+                    len(norms), tuple(transfer_case(src, " ".join(c.words)).split()), c.logp, c.rule
+                )
                 for c in self.lex.lookup(tuple(w.lower() for w in norms))
             )
             self._span_memo[norms] = got
@@ -246,7 +248,9 @@ class Decoder:
             if not hk:
                 continue
             layer = (
-                hk.items() if len(hk) <= beam else sorted(hk.items(), key=lambda kv: -kv[1][0])[:beam]
+                hk.items()
+                if len(hk) <= beam
+                else sorted(hk.items(), key=lambda kv: -kv[1][0])[:beam]
             )
             for state, (score, _back) in layer:
                 # Keep the token as it is: no channel cost.
@@ -316,5 +320,7 @@ class Decoder:
             after = " ".join(opt.words)
             if after == before:
                 continue
-            edits.append(Edit(a.start, b.end, before, after, opt.rule, round(gain, 3), round(conf, 3)))
+            edits.append(
+                Edit(a.start, b.end, before, after, opt.rule, round(gain, 3), round(conf, 3))
+            )
         return edits

@@ -85,7 +85,7 @@ class Result:
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def apply(self, keep: Callable[[Edit], bool] | Iterable[int] | None = None) -> str:
-        """Apply all edits, those for which ``keep(edit)`` is true, or those at the given indices."""
+        """Apply all edits, those where ``keep(edit)`` is true, or those at the given indices."""
         if keep is None:
             chosen: Iterable[Edit] = self.edits
         elif callable(keep):

@@ -147,7 +147,9 @@ def evaluate(
     rep = Report()
     for p in pairs:
         res = fix_for(p.name)(p.spun)
-        rep.pairs.append(replace(score_pair(p.spun, res.fixed, p.orig, p.name), spin=res.spin_score))
+        rep.pairs.append(
+            replace(score_pair(p.spun, res.fixed, p.orig, p.name), spin=res.spin_score)
+        )
         rep.rules.update(rule_outcomes(res, p.orig))
     for name, text in clean:
         res = fix_for(name)(text)

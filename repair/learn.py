@@ -7,7 +7,7 @@ and insertions or deletions are attached to a neighbouring token so they stay su
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,9 +90,9 @@ def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]
             continue
         if len(so) == len(ss) > 1:
             # Equal-length blocks are word-by-word substitutions: keep the word rows.
-            for a, b in zip(ss, so):
-                if a != b:
-                    yield a, (_lower_first([a], [b]) if initial else [b])[0]
+            for sw, ow in zip(ss, so, strict=True):
+                if sw != ow:
+                    yield sw, (_lower_first([sw], [ow]) if initial else [ow])[0]
                 initial = False
             continue
         yield " ".join(ss), " ".join(_lower_first(ss, so) if initial else so)
@@ -113,7 +113,7 @@ def count_pair(p: Pair) -> PairCounts:
     if len(sp) != len(op):
         # Paragraph alignment is the dev convention; fall back to the whole text.
         sp, op = [p.spun], [p.orig]
-    for s, o in zip(sp, op):
+    for s, o in zip(sp, op, strict=True):
         sw, ow = words(s), words(o)
         subs.update(substitutions(sw, ow))
         low = [w.lower() for w in ow]
@@ -128,7 +128,7 @@ def _segmentations(toks: list[str], k: int) -> Iterator[list[str]]:
 
     for cuts in combinations(range(1, len(toks)), k - 1):
         bounds = (0, *cuts, len(toks))
-        yield [" ".join(toks[a:b]) for a, b in zip(bounds, bounds[1:])]
+        yield [" ".join(toks[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def decompose(subs: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
@@ -155,14 +155,15 @@ def decompose(subs: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
         best, best_score = None, 0
         for segs in _segmentations(st, len(ot)):
             score = sum(
-                (g.lower(), w.lower()) in known or g.lower() == w.lower() for g, w in zip(segs, ot)
+                (g.lower(), w.lower()) in known or g.lower() == w.lower()
+                for g, w in zip(segs, ot, strict=True)
             )
             if score > best_score:
                 best, best_score = segs, score
         if best is None or best_score < len(ot) - 1:
             out[(s, o)] += n
             continue
-        for g, w in zip(best, ot):
+        for g, w in zip(best, ot, strict=True):
             if g.lower() != w.lower():
                 out[(g, w)] += n
     return out
@@ -219,7 +220,9 @@ def _edge_function_word(phrase: str) -> bool:
     return not toks or toks[0] in FUNCTION_WORDS or toks[-1] in FUNCTION_WORDS
 
 
-def mine_tortured(path: Path | str, cap: float = 5.0, total: float = 50.0) -> list[tuple[str, str, float, float]]:
+def mine_tortured(
+    path: Path | str, cap: float = 5.0, total: float = 50.0
+) -> list[tuple[str, str, float, float]]:
     """Word-level substitutions from the tortured-phrases list (``tortured``, ``expected``).
 
     Each phrase pair is aligned like a spun/original pair, so "0.33 birthday celebration" ->
@@ -284,7 +287,7 @@ def learn_raw(
     rows: list[tuple[str, str, float, float]] = []
     for _ in range(iterations):
         fix = decode(Lexicon(base_rows + learned))
-        counts: Counter[tuple[str, str]] = Counter()
+        counts: defaultdict[tuple[str, str], float] = defaultdict(float)
         seen: Counter[str] = Counter()
         for t in texts:
             res = fix(t)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from functools import lru_cache
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .text import words

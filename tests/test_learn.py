@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
 from clihelp import invoke, model_args, run_main
+
 from repair.evaluate import auc, score_clean, score_pair
-from repair.learn import Pair, count_pair, aggregate, mine_tortured, substitutions
+from repair.learn import aggregate, count_pair, mine_tortured, substitutions
 from repair.lexicon import Lexicon, LexiconError, Row, check, read_rows
 
 
@@ -18,8 +18,12 @@ def write_pairs(d: Path) -> Path:
     (d / "001.spun.txt").write_text(
         "The AK Social gathering mentioned the demise toll rose.\n\nThe faculties closed.\n"
     )
-    (d / "001.orig.txt").write_text("The AK Party said the death toll rose.\n\nThe schools closed.\n")
-    (d / "002.spun.txt").write_text("The navy mentioned the faculties were shut this thirty day period.\n")
+    (d / "001.orig.txt").write_text(
+        "The AK Party said the death toll rose.\n\nThe schools closed.\n"
+    )
+    (d / "002.spun.txt").write_text(
+        "The navy mentioned the faculties were shut this thirty day period.\n"
+    )
     (d / "002.orig.txt").write_text("The military said the schools were shut this month.\n")
     return d
 
@@ -29,7 +33,9 @@ def test_substitutions_merge_and_split() -> None:
         ("thirty day period", "month")
     ]
     # Equal-length blocks become word rows; sentence-initial capitals are position, not content.
-    assert list(substitutions("Splendor store profits rose".split(), "Beauty shop sales rose".split())) == [
+    assert list(
+        substitutions("Splendor store profits rose".split(), "Beauty shop sales rose".split())
+    ) == [
         ("Splendor", "beauty"), ("store", "shop"), ("profits", "sales")
     ]
 
@@ -127,7 +133,9 @@ def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Pat
     dev.mkdir()
     write_pairs(dev / "pairs")
     (dev / "clean").mkdir()
-    (dev / "clean" / "001.txt").write_text("The military said the schools were closed for a month .\n")
+    (dev / "clean" / "001.txt").write_text(
+        "The military said the schools were closed for a month .\n"
+    )
     res = invoke(["eval", str(dev), "--json", "--by-rule", *model_args(tiny_lm, tiny_lexicon)])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
@@ -146,4 +154,6 @@ def test_learn_raw_on_unpaired_text(tiny_lm: Path, tiny_lexicon: Path, tmp_path:
     res = invoke(["learn", "raw", str(d), "-o", str(out), *model_args(tiny_lm, tiny_lexicon)])
     assert res.exit_code == 0, res.output
     rows = {(r.spun.lower(), r.original.lower()): r for r in read_rows(out)}
-    assert ("social gathering", "party") in rows and rows[("social gathering", "party")].count >= 1.5
+    assert ("social gathering", "party") in rows and (
+        rows[("social gathering", "party")].count >= 1.5
+    )
