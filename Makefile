@@ -44,7 +44,7 @@ lexicon/built/tortured.tsv: $(VENV)/.installed repair/learn.py $(SHARED)/anchors
 	$(BIN)/unspin learn tortured $(SHARED)/anchors/tortured_phrases.tsv -o $@
 
 lexicon/built/calibration.json: lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/curated.tsv lm/build/default.json
-	$(BIN)/unspin calibrate $(SHARED)/dev --method isotonic > /dev/null
+	$(BIN)/unspin calibrate $(SHARED)/dev > /dev/null
 
 demo: setup
 	$(BIN)/unspin diff $(SHARED)/dev/unpaired/seed-saraqeb.spun.txt

@@ -33,6 +33,11 @@ __all__ = [
     "iter_fix",
 ]
 
+# Calibrated confidence below which edits are dropped by default: on the dev set
+# (leave-one-out) this keeps precision >= 0.92 and clean text unchanged for 0.03 of recovery.
+# It means nothing for raw confidences, so without a calibration map the default is 0.
+DEFAULT_MIN_CONFIDENCE = 0.85
+
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicon"
 
 
@@ -57,7 +62,7 @@ class Config:
     bias: float = 0.5
     spin_prior: float = 0.5
     beam: int = 6
-    min_confidence: float = 0.0
+    min_confidence: float | None = None  # None: DEFAULT_MIN_CONFIDENCE once calibrated, else 0
     calibration: str | None = field(default_factory=default_calibration)
 
 
@@ -85,7 +90,8 @@ class Repairer:
         self.lexicon = lexicon or Lexicon.load(c.lexicons)
         cal = None
         cal_tag = "none"
-        if c.calibration:
+        # A caller that hands in its own table (leave-one-out evaluation) vouches for the map.
+        if c.calibration and (lexicon is not None or self._fitted_here(c.calibration)):
             from .calibrate import load_map
 
             try:
@@ -96,16 +102,38 @@ class Repairer:
                     f"{c.calibration}: unusable calibration map ({e}); rebuild it with "
                     "'make calibrate' or delete it"
                 ) from None
+        if c.min_confidence is not None:
+            min_conf = c.min_confidence
+        else:
+            min_conf = DEFAULT_MIN_CONFIDENCE if cal is not None else 0.0
         self.decoder = Decoder(
-            self.lm, self.lexicon, Weights(c.bias, c.spin_prior, c.beam, c.min_confidence), cal
+            self.lm, self.lexicon, Weights(c.bias, c.spin_prior, c.beam, min_conf), cal
         )
         self.signature = (
             f"unspin:{__version__}|lm:{self.lm.hash}|lex:{self.lexicon.digest()}|cal:{cal_tag}"
-            f"|bias:{c.bias:g}|beam:{c.beam}|minconf:{c.min_confidence:g}"
+            f"|bias:{c.bias:g}|beam:{c.beam}|minconf:{min_conf:g}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Repairer, (self.config,))
+
+    def _fitted_here(self, path: str) -> bool:
+        """Whether a calibration map fits this model and these tables.
+
+        A map is fitted on one model and one set of tables (its JSON records their hashes);
+        the default map is skipped for any other, since its confidences would mean nothing
+        there. A map named explicitly in the config is always used.
+        """
+        if path != default_calibration():
+            return True
+        import json
+
+        try:
+            sig = str(json.loads(Path(path).read_text(encoding="utf-8")).get("signature", ""))
+        except (OSError, ValueError):
+            return True  # let the loader report the broken file
+        parts = dict(p.split(":", 1) for p in sig.split("|") if ":" in p)
+        return parts.get("lm") == self.lm.hash and parts.get("lex") == self.lexicon.digest()
 
     def fix_and_explain(self, text: str) -> Result:
         edits, spin = self.decoder.run(text)

@@ -69,7 +69,17 @@ def corpus(texts: Sequence[str], target_words: int) -> list[str]:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
+    """Peak resident set size of this process so far.
+
+    On Linux from ``VmHWM``: ``ru_maxrss`` of a freshly spawned child can report its
+    parent's peak, which made every size of the scaling run look the same.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 

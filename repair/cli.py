@@ -55,7 +55,12 @@ LexOpt = Annotated[
     typer.Option("--lexicon", "-l", help="Phrase table(s) to use instead of the defaults"),
 ]
 ConfOpt = Annotated[
-    float, typer.Option("--min-confidence", help="Drop edits below this confidence (0..1)")
+    float | None,
+    typer.Option(
+        "--min-confidence",
+        help="Drop edits below this calibrated confidence (0..1; default 0.85 with the "
+        "calibration map that make setup fits, else 0)",
+    ),
 ]
 BiasOpt = Annotated[
     float, typer.Option("--bias", help="Extra log10 cost per replacement (higher: fewer edits)")
@@ -98,9 +103,12 @@ def write_text(
 
 
 def make_config(
-    lm: str | None, lexicon: list[str] | None, min_confidence: float = 0.0, bias: float = 0.5
+    lm: str | None,
+    lexicon: list[str] | None,
+    min_confidence: float | None = None,
+    bias: float = 0.5,
 ) -> Config:
-    if not 0.0 <= min_confidence <= 1.0:
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise Fail("--min-confidence must be between 0 and 1")
     if lexicon:
         return Config(lm=lm, lexicons=tuple(lexicon), min_confidence=min_confidence, bias=bias)
@@ -130,7 +138,7 @@ def fix(
     backup_suffix: BackupOpt = ".orig",
     lm: LmOpt = None,
     lexicon: LexOpt = None,
-    min_confidence: ConfOpt = 0.0,
+    min_confidence: ConfOpt = None,
     bias: BiasOpt = 0.5,
     errors: ErrOpt = "strict",
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Input is JSON Lines")] = False,
@@ -184,7 +192,7 @@ def diff(
     ] = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
-    min_confidence: ConfOpt = 0.0,
+    min_confidence: ConfOpt = None,
     bias: BiasOpt = 0.5,
     errors: ErrOpt = "strict",
 ) -> None:
@@ -289,7 +297,7 @@ def eval_(
     per_article: Annotated[bool, typer.Option("--per-article")] = False,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
-    min_confidence: ConfOpt = 0.0,
+    min_confidence: ConfOpt = None,
     bias: BiasOpt = 0.5,
 ) -> None:
     """Score pairs and clean texts with the conventions of the dev set."""
@@ -656,7 +664,7 @@ def review(
     ] = 0.9,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
-    min_confidence: ConfOpt = 0.0,
+    min_confidence: ConfOpt = None,
     bias: BiasOpt = 0.5,
     errors: ErrOpt = "strict",
 ) -> None:
@@ -811,7 +819,7 @@ def calibrate(
     if method not in cal.FITTERS:
         raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")
     # Fit on raw confidences: an existing map must not calibrate its own training data.
-    config = replace(make_config(lm, lexicon), calibration=None)
+    config = replace(make_config(lm, lexicon), calibration=None, min_confidence=0.0)
     base = load(config)
     rows = [r for f in config.lexicons if not Path(f).name.startswith("pairs")
             for r in read_rows(Path(f))]
