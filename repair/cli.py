@@ -22,6 +22,7 @@ from .lexicon import LexiconError
 from .lm import ModelError
 
 if TYPE_CHECKING:
+    from .lexicon import Row
     from .pipeline import Stats
 
 app = typer.Typer(
@@ -351,19 +352,26 @@ def _rules(c: object) -> list[dict[str, object]]:
     ]
 
 
+def _table_rows(lexicon: list[str] | None) -> tuple[list[Path], list[Row]]:
+    """The given tables (else the defaults) and all their rows; bad tables fail in one line."""
+    from .lexicon import read_rows
+
+    files = [Path(f) for f in (lexicon or make_config(None, None).lexicons)]
+    try:
+        return files, [r for f in files for r in read_rows(f)]
+    except LexiconError as e:
+        raise Fail(str(e)) from None
+
+
 @lexicon_app.command("stats")
 def lexicon_stats(
     lexicon: LexOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
     """Rows, distinct phrases and multi-word rows per source."""
-    from .lexicon import Lexicon, read_rows, stats
+    from .lexicon import Lexicon, stats
 
-    files = [Path(f) for f in (lexicon or make_config(None, None).lexicons)]
-    try:
-        rows = [r for f in files for r in read_rows(f)]
-    except LexiconError as e:
-        raise Fail(str(e)) from None
+    files, rows = _table_rows(lexicon)
     d = {"files": [str(f) for f in files], "sources": stats(rows),
          "index_keys_with_inflections": len(Lexicon(rows))}
     if as_json:
@@ -382,13 +390,9 @@ def lexicon_check(
     max_originals: Annotated[int, typer.Option(help="Flag phrases with more restorations")] = 8,
 ) -> None:
     """Validate tables; list identity rows, cycles and conflicts. Exit 1 when any is found."""
-    from .lexicon import check, read_rows
+    from .lexicon import check
 
-    files = [Path(f) for f in (lexicon or make_config(None, None).lexicons)]
-    try:
-        rows = [r for f in files for r in read_rows(f)]
-    except LexiconError as e:
-        raise Fail(str(e)) from None
+    files, rows = _table_rows(lexicon)
     problems = check(rows, max_originals)
     for p in problems:
         print(p)
