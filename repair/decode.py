@@ -20,7 +20,7 @@ import kenlm
 from .edits import Edit
 from .lexicon import Lexicon, transfer_case
 from .lm import LanguageModel
-from .text import Token, overlaps, sentences, skip_spans, tokenize
+from .text import Token, iter_sentences, overlaps, skip_spans
 
 _NUMBER_WORDS = {
     "zero": "0",
@@ -155,27 +155,28 @@ class Decoder:
                 new = parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :]
                 yield Option(1, ("-".join(new),), c.logp, c.rule)
 
-    def lattice(self, text: str, toks: list[Token]) -> list[tuple[int, int, list[list[Option]]]]:
-        """Sentences with their options; markup, URLs and foreign paragraphs get none."""
-        skip = skip_spans(text)
-        out = []
-        for i, j in sentences(text, toks):
-            opts = self.options(toks, i, j)
-            if not any(opts):
-                continue
-            if skip:
-                opts = [
-                    [
-                        o
-                        for o in row
-                        if not overlaps(skip, toks[i + a].start, toks[i + a + o.length - 1].end)
-                    ]
-                    for a, row in enumerate(opts)
+    def sentence_options(
+        self, toks: list[Token], skip: list[tuple[int, int]]
+    ) -> list[list[Option]] | None:
+        """Options for one sentence's tokens; None when nothing may be replaced.
+
+        Markup, URLs and foreign paragraphs (``skip``) get no options.
+        """
+        opts = self.options(toks, 0, len(toks))
+        if not any(opts):
+            return None
+        if skip:
+            opts = [
+                [
+                    o
+                    for o in row
+                    if not overlaps(skip, toks[a].start, toks[a + o.length - 1].end)
                 ]
-                if not any(opts):
-                    continue
-            out.append((i, j, opts))
-        return out
+                for a, row in enumerate(opts)
+            ]
+            if not any(opts):
+                return None
+        return opts
 
     # -- search ---------------------------------------------------------------------
     def run(self, text: str) -> tuple[list[Edit], float]:
@@ -184,17 +185,22 @@ class Decoder:
         A first pass at an even prior measures how much confident repair the text invites
         (confidence mass per word); that rate, through a logistic, is the document's spin
         probability, which the second pass uses as its prior. Clean text, where a few
-        isolated swaps look attractive, thus pays for every replacement.
+        isolated swaps look attractive, thus pays for every replacement. Both passes stream
+        over sentences, so memory is bounded by one sentence however long the text.
         """
-        toks = tokenize(text)
-        lattice = self.lattice(text, toks)
-        n = sum(1 for t in toks if t.norm[:1].isalnum())
-        first = self._decode(text, toks, lattice, 0.5)
-        if not first:
+        skip = skip_spans(text)
+        n = 0
+        mass = 0.0
+        for toks in iter_sentences(text):
+            n += sum(1 for t in toks if t.norm[:1].isalnum())
+            opts = self.sentence_options(toks, skip)
+            if opts is not None:
+                mass += sum(e.confidence for e in self._sentence(text, toks, opts, 0.5))
+        if mass == 0.0:
             # A lower prior only makes replacements dearer: nothing more can be chosen.
             return [], self.spin_probability(0.0, n)
-        p = self.spin_probability(sum(e.confidence for e in first), n)
-        edits = self._decode(text, toks, lattice, min(max(p, 1e-3), 0.99))
+        p = self.spin_probability(mass, n)
+        edits = self._decode(text, min(max(p, 1e-3), 0.99), skip)
         if self.calibration is not None:
             # The spin prior above is fitted on raw confidences; users see calibrated ones.
             cal = self.calibration
@@ -208,35 +214,28 @@ class Decoder:
 
     def decode(self, text: str, spin_prior: float | None = None) -> list[Edit]:
         """One pass at a fixed prior (``run`` estimates the prior first)."""
-        toks = tokenize(text)
         prior = self.w.spin_prior if spin_prior is None else spin_prior
-        return self._decode(text, toks, self.lattice(text, toks), prior)
+        return self._decode(text, prior, skip_spans(text))
 
-    def _decode(
-        self,
-        text: str,
-        toks: list[Token],
-        lattice: list[tuple[int, int, list[list[Option]]]],
-        prior: float,
-    ) -> list[Edit]:
+    def _decode(self, text: str, prior: float, skip: list[tuple[int, int]]) -> list[Edit]:
         edits: list[Edit] = []
-        for i, j, opts in lattice:
-            edits.extend(self._sentence(text, toks, i, j, opts, prior))
+        for toks in iter_sentences(text):
+            opts = self.sentence_options(toks, skip)
+            if opts is not None:
+                edits.extend(self._sentence(text, toks, opts, prior))
         return edits
 
     def _sentence(
         self,
         text: str,
         toks: list[Token],
-        i: int,
-        j: int,
         opts: list[list[Option]],
         prior: float,
     ) -> list[Edit]:
         score_word = self.lm.model.BaseScore  # the hot path: no wrapper per word
         new_state = kenlm.State
-        words = [t.norm for t in toks[i:j]]
-        n = j - i
+        words = [t.norm for t in toks]
+        n = len(toks)
         log_prior = math.log10(max(prior, 1e-9))
         extra = log_prior - self.w.bias
         beam = self.w.beam
@@ -286,13 +285,12 @@ class Decoder:
         chosen.reverse()
         if not chosen:
             return []
-        return self._explain(text, toks, i, words, chosen, log_prior)
+        return self._explain(text, toks, words, chosen, log_prior)
 
     def _explain(
         self,
         text: str,
         toks: list[Token],
-        i: int,
         words: list[str],
         chosen: list[tuple[int, Option]],
         log_prior: float,
@@ -315,7 +313,7 @@ class Decoder:
             gain = full - self.lm.sentence(render(idx))
             margin = gain + opt.logp + log_prior - self.w.bias
             conf = 1.0 / (1.0 + 10.0 ** (-margin))
-            a, b = toks[i + pos], toks[i + pos + opt.length - 1]
+            a, b = toks[pos], toks[pos + opt.length - 1]
             before = text[a.start : b.end]
             after = " ".join(opt.words)
             if after == before:
