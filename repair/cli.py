@@ -279,6 +279,8 @@ def info(
         "lm_order": r.lm.order,
         "lexicons": [str(p) for p in r.lexicon.files],
         "lexicon_rows": len(r.lexicon.rows),
+        "calibration": r.config.calibration if r.decoder.calibration is not None else None,
+        "min_confidence": r.decoder.w.min_confidence,
     }
     if as_json:
         print(json.dumps(d, indent=2))
