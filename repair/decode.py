@@ -35,6 +35,7 @@ _NUMBER_WORDS = {
     "nine": "9",
 }
 _NUM_SPLIT = re.compile(r"([.,])")
+MEMO_LIMIT = 200_000  # entries per option memo; bounds memory in long-running workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,8 @@ class Decoder:
     def _span_options(self, norms: tuple[str, ...]) -> tuple[Option, ...]:
         got = self._span_memo.get(norms)
         if got is None:
+            if len(self._span_memo) >= MEMO_LIMIT:
+                self._span_memo.clear()
             src = " ".join(norms)
             got = tuple(
                 Option(
@@ -133,6 +136,8 @@ class Decoder:
         return got
 
     def _token_options(self, tok: str) -> tuple[Option, ...]:
+        if "-" not in tok and "." not in tok and "," not in tok:
+            return ()  # neither a compound nor a numeral: most tokens stop here, unmemoised
         got = self._token_memo.get(tok)
         if got is None:
             num = broken_number(tok)
@@ -142,6 +147,9 @@ class Decoder:
                 got = tuple(self._hyphen_options(tok))
             else:
                 got = ()
+            if len(self._token_memo) >= MEMO_LIMIT:
+                # A corpus of millions of documents has millions of distinct compounds.
+                self._token_memo.clear()
             self._token_memo[tok] = got
         return got
 
