@@ -43,7 +43,7 @@ lexicon/built/tortured.tsv: $(VENV)/.installed repair/learn.py $(SHARED)/anchors
 	@mkdir -p lexicon/built
 	$(BIN)/unspin learn tortured $(SHARED)/anchors/tortured_phrases.tsv -o $@
 
-lexicon/built/calibration.json: lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/curated.tsv lm/build/default.binary
+lexicon/built/calibration.json: lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/curated.tsv $(wildcard lexicon/disabled.tsv) lm/build/default.binary
 	$(BIN)/unspin calibrate $(SHARED)/dev > /dev/null
 
 demo: setup

@@ -47,10 +47,19 @@ def default_calibration() -> str | None:
     return str(p) if p.is_file() else None
 
 
+DISABLED_NAME = "disabled.tsv"
+
+
 def default_lexicons() -> tuple[str, ...]:
     """Curated tables in ``lexicon/`` and built ones in ``lexicon/built/``."""
     files = sorted(LEXICON_DIR.glob("*.tsv")) + sorted((LEXICON_DIR / "built").glob("*.tsv"))
-    return tuple(str(p) for p in files)
+    return tuple(str(p) for p in files if p.name != DISABLED_NAME)
+
+
+def default_disabled() -> str | None:
+    """``lexicon/disabled.tsv``: substitutions switched off whatever table proposes them."""
+    p = LEXICON_DIR / DISABLED_NAME
+    return str(p) if p.is_file() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,7 @@ class Config:
     beam: int = 6
     min_confidence: float | None = None  # None: DEFAULT_MIN_CONFIDENCE once calibrated, else 0
     calibration: str | None = field(default_factory=default_calibration)
+    disabled: str | None = field(default_factory=default_disabled)
 
 
 class Repairer:
@@ -106,11 +116,21 @@ class Repairer:
             min_conf = c.min_confidence
         else:
             min_conf = DEFAULT_MIN_CONFIDENCE if cal is not None else 0.0
+        off: frozenset[tuple[tuple[str, ...], tuple[str, ...]]] = frozenset()
+        off_tag = ""
+        if c.disabled:
+            from .lexicon import read_disabled
+
+            off = read_disabled(Path(c.disabled))
+            if off:
+                digest = hashlib.sha256(Path(c.disabled).read_bytes()).hexdigest()[:8]
+                off_tag = f"|off:{digest}"
         self.decoder = Decoder(
-            self.lm, self.lexicon, Weights(c.bias, c.spin_prior, c.beam, min_conf), cal
+            self.lm, self.lexicon, Weights(c.bias, c.spin_prior, c.beam, min_conf), cal, off
         )
         self.signature = (
-            f"unspin:{__version__}|lm:{self.lm.hash}|lex:{self.lexicon.digest()}|cal:{cal_tag}"
+            f"unspin:{__version__}|lm:{self.lm.hash}|lex:{self.lexicon.digest()}{off_tag}"
+            f"|cal:{cal_tag}"
             f"|bias:{c.bias:g}|beam:{c.beam}|minconf:{min_conf:g}"
         )
 

@@ -18,7 +18,7 @@ from typing import Any
 import kenlm
 
 from .edits import Edit
-from .lexicon import Lexicon, transfer_case
+from .lexicon import Disabled, Lexicon, transfer_case
 from .lm import LanguageModel
 from .text import Token, iter_sentences, overlaps, skip_spans
 
@@ -92,11 +92,13 @@ class Decoder:
         lexicon: Lexicon,
         weights: Weights,
         calibration: Callable[[float], float] | None = None,
+        disabled: Disabled = frozenset(),
     ) -> None:
         self.lm = lm
         self.lex = lexicon
         self.w = weights
         self.calibration = calibration
+        self.disabled = disabled  # (spun key, original key) pairs never proposed
         self._span_memo: dict[tuple[str, ...], tuple[Option, ...]] = {}
         self._token_memo: dict[str, tuple[Option, ...]] = {}
 
@@ -126,11 +128,13 @@ class Decoder:
             if len(self._span_memo) >= MEMO_LIMIT:
                 self._span_memo.clear()
             src = " ".join(norms)
+            k = tuple(w.lower() for w in norms)
             got = tuple(
                 Option(
                     len(norms), tuple(transfer_case(src, " ".join(c.words)).split()), c.logp, c.rule
                 )
-                for c in self.lex.lookup(tuple(w.lower() for w in norms))
+                for c in self.lex.lookup(k)
+                if (k, tuple(w.lower() for w in c.words)) not in self.disabled
             )
             self._span_memo[norms] = got
         return got
@@ -158,7 +162,7 @@ class Decoder:
         parts = tok.split("-")
         for k, part in enumerate(parts):
             for c in self.lex.lookup((part.lower(),)):
-                if len(c.words) != 1:
+                if len(c.words) != 1 or ((part.lower(),), (c.words[0].lower(),)) in self.disabled:
                     continue
                 new = parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :]
                 yield Option(1, ("-".join(new),), c.logp, c.rule)

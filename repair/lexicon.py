@@ -273,3 +273,36 @@ def check(rows: list[Row], max_originals: int = 8) -> list[str]:
         if len(os_) > max_originals:
             problems.append(f"conflict: {' '.join(s)!r} has {len(os_)} restorations")
     return problems
+
+
+Disabled = frozenset[tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def read_disabled(path: Path) -> Disabled:
+    r"""Substitutions switched off: TSV with the header ``spun  original  reason``.
+
+    Matched case-insensitively on tokens, as written (list inflected forms separately).
+
+    >>> import os, tempfile
+    >>> fd, name = tempfile.mkstemp(suffix=".tsv")
+    >>> _ = os.write(fd, "spun\toriginal\treason\nSocial gathering\tparty\tx\n".encode())
+    >>> os.close(fd); sorted(read_disabled(Path(name))); os.unlink(name)
+    [(('social', 'gathering'), ('party',))]
+    """
+    out: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise LexiconError(f"{path}: cannot read the list of disabled rows ({e})") from None
+    for lineno, line in enumerate(lines, 1):
+        if lineno == 1:
+            if line.split("\t")[:2] != ["spun", "original"]:
+                raise LexiconError(f"{path}:1: header must start with 'spun<TAB>original'")
+            continue
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) < 2 or not key(cols[0]):
+            raise LexiconError(f"{path}:{lineno}: expected spun<TAB>original[<TAB>reason]")
+        out.add((key(cols[0]), key(cols[1])))
+    return frozenset(out)

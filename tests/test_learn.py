@@ -157,3 +157,24 @@ def test_learn_raw_on_unpaired_text(tiny_lm: Path, tiny_lexicon: Path, tmp_path:
     assert ("social gathering", "party") in rows and (
         rows[("social gathering", "party")].count >= 1.5
     )
+
+
+def test_disabled_rows_are_never_proposed(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path
+) -> None:
+    from repair import Config, Repairer
+
+    off = tmp_path / "disabled.tsv"
+    off.write_text("spun\toriginal\treason\n# a comment\nDemise\tdeath\ttest\n", encoding="utf-8")
+    text = "The AK Social gathering said the demise toll had risen ."
+    base = Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), disabled=None)
+    on = Repairer(base).fix_and_explain(text)
+    assert ("demise", "death") in {(e.before, e.after) for e in on.edits}
+    res = Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), disabled=str(off)))
+    out = res.fix_and_explain(text)
+    assert "demise" not in {e.before for e in out.edits}
+    assert ("Social gathering", "Party") in {(e.before, e.after) for e in out.edits}
+    assert "|off:" in out.signature and "|off:" not in on.signature
+    off.write_text("wrong header\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="disabled.tsv:1"):
+        Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), disabled=str(off)))
