@@ -18,7 +18,7 @@ from typing import Any
 import kenlm
 
 from .edits import Edit
-from .lexicon import Disabled, Lexicon, transfer_case
+from .lexicon import Candidate, Disabled, Lexicon, transfer_case
 from .lm import LanguageModel
 from .text import Token, iter_sentences, overlaps, skip_spans
 
@@ -103,12 +103,12 @@ class Decoder:
         self._token_memo: dict[str, tuple[Option, ...]] = {}
 
     # -- candidates -----------------------------------------------------------------
-    def options(self, toks: list[Token], i: int, j: int) -> list[list[Option]]:
-        """Replacement options starting at each token of the sentence ``[i, j)``."""
-        norms = [t.norm for t in toks[i:j]]
+    def options(self, toks: list[Token]) -> list[list[Option]]:
+        """Replacement options starting at each token of one sentence."""
+        norms = [t.norm for t in toks]
         lows = [w.lower() for w in norms]
         lookup, prefixes = self.lex.lookup, self.lex.prefixes
-        m = j - i
+        m = len(toks)
         out: list[list[Option]] = []
         for a in range(m):
             here: list[Option] = []
@@ -122,19 +122,25 @@ class Decoder:
             out.append(here)
         return out
 
+    def _candidates(self, k: tuple[str, ...]) -> tuple[Candidate, ...]:
+        """The table's restorations of ``k`` less the disabled ones: every option comes here."""
+        cands = self.lex.lookup(k)
+        if self.disabled:
+            off = self.disabled
+            cands = tuple(c for c in cands if (k, tuple(w.lower() for w in c.words)) not in off)
+        return cands
+
     def _span_options(self, norms: tuple[str, ...]) -> tuple[Option, ...]:
         got = self._span_memo.get(norms)
         if got is None:
             if len(self._span_memo) >= MEMO_LIMIT:
                 self._span_memo.clear()
             src = " ".join(norms)
-            k = tuple(w.lower() for w in norms)
             got = tuple(
                 Option(
                     len(norms), tuple(transfer_case(src, " ".join(c.words)).split()), c.logp, c.rule
                 )
-                for c in self.lex.lookup(k)
-                if (k, tuple(w.lower() for w in c.words)) not in self.disabled
+                for c in self._candidates(tuple(w.lower() for w in norms))
             )
             self._span_memo[norms] = got
         return got
@@ -161,8 +167,8 @@ class Decoder:
         # "Secretary-Typical": a spun word inside a hyphenated compound.
         parts = tok.split("-")
         for k, part in enumerate(parts):
-            for c in self.lex.lookup((part.lower(),)):
-                if len(c.words) != 1 or ((part.lower(),), (c.words[0].lower(),)) in self.disabled:
+            for c in self._candidates((part.lower(),)):
+                if len(c.words) != 1:
                     continue
                 new = parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :]
                 yield Option(1, ("-".join(new),), c.logp, c.rule)
@@ -174,7 +180,7 @@ class Decoder:
 
         Markup, URLs and foreign paragraphs (``skip``) get no options.
         """
-        opts = self.options(toks, 0, len(toks))
+        opts = self.options(toks)
         if not any(opts):
             return None
         if skip:
