@@ -130,10 +130,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
                 _backup(p, p.with_name(p.name + backup))
         os.replace(tmp, p)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _discard(tmp)
         raise
     _fsync_dir(p.parent)
 
@@ -147,11 +144,16 @@ def _backup(p: Path, bak: Path) -> None:
             shutil.copy2(p, tmp)
         os.replace(tmp, bak)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: str | os.PathLike[str]) -> None:
+    """Remove a temporary file left by an interrupted write, if it is there."""
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 def _fsync_dir(d: Path) -> None:
