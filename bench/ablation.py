@@ -16,7 +16,7 @@ from typing import Any
 import repair.lexicon as lexicon_module
 from repair import Config, Repairer
 from repair.edits import Result
-from repair.evaluate import evaluate_dev
+from repair.evaluate import evaluate_dev, loo_tables
 from repair.lexicon import Lexicon, read_rows
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
@@ -43,7 +43,7 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
         lexicon_module.INFLECTION_PENALTY = inflection_penalty
     try:
         cfg = dataclasses.replace(base.config, bias=base.config.bias if bias is None else bias)
-        files = [Path(f) for f in cfg.lexicons if not Path(f).name.startswith("pairs")]
+        files = loo_tables(cfg.lexicons)
         files = [f for f in files if f.stem not in drop] + extra
         rows = [r for f in files for r in read_rows(f)]
 

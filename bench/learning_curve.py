@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 
 from repair import Config, Repairer
-from repair.evaluate import Report, mined_rows, read_clean, score_clean, score_pair
+from repair.evaluate import (
+    Report,
+    loo_tables,
+    mined_rows,
+    read_clean,
+    score_clean,
+    score_pair,
+)
 from repair.learn import aggregate, count_pair, read_pairs
 from repair.lexicon import Lexicon, read_rows
 
@@ -22,7 +29,7 @@ SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 def main(ks: list[int]) -> None:
     cfg = Config()
     base = Repairer(cfg)
-    files = [Path(f) for f in cfg.lexicons if not Path(f).name.startswith("pairs")]
+    files = loo_tables(cfg.lexicons)
     rows = [r for f in files for r in read_rows(f)]
     pairs = read_pairs(SHARED / "dev" / "pairs")
     counts = [count_pair(p) for p in pairs]

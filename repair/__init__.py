@@ -166,6 +166,10 @@ class Repairer:
         for t in texts:
             yield self.fix_and_explain(t)
 
+    def with_lexicon(self, lexicon: Lexicon) -> Repairer:
+        """The same configuration and loaded model with another table (leave-one-out)."""
+        return Repairer(self.config, lm=self.lm, lexicon=lexicon)
+
     def with_config(self, **changes: Any) -> Repairer:
         return Repairer(replace(self.config, **changes))
 

@@ -304,21 +304,18 @@ def eval_(
     bias: BiasOpt = 0.5,
 ) -> None:
     """Score pairs and clean texts with the conventions of the dev set."""
-    from .evaluate import evaluate_dev
+    from .evaluate import evaluate_dev, loo_tables
     from .lexicon import Lexicon, read_rows
 
     if not (dev / "pairs").is_dir():
         raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
     config = make_config(lm, lexicon, min_confidence, bias)
     base = load(config)
-    files = [Path(f) for f in config.lexicons]
-    if loo:
-        # Tables learned from these very pairs are re-learned per held-out article.
-        files = [f for f in files if not f.name.startswith("pairs")]
+    files = loo_tables(config.lexicons) if loo else [Path(f) for f in config.lexicons]
     rows = [r for f in files for r in read_rows(f)]
 
     def repairer_for(lex: Lexicon) -> object:
-        return Repairer(config, lm=base.lm, lexicon=lex).fix_and_explain
+        return base.with_lexicon(lex).fix_and_explain
 
     rep = evaluate_dev(dev, repairer_for, rows, loo=loo)  # type: ignore[arg-type]
     summary = {**rep.summary(), "loo": loo, "signature": base.signature}
@@ -413,17 +410,16 @@ def learn_raw_cmd(
 ) -> None:
     """Decipher substitutions from unpaired spun text (EM over the LM's choices)."""
     from .learn import learn_raw, write_table
-    from .lexicon import Lexicon, read_rows
+    from .lexicon import Lexicon
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.txt"))]
     if not texts:
         raise Fail(f"{directory}: no *.txt files found")
-    config = make_config(lm, lexicon)
-    base = load(config)
-    rows = [r for f in config.lexicons for r in read_rows(Path(f))]
+    base = load(make_config(lm, lexicon))
+    _, rows = _table_rows(list(base.config.lexicons))
 
     def decode(lex: Lexicon):  # type: ignore[no-untyped-def]
-        return Repairer(config, lm=base.lm, lexicon=lex).fix_and_explain
+        return base.with_lexicon(lex).fix_and_explain
 
     def unigram(w: str) -> float:
         return base.lm.sentence([w]) if base.lm.known(w) else -99.0
@@ -580,6 +576,7 @@ def score_eval(
     lexicon: LexOpt = None,
 ) -> None:
     """ROC AUC, precision and recall of the spin score: spun vs clean, tables left one out."""
+    from .evaluate import loo_tables
     from .lexicon import Lexicon, read_rows
     from .score import evaluate_scores
 
@@ -587,11 +584,10 @@ def score_eval(
         raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
     config = make_config(lm, lexicon)
     base = load(config)
-    rows = [r for f in config.lexicons if not Path(f).name.startswith("pairs")
-            for r in read_rows(Path(f))]
+    rows = [r for f in loo_tables(config.lexicons) for r in read_rows(f)]
 
     def repairer_for(lex: Lexicon) -> object:
-        return Repairer(config, lm=base.lm, lexicon=lex).fix_and_explain
+        return base.with_lexicon(lex).fix_and_explain
 
     rep = evaluate_scores(dev, repairer_for, rows, threshold)  # type: ignore[arg-type]
     summary = {**rep.summary(), "signature": base.signature}
@@ -818,6 +814,7 @@ def calibrate(
 ) -> None:
     """Reliability table of edit confidence (tables left one article out); fit and save a map."""
     from . import calibrate as cal
+    from .evaluate import loo_tables
     from .lexicon import Lexicon, read_rows
 
     if not (dev / "pairs").is_dir():
@@ -827,11 +824,10 @@ def calibrate(
     # Fit on raw confidences: an existing map must not calibrate its own training data.
     config = replace(make_config(lm, lexicon), calibration=None, min_confidence=0.0)
     base = load(config)
-    rows = [r for f in config.lexicons if not Path(f).name.startswith("pairs")
-            for r in read_rows(Path(f))]
+    rows = [r for f in loo_tables(config.lexicons) for r in read_rows(f)]
 
     def repairer_for(lex: Lexicon) -> object:
-        return Repairer(config, lm=base.lm, lexicon=lex).fix_and_explain
+        return base.with_lexicon(lex).fix_and_explain
 
     data = cal.collect(dev, repairer_for, rows, with_clean)  # type: ignore[arg-type]
     res = cal.calibrate(data, lenient)

@@ -161,6 +161,16 @@ def read_clean(directory: Path | str) -> list[tuple[str, str]]:
     return [(p.stem, p.read_text(encoding="utf-8")) for p in sorted(Path(directory).glob("*.txt"))]
 
 
+def loo_tables(paths: Iterable[str | Path]) -> list[Path]:
+    """The tables leave-one-out keeps: all but those learned from the dev pairs themselves
+    (named ``pairs*``), which it re-learns without each held-out article.
+
+    >>> [p.name for p in loo_tables(["lexicon/curated.tsv", "lexicon/built/pairs.tsv"])]
+    ['curated.tsv']
+    """
+    return [Path(p) for p in paths if not Path(p).name.startswith("pairs")]
+
+
 def mined_rows(rows: Iterable[tuple[str, str, float, float]], source: str) -> list[Row]:
     return [Row(s, o, source, c, t, "", f"{source}:{s}->{o}") for s, o, c, t in rows]
 
