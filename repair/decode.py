@@ -35,6 +35,7 @@ _NUMBER_WORDS = {
     "nine": "9",
 }
 _NUM_SPLIT = re.compile(r"([.,])")
+KEEP_LATTICE_CHARS = 1_000_000  # above this, the second pass re-scans instead of keeping
 MEMO_LIMIT = 200_000  # entries per option memo; bounds memory in long-running workers
 
 
@@ -207,6 +208,10 @@ class Decoder:
         over sentences, so memory is bounded by one sentence however long the text.
         """
         skip = skip_spans(text)
+        # Texts of ordinary size keep the first pass's lattice for the second; longer ones
+        # are scanned again, so memory stays bounded whatever the input.
+        keep = len(text) <= KEEP_LATTICE_CHARS
+        lattice: list[tuple[list[Token], list[list[Option]]]] = []
         n = 0
         mass = 0.0
         for toks in iter_sentences(text):
@@ -214,11 +219,17 @@ class Decoder:
             opts = self.sentence_options(toks, skip)
             if opts is not None:
                 mass += sum(e.confidence for e in self._sentence(text, toks, opts, 0.5))
+                if keep:
+                    lattice.append((toks, opts))
         if mass == 0.0:
             # A lower prior only makes replacements dearer: nothing more can be chosen.
             return [], self.spin_probability(0.0, n)
         p = self.spin_probability(mass, n)
-        edits = self._decode(text, min(max(p, 1e-3), 0.99), skip)
+        prior = min(max(p, 1e-3), 0.99)
+        if keep:
+            edits = [e for toks, opts in lattice for e in self._sentence(text, toks, opts, prior)]
+        else:
+            edits = self._decode(text, prior, skip)
         if self.calibration is not None:
             # The spin prior above is fitted on raw confidences; users see calibrated ones.
             cal = self.calibration
