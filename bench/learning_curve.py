@@ -38,11 +38,11 @@ def main(ks: list[int]) -> None:
         rep = Report()
         for i, p in enumerate(pairs):
             train = [counts[(i + 1 + j) % len(pairs)] for j in range(k)]
-            lex = Lexicon(rows + mined_rows(aggregate(train), "pairs"))
+            lex = Lexicon(rows + mined_rows(aggregate(train)))
             res = Repairer(cfg, lm=base.lm, lexicon=lex).fix_and_explain(p.spun)
             rep.pairs.append(score_pair(p.spun, res.fixed, p.orig, p.name))
         # Clean texts with the table from the first k pairs.
-        lex = Lexicon(rows + mined_rows(aggregate(counts[:k]), "pairs"))
+        lex = Lexicon(rows + mined_rows(aggregate(counts[:k])))
         fix = Repairer(cfg, lm=base.lm, lexicon=lex).fix
         rep.clean.extend(score_clean(t, fix(t), n) for n, t in clean)
         s = rep.summary()

@@ -33,10 +33,14 @@ __all__ = [
     "iter_fix",
 ]
 
-# Calibrated confidence below which edits are dropped by default: on the dev set
-# (leave-one-out) this keeps precision >= 0.92 and clean text unchanged for 0.03 of recovery.
-# It means nothing for raw confidences, so without a calibration map the default is 0.
+# Calibrated confidence below which edits are dropped by default (chosen on the dev set,
+# leave-one-out and cross-fitted: precision >= 0.92, clean text all but untouched).
 DEFAULT_MIN_CONFIDENCE = 0.85
+# Decoder settings (bias, channel weight). With a re-scorer to judge its proposals the
+# decoder proposes freely; without one (other tables, no map) it decides alone and must be
+# conservative, as it was before re-scoring.
+PROPOSE = (0.2, 0.5)
+ALONE = (0.5, 1.0)
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicon"
 
@@ -68,7 +72,8 @@ class Config:
 
     lm: str | None = None
     lexicons: tuple[str, ...] = field(default_factory=default_lexicons)
-    bias: float = 0.5
+    bias: float | None = None  # None: PROPOSE with a re-scorer, else ALONE
+    channel: float | None = None  # weight of the channel log-probability; None as bias
     spin_prior: float = 0.5
     beam: int = 6
     min_confidence: float | None = None  # None: DEFAULT_MIN_CONFIDENCE once calibrated, else 0
@@ -116,6 +121,9 @@ class Repairer:
             min_conf = c.min_confidence
         else:
             min_conf = DEFAULT_MIN_CONFIDENCE if cal is not None else 0.0
+        preset = PROPOSE if getattr(cal, "method", "") == "rescorer" else ALONE
+        bias = preset[0] if c.bias is None else c.bias
+        channel = preset[1] if c.channel is None else c.channel
         off: frozenset[tuple[tuple[str, ...], tuple[str, ...]]] = frozenset()
         off_tag = ""
         if c.disabled:
@@ -125,13 +133,12 @@ class Repairer:
             if off:
                 digest = hashlib.sha256(Path(c.disabled).read_bytes()).hexdigest()[:8]
                 off_tag = f"|off:{digest}"
-        self.decoder = Decoder(
-            self.lm, self.lexicon, Weights(c.bias, c.spin_prior, c.beam, min_conf), cal, off
-        )
+        weights = Weights(bias, c.spin_prior, c.beam, min_conf, channel=channel)
+        self.decoder = Decoder(self.lm, self.lexicon, weights, cal, off)
         self.signature = (
             f"unspin:{__version__}|lm:{self.lm.hash}|lex:{self.lexicon.digest()}{off_tag}"
             f"|cal:{cal_tag}"
-            f"|bias:{c.bias:g}|beam:{c.beam}|minconf:{min_conf:g}"
+            f"|bias:{bias:g}|channel:{channel:g}|beam:{c.beam}|minconf:{min_conf:g}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -161,6 +168,13 @@ class Repairer:
 
     def fix(self, text: str) -> str:
         return self.fix_and_explain(text).fixed
+
+    def raw(self, text: str) -> tuple[Result, list[tuple[float, ...]]]:
+        """Every edit the decoder chose, before calibration and ``min_confidence``, with the
+        features a re-scorer judges it by (``repair.decode.FEATURES``): what calibration
+        and cross-fitted evaluation learn from."""
+        edits, feats, spin = self.decoder.run_raw(text)
+        return Result(text, tuple(edits), self.signature, spin), feats
 
     def iter_fix(self, texts: Iterable[str]) -> Iterator[Result]:
         for t in texts:

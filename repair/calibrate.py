@@ -8,8 +8,9 @@ lenient check of :func:`repair.evaluate.rule_outcomes` only asks that its words 
 somewhere in the original.
 
 The map is isotonic regression (pool adjacent violators) or Platt scaling of the decoder's
-log10 margin; both are judged by two-fold cross-validation over articles (fit on one half of
-the pairs, measure on the other) before the final map is fitted on all of them.
+log10 margin, or a re-scorer that judges each edit on all its features (gradient-boosted
+trees); each is judged by five-fold cross-validation over articles (fit on four fifths of
+the texts, measure on the rest) before the final map is fitted on all of them.
 
 >>> fit = pav([0.1, 0.2, 0.3, 0.4], [0, 1, 0, 1])
 >>> [round(y, 2) for y in fit.y]
@@ -20,21 +21,32 @@ the pairs, measure on the other) before the final map is fitted on all of them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .decode import FEATURES, Features
 from .edits import Result
-from .evaluate import _matched, mined_rows, read_clean, rule_outcomes
+from .evaluate import (
+    Report,
+    _matched,
+    mined_rows,
+    read_clean,
+    rule_outcomes,
+    score_clean,
+    score_pair,
+)
 from .learn import aggregate, count_pair, read_pairs
 from .lexicon import Lexicon, Row, inflections
 from .text import tokenize, words
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "lexicon" / "built" / "calibration.json"
 MIN_BIN = 30  # edits a bin needs before its gap counts towards "within 0.1 in every bin"
+FOLDS = 5  # cross-validation folds over articles
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +58,22 @@ class Outcome:
     confidence: float
     right: bool  # strict: aligned to the original
     lenient: bool  # its words occur somewhere in the original
+    features: Features = ()  # what a re-scorer sees (repair.decode.FEATURES)
+    index: int = -1  # the edit's position in its Result
 
 
 # -- judging edits ---------------------------------------------------------------------------
-def outcomes(res: Result, orig: str | None, doc: str = "") -> list[Outcome]:
-    """Each edit of ``res`` judged against ``orig`` (``None``: clean text, every edit wrong)."""
-    edits = sorted(res.edits, key=lambda e: e.start)
+def outcomes(
+    res: Result, orig: str | None, doc: str = "", feats: Sequence[Features] | None = None
+) -> list[Outcome]:
+    """Each edit of ``res`` judged against ``orig`` (``None``: clean text, every edit wrong),
+    in text order, with its features when ``feats`` (parallel to ``res.edits``) is given."""
+    order = sorted(range(len(res.edits)), key=lambda i: res.edits[i].start)
+    edits = [res.edits[i] for i in order]
+    fs = [feats[i] if feats else () for i in order]
     if orig is None:
-        return [Outcome(doc, e.rule, e.confidence, False, False) for e in edits]
+        return [Outcome(doc, e.rule, e.confidence, False, False, f, i)
+                for e, f, i in zip(edits, fs, order, strict=True)]
     spans, shift = [], 0
     for e in edits:
         s = e.start + shift
@@ -63,10 +83,10 @@ def outcomes(res: Result, orig: str | None, doc: str = "") -> list[Outcome]:
     ok = _matched([t.norm for t in toks], words(orig))
     lenient = [r for _, r in rule_outcomes(Result(res.text, tuple(edits), ""), orig)]
     out = []
-    for e, (s, t), len_ok in zip(edits, spans, lenient, strict=True):
+    for e, (s, t), len_ok, f, i in zip(edits, spans, lenient, fs, order, strict=True):
         idx = [k for k, tok in enumerate(toks) if tok.start >= s and tok.end <= t]
         out.append(Outcome(doc, e.rule, e.confidence, bool(idx) and all(k in ok for k in idx),
-                           len_ok))
+                           len_ok, f, i))
     return out
 
 
@@ -83,27 +103,49 @@ def quick_lexicon(rows: list[Row]) -> Lexicon:
     return Lexicon(rows + derived, inflect=False)
 
 
-def collect(
+Raw = Callable[[str], tuple[Result, list[Features]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """One dev text repaired raw (every edit the decoder chose, with its features)."""
+
+    name: str
+    text: str
+    orig: str | None  # None: a clean text
+    result: Result
+    features: list[Features]
+
+
+def raw_results(
     dev: Path | str,
-    repairer_for: Callable[[Lexicon], Callable[[str], Result]],
+    raw_for: Callable[[Lexicon], Raw],
     base_rows: list[Row],
-    with_clean: bool = False,
-) -> list[Outcome]:
-    """Leave-one-article-out outcomes of every edit on ``dev/pairs`` (and ``dev/clean``)."""
+    with_clean: bool = True,
+    loo: bool = True,
+) -> list[Doc]:
+    """Raw repairs of ``dev/pairs``, each with tables left one article out (``loo``), and of
+    ``dev/clean`` (named ``clean/NAME``) with the table mined from all pairs."""
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
-    out: list[Outcome] = []
+    full = raw_for(quick_lexicon(base_rows + mined_rows(aggregate(counts.values()))))
+    out: list[Doc] = []
     for p in pairs:
-        rest = aggregate(c for n, c in counts.items() if n != p.name)
-        fix = repairer_for(quick_lexicon(base_rows + mined_rows(rest, "pairs")))
-        out.extend(outcomes(fix(p.spun), p.orig, p.name))
+        fix = full
+        if loo:
+            rest = aggregate(c for n, c in counts.items() if n != p.name)
+            fix = raw_for(quick_lexicon(base_rows + mined_rows(rest)))
+        out.append(Doc(p.name, p.spun, p.orig, *fix(p.spun)))
     if with_clean:
-        fix = repairer_for(quick_lexicon(base_rows + mined_rows(aggregate(counts.values()),
-                                                                "pairs")))
         for name, text in read_clean(d / "clean"):
-            out.extend(outcomes(fix(text), None, "clean/" + name))
+            out.append(Doc("clean/" + name, text, None, *full(text)))
     return out
+
+
+def judge(docs: Iterable[Doc]) -> list[Outcome]:
+    """Every raw edit of ``docs`` judged against its original (clean texts: all wrong)."""
+    return [o for d in docs for o in outcomes(d.result, d.orig, d.name, d.features)]
 
 
 # -- reliability -----------------------------------------------------------------------------
@@ -172,6 +214,9 @@ class Isotonic:
         x0, x1, y0, y1 = x[k - 1], x[k], y[k - 1], y[k]
         return y0 + (y1 - y0) * (c - x0) / (x1 - x0)
 
+    def scores(self, confidences: Sequence[float], features: Sequence[Features]) -> list[float]:
+        return [self(c) for c in confidences]
+
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "x": [round(v, 5) for v in self.x],
                 "y": [round(v, 5) for v in self.y]}
@@ -179,18 +224,20 @@ class Isotonic:
 
 def pav(xs: Sequence[float], ys: Sequence[float]) -> Isotonic:
     """Isotonic (non-decreasing) least-squares fit by pool adjacent violators."""
+    at: dict[float, list[float]] = {}  # x -> [sum_y, weight]: equal x pool first
+    for x, y in zip(xs, ys, strict=True):
+        a = at.setdefault(x, [0.0, 0.0])
+        a[0] += y
+        a[1] += 1
     blocks: list[list[float]] = []  # [sum_x, sum_y, weight]
-    for x, y in sorted(zip(xs, ys, strict=True)):
-        if blocks and blocks[-1][0] / blocks[-1][2] == x:
-            b = blocks[-1]
-            b[0], b[1], b[2] = b[0] + x, b[1] + y, b[2] + 1
-        else:
-            blocks.append([x, float(y), 1.0])
+    for x in sorted(at):
+        sy, w = at[x]
+        blocks.append([x * w, sy, w])
         while len(blocks) > 1 and blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2]:
-            sx, sy, w = blocks.pop()
+            sx, sy2, w2 = blocks.pop()
             blocks[-1][0] += sx
-            blocks[-1][1] += sy
-            blocks[-1][2] += w
+            blocks[-1][1] += sy2
+            blocks[-1][2] += w2
     return Isotonic(tuple(b[0] / b[2] for b in blocks), tuple(b[1] / b[2] for b in blocks))
 
 
@@ -215,57 +262,131 @@ class Platt:
         z = max(min(self.a * margin(c) + self.b, 30.0), -30.0)
         return 1.0 / (1.0 + 10.0**-z)
 
+    def scores(self, confidences: Sequence[float], features: Sequence[Features]) -> list[float]:
+        return [self(c) for c in confidences]
+
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "a": round(self.a, 5), "b": round(self.b, 5)}
 
 
-def platt(xs: Sequence[float], ys: Sequence[float], iters: int = 50) -> Platt:
-    """Logistic regression of ``ys`` on the margin of ``xs`` (Newton's method, numpy)."""
+def platt(xs: Sequence[float], ys: Sequence[float]) -> Platt:
+    """Logistic regression of ``ys`` on the log10 margin of ``xs`` (scikit-learn).
+
+    >>> f = platt([0.2, 0.4, 0.6, 0.8, 0.9, 0.95], [0, 0, 1, 0, 1, 1])
+    >>> f.a > 0 and f(0.95) > f(0.2)
+    True
+    """
     import numpy as np
+    from sklearn.linear_model import LogisticRegression
 
-    m = np.array([margin(c) for c in xs]) * math.log(10)
-    y = np.asarray(ys, dtype=float)
-    X = np.stack([m, np.ones_like(m)], axis=1)
-    def loglik(w: Any) -> float:
-        z = X @ w
-        return float(np.sum(y * z - np.logaddexp(0.0, z)))
-
-    w = np.array([1.0, 0.0])
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.clip(X @ w, -30, 30)))
-        g = X.T @ (y - p)
-        h = X.T @ (X * (p * (1 - p))[:, None]) + 1e-6 * np.eye(2)
-        step = np.linalg.solve(h, g)
-        t, now = 1.0, loglik(w)
-        while t > 1e-4 and loglik(w + t * step) < now:  # damped Newton: never go downhill
-            t /= 2
-        w = w + t * step
-        if np.abs(t * step).max() < 1e-9:
-            break
-    # natural-log logit a*m*ln10 + b -> log10 units: divide the intercept by ln10
-    return Platt(float(w[0]), float(w[1] / math.log(10)))
+    m = np.array([[margin(c)] for c in xs])
+    y = np.asarray(ys, dtype=int)
+    if len(set(y.tolist())) < 2:
+        return Platt(0.0, 3.0 if y.size and y[0] else -3.0)  # one class: a constant
+    fit = LogisticRegression(C=1e4, max_iter=1000).fit(m, y)
+    # natural-log logit a*m + b -> log10 units
+    return Platt(float(fit.coef_[0][0]) / math.log(10), float(fit.intercept_[0]) / math.log(10))
 
 
-FITTERS: dict[str, Callable[[Sequence[float], Sequence[float]], Callable[[float], float]]] = {
-    "isotonic": pav,
-    "platt": platt,
+@dataclass(frozen=True)
+class Rescorer:
+    """P(edit is right) from its :data:`repair.decode.FEATURES` by gradient-boosted trees.
+
+    The decoder proposes; this judges each proposal on everything known about it (the LM
+    gain, the channel, how much evidence the row has and where it came from, how common
+    the words are, the document's spin probability), learned from leave-one-out repairs
+    of the dev pairs and the clean texts.
+    """
+
+    model: Any  # sklearn.ensemble.HistGradientBoostingClassifier
+    method: str = "rescorer"
+
+    def scores(self, confidences: Sequence[float], features: Sequence[Features]) -> list[float]:
+        if not features:
+            return []
+        import numpy as np
+
+        return [float(p) for p in self.model.predict_proba(np.asarray(features))[:, 1]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "features": list(FEATURES)}
+
+
+def rescorer(features: Sequence[Features], ys: Sequence[bool]) -> Rescorer:
+    """Fit a :class:`Rescorer` (fixed settings and seed: the same data, the same model)."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    # More LM gain, channel, evidence or document spin never makes an edit less likely right.
+    # Besides being true, this keeps trees from memorising a row by its exact count: the
+    # built table counts every pair once more than any table in leave-one-out training.
+    model = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=20,
+        monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES], random_state=0,
+    )
+    y = np.asarray(ys, dtype=int)
+    if len(set(y.tolist())) < 2:
+        raise ValueError("a re-scorer needs both right and wrong edits to learn from")
+    model.fit(np.asarray(features, dtype=float), y)
+    return Rescorer(model)
+
+
+MONOTONE = {"margin": 1, "gain": 1, "channel": 1, "log_prior": 1, "evidence": 1}
+Map = Isotonic | Platt | Rescorer
+
+
+def _label(o: Outcome, lenient: bool) -> bool:
+    return o.lenient if lenient else o.right
+
+
+FITTERS: dict[str, Callable[[Sequence[Outcome], bool], Map]] = {
+    "isotonic": lambda d, len_: pav([o.confidence for o in d], [_label(o, len_) for o in d]),
+    "platt": lambda d, len_: platt([o.confidence for o in d], [_label(o, len_) for o in d]),
+    "rescorer": lambda d, len_: rescorer([o.features for o in d], [_label(o, len_) for o in d]),
 }
 
 
-def load_map(path: Path | str) -> Callable[[float], float]:
-    """Read a map written by :func:`save_map`."""
-    d = json.loads(Path(path).read_text(encoding="utf-8"))
+def _model_path(path: Path) -> Path:
+    return path.with_suffix(".joblib")
+
+
+def load_map(path: Path | str) -> Map:
+    """Read a map written by :func:`save_map` (a re-scorer's model sits beside it)."""
+    p = Path(path)
+    d = json.loads(p.read_text(encoding="utf-8"))
     if d["method"] == "isotonic":
         return Isotonic(tuple(d["x"]), tuple(d["y"]))
     if d["method"] == "platt":
         return Platt(float(d["a"]), float(d["b"]))
+    if d["method"] == "rescorer":
+        if tuple(d["features"]) != FEATURES:
+            raise ValueError("fitted on other features than this version computes")
+        mp = _model_path(p)
+        digest = hashlib.sha256(mp.read_bytes()).hexdigest()
+        if digest != d["model_sha256"]:
+            raise ValueError(f"{mp.name} does not match its sha256 in {p.name}")
+        import joblib
+
+        return Rescorer(joblib.load(mp))  # our own build's file, checked above
     raise ValueError(f"{path}: unknown calibration method {d['method']!r}")
 
 
-def save_map(fit: Any, path: Path | str, meta: dict[str, Any]) -> None:
+def save_map(fit: Map, path: Path | str, meta: dict[str, Any]) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps({**fit.to_dict(), **meta}, indent=1) + "\n", encoding="utf-8")
+    d = fit.to_dict()
+    if isinstance(fit, Rescorer):
+        import joblib
+
+        mp = _model_path(p)
+        tmp = mp.with_name(mp.name + ".tmp")
+        joblib.dump(fit.model, tmp)
+        tmp.replace(mp)
+        d["model"] = mp.name
+        d["model_sha256"] = hashlib.sha256(mp.read_bytes()).hexdigest()
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps({**d, **meta}, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(p)
 
 
 # -- the whole run ---------------------------------------------------------------------------
@@ -278,24 +399,23 @@ class Calibration:
     accuracy: float = 0.0
 
 
-def folds(docs: Iterable[str], k: int = 2) -> dict[str, int]:
+def folds(docs: Iterable[str], k: int = FOLDS) -> dict[str, int]:
     """Articles to folds, alternating in sorted order (deterministic)."""
     return {d: i % k for i, d in enumerate(sorted(set(docs)))}
 
 
 def cross_validated(
-    data: Sequence[Outcome], method: str, lenient: bool = False, k: int = 2
+    data: Sequence[Outcome], method: str, lenient: bool = False, k: int = FOLDS
 ) -> list[float]:
     """Each edit's calibrated confidence from a map fitted on the other folds' articles."""
     fold = folds((o.doc for o in data), k)
     out = [0.0] * len(data)
     for f in range(k):
-        train = [o for o in data if fold[o.doc] != f]
-        fit = FITTERS[method]([o.confidence for o in train],
-                              [o.lenient if lenient else o.right for o in train])
-        for i, o in enumerate(data):
-            if fold[o.doc] == f:
-                out[i] = fit(o.confidence)
+        fit = FITTERS[method]([o for o in data if fold[o.doc] != f], lenient)
+        idx = [i for i, o in enumerate(data) if fold[o.doc] == f]
+        got = fit.scores([data[i].confidence for i in idx], [data[i].features for i in idx])
+        for i, c in zip(idx, got, strict=True):
+            out[i] = c
     return out
 
 
@@ -307,9 +427,47 @@ def calibrate(data: Sequence[Outcome], lenient: bool = False) -> Calibration:
     if not data:
         return cal
     for method, fitter in FITTERS.items():
+        if method == "rescorer" and not all(o.features for o in data):
+            continue  # outcomes without features (judged from finished results)
         cal.after[method] = reliability(cross_validated(data, method, lenient), right)
-        cal.fits[method] = fitter(conf, right)
+        cal.fits[method] = fitter(data, lenient)
     return cal
+
+
+def crossfit_report(
+    docs: Sequence[Doc],
+    method: str | None,
+    min_confidence: float,
+    k: int = FOLDS,
+) -> Report:
+    """Score raw repairs as the engine would finish them, without scoring any text with a
+    map fitted on it: each text's edits get confidences from a ``method`` map fitted on the
+    other folds' texts (``None``: raw confidences), and those below ``min_confidence`` go.
+    """
+    data = judge(docs)
+    conf = cross_validated(data, method, k=k) if method else [o.confidence for o in data]
+    got: dict[tuple[str, int], float] = {
+        (o.doc, o.index): c for o, c in zip(data, conf, strict=True)
+    }
+    rep = Report()
+    for d in docs:
+        res = d.result
+        kept = tuple(
+            replace(e, confidence=round(got[(d.name, i)], 3))
+            for i, e in enumerate(res.edits)
+            if got[(d.name, i)] >= min_confidence
+        )
+        final = Result(d.text, kept, res.signature, res.spin_score)
+        if d.orig is None:
+            rep.clean.append(
+                replace(score_clean(d.text, final.fixed, d.name), spin=res.spin_score)
+            )
+        else:
+            rep.pairs.append(
+                replace(score_pair(d.text, final.fixed, d.orig, d.name), spin=res.spin_score)
+            )
+            rep.rules.update(rule_outcomes(final, d.orig))
+    return rep
 
 
 def table_dict(table: Sequence[Bin]) -> dict[str, Any]:

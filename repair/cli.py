@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from . import Config, Repairer, __version__
+from . import ALONE, PROPOSE, Config, Repairer, __version__
 from .edits import EditMismatch
 from .io import InputError, encode, read_input, write_atomic, write_output
 from .lexicon import LexiconError
@@ -64,7 +64,8 @@ ConfOpt = Annotated[
     ),
 ]
 BiasOpt = Annotated[
-    float, typer.Option("--bias", help="Extra log10 cost per replacement (higher: fewer edits)")
+    float | None,
+    typer.Option("--bias", help="Extra log10 cost per replacement (higher: fewer edits)"),
 ]
 ErrOpt = Annotated[
     str, typer.Option("--errors", help="Invalid UTF-8: strict (error), replace, surrogateescape")
@@ -107,13 +108,14 @@ def make_config(
     lm: str | None,
     lexicon: list[str] | None,
     min_confidence: float | None = None,
-    bias: float = 0.5,
+    bias: float | None = None,
 ) -> Config:
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise Fail("--min-confidence must be between 0 and 1")
+    c = Config(lm=lm, min_confidence=min_confidence)
     if lexicon:
-        return Config(lm=lm, lexicons=tuple(lexicon), min_confidence=min_confidence, bias=bias)
-    return Config(lm=lm, min_confidence=min_confidence, bias=bias)
+        c = replace(c, lexicons=tuple(lexicon))
+    return c if bias is None else replace(c, bias=bias)
 
 
 def load(config: Config) -> Repairer:
@@ -140,7 +142,7 @@ def fix(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = None,
-    bias: BiasOpt = 0.5,
+    bias: BiasOpt = None,
     errors: ErrOpt = "strict",
     jsonl: Annotated[bool, typer.Option("--jsonl", help="Input is JSON Lines")] = False,
     field: FieldOpt = "text",
@@ -194,7 +196,7 @@ def diff(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = None,
-    bias: BiasOpt = 0.5,
+    bias: BiasOpt = None,
     errors: ErrOpt = "strict",
 ) -> None:
     """Show the proposed edits: coloured diff, JSON, unified patch, or an HTML review page.
@@ -301,10 +303,16 @@ def eval_(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = None,
-    bias: BiasOpt = 0.5,
+    bias: BiasOpt = None,
 ) -> None:
-    """Score pairs and clean texts with the conventions of the dev set."""
-    from .evaluate import evaluate_dev, loo_tables
+    """Score pairs and clean texts with the conventions of the dev set.
+
+    Each pair is repaired with the pairs table re-learnt without it (leave-one-out), and the
+    confidence map, when there is one, is re-fitted for each fold of texts on the others:
+    no text is scored by anything learnt from it.
+    """
+    from . import calibrate as cal
+    from .evaluate import loo_tables
     from .lexicon import Lexicon, read_rows
 
     if not (dev / "pairs").is_dir():
@@ -314,11 +322,15 @@ def eval_(
     files = loo_tables(config.lexicons) if loo else [Path(f) for f in config.lexicons]
     rows = [r for f in files for r in read_rows(f)]
 
-    def repairer_for(lex: Lexicon) -> object:
-        return base.with_lexicon(lex).fix_and_explain
+    def raw_for(lex: Lexicon) -> cal.Raw:
+        return base.with_lexicon(lex).raw
 
-    rep = evaluate_dev(dev, repairer_for, rows, loo=loo)  # type: ignore[arg-type]
-    summary = {**rep.summary(), "loo": loo, "signature": base.signature}
+    docs = cal.raw_results(dev, raw_for, rows, with_clean=True, loo=loo)
+    fitted = base.decoder.calibration
+    method = getattr(fitted, "method", None)
+    rep = cal.crossfit_report(docs, method, base.decoder.w.min_confidence)
+    summary = {**rep.summary(), "loo": loo, "map": method or "none",
+               "map_folds": cal.FOLDS if method else 0, "signature": base.signature}
     if as_json:
         out: dict[str, object] = {"summary": summary}
         if per_article:
@@ -436,12 +448,13 @@ def learn_tortured(
 ) -> None:
     """Decompose the tortured-phrases list into word-level substitutions."""
     from .learn import mine_tortured, write_table
+    from .lexicon import TORTURED_SOURCE
 
     try:
         rows = mine_tortured(path)
     except (OSError, ValueError) as e:
         raise Fail(str(e)) from None
-    n = write_table(rows, output, "tortured-phrases")
+    n = write_table(rows, output, TORTURED_SOURCE)
     err.print(f"{output}: {n} rows from {path}")
 
 
@@ -452,11 +465,12 @@ def learn_pairs(
 ) -> None:
     """Mine substitutions from spun/original pairs into a phrase table."""
     from .learn import mine_pairs, read_pairs, write_table
+    from .lexicon import PAIRS_SOURCE
 
     pairs = read_pairs(directory)
     if not pairs:
         raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found")
-    n = write_table(mine_pairs(pairs), output, "mined-from-pairs")
+    n = write_table(mine_pairs(pairs), output, PAIRS_SOURCE)
     err.print(f"{output}: {n} rows from {len(pairs)} pairs")
 
 
@@ -667,7 +681,7 @@ def review(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = None,
-    bias: BiasOpt = 0.5,
+    bias: BiasOpt = None,
     errors: ErrOpt = "strict",
 ) -> None:
     """Step through the edits in a terminal UI and write the text you accepted.
@@ -802,9 +816,12 @@ def calibrate(
         bool, typer.Option("--lenient", help="Right = its words occur anywhere in the original")
     ] = False,
     with_clean: Annotated[
-        bool, typer.Option("--with-clean", help="Also count edits on clean/ (all wrong)")
-    ] = False,
-    method: Annotated[str, typer.Option("--method", help="platt or isotonic")] = "platt",
+        bool, typer.Option("--with-clean/--pairs-only", help="Also learn from edits on clean/ "
+                           "(all wrong)")
+    ] = True,
+    method: Annotated[
+        str, typer.Option("--method", help="rescorer, platt or isotonic: the map to save")
+    ] = "rescorer",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write the fitted map")
     ] = None,
@@ -821,16 +838,22 @@ def calibrate(
         raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
     if method not in cal.FITTERS:
         raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")
-    # Fit on raw confidences: an existing map must not calibrate its own training data.
-    config = replace(make_config(lm, lexicon), calibration=None, min_confidence=0.0)
+    # Fit on raw confidences: an existing map must not calibrate its own training data. A
+    # re-scorer judges what the decoder proposes when it has a re-scorer behind it.
+    bias, channel = PROPOSE if method == "rescorer" else ALONE
+    config = replace(make_config(lm, lexicon), calibration=None, min_confidence=0.0,
+                     bias=bias, channel=channel)
     base = load(config)
     rows = [r for f in loo_tables(config.lexicons) for r in read_rows(f)]
 
-    def repairer_for(lex: Lexicon) -> object:
-        return base.with_lexicon(lex).fix_and_explain
+    def raw_for(lex: Lexicon) -> cal.Raw:
+        return base.with_lexicon(lex).raw
 
-    data = cal.collect(dev, repairer_for, rows, with_clean)  # type: ignore[arg-type]
-    res = cal.calibrate(data, lenient)
+    data = cal.judge(cal.raw_results(dev, raw_for, rows, with_clean))
+    try:
+        res = cal.calibrate(data, lenient)
+    except ValueError as e:
+        raise Fail(f"{dev}: cannot calibrate on these edits ({e})") from None
     meta = {"signature": base.signature, "check": "lenient" if lenient else "strict",
             "edits": res.n, "with_clean": with_clean, "fitted_on": str(dev)}
     target = output or cal.DEFAULT_OUT
@@ -847,7 +870,7 @@ def calibrate(
           f"{base.signature}")
     print(cal.format_table("\nraw confidence", res.before))
     for m, t in res.after.items():
-        print(cal.format_table(f"\n{m}, 2-fold cross-validated by article", t))
+        print(cal.format_table(f"\n{m}, {cal.FOLDS}-fold cross-validated by article", t))
     if save and res.n:
         err.print(f"{target}: {method} map written", style="dim", markup=False)
 

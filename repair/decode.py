@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import kenlm
 
 from .edits import Edit
-from .lexicon import Candidate, Disabled, Lexicon, transfer_case
+from .lexicon import (
+    CURATED_SOURCE,
+    PAIRS_SOURCE,
+    TORTURED_SOURCE,
+    Candidate,
+    Disabled,
+    Lexicon,
+    transfer_case,
+)
 from .lm import LanguageModel
 from .text import Token, iter_sentences, overlaps, skip_spans
 
@@ -39,6 +47,40 @@ KEEP_LATTICE_CHARS = 1_000_000  # above this, the second pass re-scans instead o
 MEMO_LIMIT = 200_000  # entries per option memo; bounds memory in long-running workers
 
 
+Features = tuple[float, ...]
+FEATURES = (  # what a re-scorer sees of each edit (Decoder._features), in this order
+    "margin",  # the decoder's log10 margin: gain + channel + log prior - bias (clipped)
+    "gain",  # LM log10 gain of the replacement in its sentence (clipped)
+    "channel",  # log10 P(spun | original), sparse-evidence penalty included
+    "log_prior",  # log10 of the document's spin probability
+    "evidence",  # log10(1 + count) of the row behind it
+    "alternatives",  # log2(1 + options starting at this token)
+    "spun_freq",  # mean unigram log10 P of the spun words
+    "orig_freq",  # mean unigram log10 P of the restored words
+    "spun_extra",  # tokens replaced beyond one
+    "orig_extra",  # tokens written beyond one
+    "capital",  # the spun span is capitalised inside a sentence (a name?)
+    "src_pairs",
+    "src_curated",
+    "src_tortured",
+    "src_inflection",
+    "src_number",
+    "src_hyphen",
+)
+
+
+def _clip(x: float, lo: float = -5.0, hi: float = 10.0) -> float:
+    return min(max(x, lo), hi)
+
+
+class EditScorer(Protocol):
+    """A calibration map: final confidences of edits from their raw ones and features."""
+
+    def scores(
+        self, confidences: Sequence[float], features: Sequence[Features]
+    ) -> list[float]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One way to read tokens ``i..i+length``: emit ``words`` at channel cost ``logp``."""
@@ -47,6 +89,8 @@ class Option:
     words: tuple[str, ...]
     logp: float
     rule: str
+    count: float = 0.0  # the table's evidence for it (rows' count); 0 for mechanisms
+    source: str = ""  # the table's source column, or the mechanism ("number", "hyphen")
 
 
 def broken_number(tok: str) -> str | None:
@@ -78,6 +122,7 @@ class Weights:
     min_confidence: float = 0.0
     spin_mid: float = 30.0  # confident repairs per 1,000 words at which P(spun) = 0.5
     spin_scale: float = 3.0
+    channel: float = 1.0  # weight of log10 P(spun | original) against the LM
 
 
 class Decoder:
@@ -92,7 +137,7 @@ class Decoder:
         lm: LanguageModel,
         lexicon: Lexicon,
         weights: Weights,
-        calibration: Callable[[float], float] | None = None,
+        calibration: EditScorer | None = None,
         disabled: Disabled = frozenset(),
     ) -> None:
         self.lm = lm
@@ -102,6 +147,7 @@ class Decoder:
         self.disabled = disabled  # (spun key, original key) pairs never proposed
         self._span_memo: dict[tuple[str, ...], tuple[Option, ...]] = {}
         self._token_memo: dict[str, tuple[Option, ...]] = {}
+        self._unigram_memo: dict[str, float] = {}
 
     # -- candidates -----------------------------------------------------------------
     def options(self, toks: list[Token]) -> list[list[Option]]:
@@ -139,7 +185,12 @@ class Decoder:
             src = " ".join(norms)
             got = tuple(
                 Option(
-                    len(norms), tuple(transfer_case(src, " ".join(c.words)).split()), c.logp, c.rule
+                    len(norms),
+                    tuple(transfer_case(src, " ".join(c.words)).split()),
+                    c.logp,
+                    c.rule,
+                    c.count,
+                    c.source,
                 )
                 for c in self._candidates(tuple(w.lower() for w in norms))
             )
@@ -153,7 +204,7 @@ class Decoder:
         if got is None:
             num = broken_number(tok)
             if num is not None:
-                got = (Option(1, (num,), 0.0, "number"),)
+                got = (Option(1, (num,), 0.0, "number", 0.0, "number"),)
             elif "-" in tok and not tok.startswith("-"):
                 got = tuple(self._hyphen_options(tok))
             else:
@@ -172,7 +223,7 @@ class Decoder:
                 if len(c.words) != 1:
                     continue
                 new = parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :]
-                yield Option(1, ("-".join(new),), c.logp, c.rule)
+                yield Option(1, ("-".join(new),), c.logp, c.rule, c.count, "hyphen")
 
     def sentence_options(
         self, toks: list[Token], skip: list[tuple[int, int]]
@@ -201,6 +252,22 @@ class Decoder:
     def run(self, text: str) -> tuple[list[Edit], float]:
         """Edits and the probability that ``text`` is spun at all.
 
+        The raw edits of :meth:`run_raw` get their final confidence from the calibration
+        map (a re-scorer over each edit's :data:`FEATURES`), and those below
+        ``min_confidence`` are dropped.
+        """
+        edits, feats, p = self.run_raw(text)
+        cal = self.calibration
+        if cal is not None and edits:
+            new = cal.scores([e.confidence for e in edits], feats)
+            edits = [
+                replace(e, confidence=round(c, 3)) for e, c in zip(edits, new, strict=True)
+            ]
+        return [e for e in edits if e.confidence >= self.w.min_confidence], p
+
+    def run_raw(self, text: str) -> tuple[list[Edit], list[Features], float]:
+        """Raw edits (confidence from the decoder's margin), their features, P(spun).
+
         A first pass at an even prior measures how much confident repair the text invites
         (confidence mass per word); that rate, through a logistic, is the document's spin
         probability, which the second pass uses as its prior. Clean text, where a few
@@ -218,23 +285,21 @@ class Decoder:
             n += sum(1 for t in toks if t.norm[:1].isalnum())
             opts = self.sentence_options(toks, skip)
             if opts is not None:
-                mass += sum(e.confidence for e in self._sentence(text, toks, opts, 0.5))
+                mass += sum(e.confidence for e, _ in self._sentence(text, toks, opts, 0.5))
                 if keep:
                     lattice.append((toks, opts))
         if mass == 0.0:
             # A lower prior only makes replacements dearer: nothing more can be chosen.
-            return [], self.spin_probability(0.0, n)
+            return [], [], self.spin_probability(0.0, n)
         p = self.spin_probability(mass, n)
         prior = min(max(p, 1e-3), 0.99)
         if keep:
-            edits = [e for toks, opts in lattice for e in self._sentence(text, toks, opts, prior)]
+            found = [
+                x for toks, opts in lattice for x in self._sentence(text, toks, opts, prior, True)
+            ]
         else:
-            edits = self._decode(text, prior, skip)
-        if self.calibration is not None:
-            # The spin prior above is fitted on raw confidences; users see calibrated ones.
-            cal = self.calibration
-            edits = [replace(e, confidence=round(cal(e.confidence), 3)) for e in edits]
-        return [e for e in edits if e.confidence >= self.w.min_confidence], p
+            found = self._decode(text, prior, skip, True)
+        return [e for e, _ in found], [f for _, f in found], p
 
     def spin_probability(self, mass: float, n_words: int) -> float:
         rate = 1000.0 * mass / (n_words + 50.0)
@@ -244,15 +309,17 @@ class Decoder:
     def decode(self, text: str, spin_prior: float | None = None) -> list[Edit]:
         """One pass at a fixed prior (``run`` estimates the prior first)."""
         prior = self.w.spin_prior if spin_prior is None else spin_prior
-        return self._decode(text, prior, skip_spans(text))
+        return [e for e, _ in self._decode(text, prior, skip_spans(text))]
 
-    def _decode(self, text: str, prior: float, skip: list[tuple[int, int]]) -> list[Edit]:
-        edits: list[Edit] = []
+    def _decode(
+        self, text: str, prior: float, skip: list[tuple[int, int]], feats: bool = False
+    ) -> list[tuple[Edit, Features]]:
+        found: list[tuple[Edit, Features]] = []
         for toks in iter_sentences(text):
             opts = self.sentence_options(toks, skip)
             if opts is not None:
-                edits.extend(self._sentence(text, toks, opts, prior))
-        return edits
+                found.extend(self._sentence(text, toks, opts, prior, feats))
+        return found
 
     def _sentence(
         self,
@@ -260,13 +327,15 @@ class Decoder:
         toks: list[Token],
         opts: list[list[Option]],
         prior: float,
-    ) -> list[Edit]:
+        feats: bool = False,
+    ) -> list[tuple[Edit, Features]]:
         score_word = self.lm.model.BaseScore  # the hot path: no wrapper per word
         new_state = kenlm.State
         words = [t.norm for t in toks]
         n = len(toks)
         log_prior = math.log10(max(prior, 1e-9))
         extra = log_prior - self.w.bias
+        lam = self.w.channel
         beam = self.w.beam
         # hyps[k]: KenLM state -> (score, back) with back = (prev_k, prev_state, option or None)
         hyps: list[dict[Any, tuple[float, Any]]] = [{} for _ in range(n + 1)]
@@ -291,7 +360,7 @@ class Decoder:
                 if prev is None or s > prev[0]:
                     slot[st] = (s, (k, state, None))
                 for opt in opts[k]:
-                    s = score + opt.logp + extra
+                    s = score + lam * opt.logp + extra
                     st = state
                     for w in opt.words:
                         nxt = new_state()
@@ -314,7 +383,7 @@ class Decoder:
         chosen.reverse()
         if not chosen:
             return []
-        return self._explain(text, toks, words, chosen, log_prior)
+        return self._explain(text, toks, words, chosen, log_prior, opts if feats else None)
 
     def _explain(
         self,
@@ -323,8 +392,10 @@ class Decoder:
         words: list[str],
         chosen: list[tuple[int, Option]],
         log_prior: float,
-    ) -> list[Edit]:
-        """Turn chosen options into edits, each with its LM gain and a confidence."""
+        opts: list[list[Option]] | None = None,
+    ) -> list[tuple[Edit, Features]]:
+        """Turn chosen options into edits, each with its LM gain and a confidence, and (given
+        the sentence's ``opts``) the features a re-scorer judges it by."""
 
         def render(skip: int | None) -> list[str]:
             out: list[str] = []
@@ -340,14 +411,65 @@ class Decoder:
         edits = []
         for idx, (pos, opt) in enumerate(chosen):
             gain = full - self.lm.sentence(render(idx))
-            margin = gain + opt.logp + log_prior - self.w.bias
+            margin = gain + self.w.channel * opt.logp + log_prior - self.w.bias
             conf = 1.0 / (1.0 + 10.0 ** (-margin))
             a, b = toks[pos], toks[pos + opt.length - 1]
             before = text[a.start : b.end]
             after = " ".join(opt.words)
             if after == before:
                 continue
+            f: Features = ()
+            if opts is not None:
+                f = self._features(words, pos, opt, gain, margin, log_prior, len(opts[pos]))
             edits.append(
-                Edit(a.start, b.end, before, after, opt.rule, round(gain, 3), round(conf, 3))
+                (Edit(a.start, b.end, before, after, opt.rule, round(gain, 3), round(conf, 3)), f)
             )
         return edits
+
+    def _features(
+        self,
+        words: list[str],
+        pos: int,
+        opt: Option,
+        gain: float,
+        margin: float,
+        log_prior: float,
+        alternatives: int,
+    ) -> Features:
+        """The edit's description for the re-scorer, in the order of :data:`FEATURES`."""
+        spun = words[pos : pos + opt.length]
+        src = opt.source.split("+")[0]
+        initial = pos == 0 or words[pos - 1] in ('"', "“", ":", ".", "(")
+        return (
+            _clip(margin),
+            _clip(gain),
+            opt.logp,
+            log_prior,
+            math.log10(1.0 + opt.count),
+            math.log2(1.0 + alternatives),
+            self._frequency(spun),
+            self._frequency(opt.words),
+            float(opt.length - 1),
+            float(len(opt.words) - 1),
+            float(spun[0][:1].isupper() and not initial),
+            float(src == PAIRS_SOURCE),
+            float(src == CURATED_SOURCE),
+            float(src == TORTURED_SOURCE),
+            float("+inflection" in opt.source),
+            float(src == "number"),
+            float(src == "hyphen"),
+        )
+
+    def _frequency(self, ws: tuple[str, ...] | list[str]) -> float:
+        """Mean unigram log10 probability of ``ws`` (lower-cased) under the LM."""
+        total = 0.0
+        for w in ws:
+            lw = w.lower()
+            got = self._unigram_memo.get(lw)
+            if got is None:
+                if len(self._unigram_memo) >= MEMO_LIMIT:
+                    self._unigram_memo.clear()
+                got = self.lm.model.score(lw, bos=False, eos=False)
+                self._unigram_memo[lw] = got
+            total += got
+        return total / max(len(ws), 1)

@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
 from .learn import Pair, aggregate, count_pair, read_pairs
-from .lexicon import Lexicon, Row
+from .lexicon import PAIRS_SOURCE, Lexicon, Row
 from .text import words
 
 
@@ -171,7 +171,9 @@ def loo_tables(paths: Iterable[str | Path]) -> list[Path]:
     return [Path(p) for p in paths if not Path(p).name.startswith("pairs")]
 
 
-def mined_rows(rows: Iterable[tuple[str, str, float, float]], source: str) -> list[Row]:
+def mined_rows(
+    rows: Iterable[tuple[str, str, float, float]], source: str = PAIRS_SOURCE
+) -> list[Row]:
     return [Row(s, o, source, c, t, "", f"{source}:{s}->{o}") for s, o, c, t in rows]
 
 
@@ -190,7 +192,7 @@ def evaluate_dev(
     pairs = read_pairs(d / "pairs")
     clean = read_clean(d / "clean")
     counts = {p.name: count_pair(p) for p in pairs} if loo else {}
-    full_lex = Lexicon(base_rows + mined_rows(aggregate(counts.values()), "pairs"))
+    full_lex = Lexicon(base_rows + mined_rows(aggregate(counts.values())))
     full = repairer_for(full_lex)
     cache: dict[str, Callable[[str], Result]] = {}
 
@@ -200,7 +202,7 @@ def evaluate_dev(
         if name not in cache:
             cache.clear()
             rest = aggregate(c for n, c in counts.items() if n != name)
-            cache[name] = repairer_for(Lexicon(base_rows + mined_rows(rest, "pairs")))
+            cache[name] = repairer_for(Lexicon(base_rows + mined_rows(rest)))
         return cache[name]
 
     return evaluate(pairs, clean, fix_for)

@@ -22,6 +22,9 @@ from pathlib import Path
 from .text import words
 
 HEADER = ("spun", "original", "source", "count", "total", "note")
+PAIRS_SOURCE = "mined-from-pairs"  # the source column of rows learned from pairs
+TORTURED_SOURCE = "tortured-phrases"
+CURATED_SOURCE = "curated"
 MAX_SPAN = 5
 
 
@@ -50,6 +53,8 @@ class Candidate:
     words: tuple[str, ...]
     logp: float
     rule: str
+    count: float = 0.0  # the row's evidence: how often the substitution was seen
+    source: str = ""
 
 
 def read_rows(path: Path) -> Iterator[Row]:
@@ -179,7 +184,13 @@ class Lexicon:
             slot = index.setdefault(k, {})
             prev = slot.get(orig)
             # Sparse rows pay for the uncertainty of their estimate.
-            c = Candidate(orig, r.logp - SPARSE_PENALTY / math.sqrt(1.0 + r.count), r.rule)
+            c = Candidate(
+                orig,
+                r.logp - SPARSE_PENALTY / math.sqrt(1.0 + r.count),
+                r.rule,
+                r.count,
+                r.source,
+            )
             # Several sources may propose the same restoration: keep the best-evidenced.
             if prev is None or c.logp > prev.logp:
                 slot[orig] = c

@@ -116,7 +116,7 @@ def evaluate_scores(
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
-    full = repairer_for(Lexicon(base_rows + mined_rows(aggregate(counts.values()), "pairs")))
+    full = repairer_for(Lexicon(base_rows + mined_rows(aggregate(counts.values()))))
     pos: list[tuple[str, float]] = []
     neg: list[tuple[str, float]] = []
 
@@ -125,7 +125,7 @@ def evaluate_scores(
 
     for p in pairs:
         rest = aggregate(c for name, c in counts.items() if name != p.name)
-        fix = repairer_for(Lexicon(base_rows + mined_rows(rest, "pairs")))
+        fix = repairer_for(Lexicon(base_rows + mined_rows(rest)))
         pos.append((f"pairs/{p.name}.spun.txt", score(fix, p.spun)))
         neg.append((f"pairs/{p.name}.orig.txt", score(fix, p.orig)))
     for f in sorted((d / "unpaired").glob("*.spun.txt")):

@@ -70,10 +70,93 @@ def test_calibrate_and_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-
     data = [Outcome(f"d{i % 10}", "r", c, rng.random() < c * 0.8, True)
             for i, c in enumerate(rng.uniform(0.5, 1) for _ in range(500))]
     cal = calibrate(data)
-    assert cal.n == 500 and set(cal.after) == {"isotonic", "platt"}
+    assert cal.n == 500 and set(cal.after) == {"isotonic", "platt"}  # no features: no re-scorer
     assert sum(b.count for b in cal.after["platt"]) == 500
     for m, fit in cal.fits.items():
         p = tmp_path / f"{m}.json"
         save_map(fit, p, {"signature": "x"})
         back = load_map(p)
         assert abs(back(0.7) - fit(0.7)) < 1e-3
+
+
+def _featured(n: int, seed: int = 2) -> list[Outcome]:
+    """Outcomes whose rightness follows their first feature (the 'margin')."""
+    from repair.decode import FEATURES
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        f = [rng.uniform(-2, 4)] + [rng.uniform(-1, 1) for _ in FEATURES[1:]]
+        right = rng.random() < 1 / (1 + 10 ** -f[0])
+        out.append(Outcome(f"d{i % 20}", "r", 0.5, right, right, tuple(f), i))
+    return out
+
+
+def test_rescorer_learns_round_trips_and_refuses_a_stale_model(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import pytest
+
+    data = _featured(1500)
+    cal = calibrate(data)
+    assert "rescorer" in cal.after and cal.fits["rescorer"].method == "rescorer"
+    fit = cal.fits["rescorer"]
+    lo, hi = fit.scores([0, 0], [(-1.5,) + (0.0,) * 16, (3.5,) + (0.0,) * 16])
+    assert lo < 0.35 < 0.85 < hi  # learnt the margin
+    p = tmp_path / "map.json"
+    save_map(fit, p, {"signature": "x"})
+    back = load_map(p)
+    feats = [o.features for o in data[:50]]
+    assert back.scores([0.0] * 50, feats) == fit.scores([0.0] * 50, feats)
+    # a model file that is not the one the JSON names is refused
+    model = tmp_path / "map.joblib"
+    model.write_bytes(model.read_bytes() + b"x")
+    with pytest.raises(ValueError, match="sha256"):
+        load_map(p)
+    # a map fitted on other features than this version computes is refused
+    d = json.loads(p.read_text())
+    d["features"] = d["features"][:-1]
+    p.write_text(json.dumps(d))
+    with pytest.raises(ValueError, match="features"):
+        load_map(p)
+
+
+def test_rescorer_is_monotone_in_evidence_and_gain() -> None:
+    from repair.decode import FEATURES
+
+    fit = calibrate(_featured(1500)).fits["rescorer"]
+    rng = random.Random(5)
+    for name in ("margin", "gain", "channel", "evidence"):
+        k = FEATURES.index(name)
+        for _ in range(20):
+            base = [rng.uniform(-1, 1) for _ in FEATURES]
+            rows = [tuple(base[:k] + [v] + base[k + 1:]) for v in (-3.0, -1.0, 0.0, 1.0, 3.0)]
+            got = fit.scores([0.0] * 5, rows)
+            assert all(a <= b + 1e-12 for a, b in zip(got, got[1:], strict=False)), name
+
+
+def test_cross_validation_never_scores_a_text_with_a_map_fitted_on_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import repair.calibrate as cal
+
+    data = _featured(400)
+    seen: list[set[str]] = []
+
+    class Spy:
+        def __init__(self, train: set[str]) -> None:
+            self.train = train
+
+        def scores(self, confs, feats):  # type: ignore[no-untyped-def]
+            return [0.5] * len(confs)
+
+    def fitter(train, lenient):  # type: ignore[no-untyped-def]
+        docs = {o.doc for o in train}
+        seen.append(docs)
+        return Spy(docs)
+
+    monkeypatch.setitem(cal.FITTERS, "spy", fitter)
+    fold = cal.folds(o.doc for o in data)
+    cal.cross_validated(data, "spy")
+    assert len(seen) == cal.FOLDS
+    for f, train in enumerate(seen):
+        scored = {d for d, k in fold.items() if k == f}
+        assert scored and not (scored & train) and train | scored == set(fold)
