@@ -1,7 +1,9 @@
 """The ablation table of the README: one source or mechanism changed at a time.
 
-Leave-one-article-out like `unspin eval`; every row keeps the default calibration map and
-threshold. Usage: .venv/bin/python bench/ablation.py [--raw TABLE]   (one JSON line a row)
+Scored like `unspin eval`: each pair is repaired with the pairs table re-learnt without it,
+and for every configuration the re-scorer is re-fitted per fold (five folds of texts) on
+that configuration's own proposals, so no text is judged by a model fitted on it.
+Usage: .venv/bin/python bench/ablation.py [--raw TABLE]   (one JSON line a row)
 """
 
 from __future__ import annotations
@@ -9,14 +11,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import repair.lexicon as lexicon_module
-from repair import Config, Repairer
-from repair.edits import Result
-from repair.evaluate import evaluate_dev, loo_tables
+from repair import ALONE, DEFAULT_MIN_CONFIDENCE, PROPOSE, Config, Repairer
+from repair import calibrate as cal
+from repair.evaluate import loo_tables
 from repair.lexicon import Lexicon, read_rows
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
@@ -28,33 +29,39 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
     ("without the curated table", {"drop": ("curated",)}),
     ("mined pairs only", {"drop": ("curated", "tortured"), "inflection_penalty": 99.0}),
     ("no table learned from the dev pairs", {"loo": False}),
-    ("flat bias 1.0, no sparse-evidence penalty", {"bias": 1.0, "sparse": 0.0}),
+    ("no sparse-evidence penalty", {"sparse": 0.0}),
     ("no document spin prior", {"spin_mid": -100.0}),
+    ("no re-scorer: decoder alone + Platt map (previous default)",
+     {"preset": ALONE, "method": "platt"}),
+    ("no re-scorer, no map: every proposal kept", {"method": None, "min_conf": 0.0}),
 ]
 
 
 def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool = True,
-        bias: float | None = None, sparse: float | None = None,
-        inflection_penalty: float | None = None, spin_mid: float | None = None) -> dict[str, Any]:
+        sparse: float | None = None, inflection_penalty: float | None = None,
+        spin_mid: float | None = None, preset: tuple[float, float] = PROPOSE,
+        method: str | None = "rescorer",
+        min_conf: float = DEFAULT_MIN_CONFIDENCE) -> dict[str, Any]:
     saved = (lexicon_module.SPARSE_PENALTY, lexicon_module.INFLECTION_PENALTY)
     if sparse is not None:
         lexicon_module.SPARSE_PENALTY = sparse
     if inflection_penalty is not None:
         lexicon_module.INFLECTION_PENALTY = inflection_penalty
     try:
-        cfg = dataclasses.replace(base.config, bias=base.config.bias if bias is None else bias)
-        files = loo_tables(cfg.lexicons)
-        files = [f for f in files if f.stem not in drop] + extra
+        cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
+                                  bias=preset[0], channel=preset[1])
+        files = [f for f in loo_tables(cfg.lexicons) if f.stem not in drop] + extra
         rows = [r for f in files for r in read_rows(f)]
 
-        def repairer_for(lex: Lexicon) -> Callable[[str], Result]:
+        def raw_for(lex: Lexicon) -> cal.Raw:
             r = Repairer(cfg, lm=base.lm, lexicon=lex)
             if spin_mid is not None:
                 r.decoder.w = dataclasses.replace(r.decoder.w, spin_mid=spin_mid)
-            return r.fix_and_explain
+            return r.raw
 
         # Without loo, no table is mined from the pairs at all.
-        return evaluate_dev(DEV, repairer_for, rows, loo=loo).summary()
+        docs = cal.raw_results(DEV, raw_for, rows, True, cal.leave_one_out if loo else None)
+        return cal.crossfit_report(docs, method, min_conf).summary()
     finally:
         lexicon_module.SPARSE_PENALTY, lexicon_module.INFLECTION_PENALTY = saved
 

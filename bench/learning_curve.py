@@ -1,51 +1,48 @@
 """Recovery against the number of training pairs (README, "Quality").
 
 For each dev pair, the mined table is learned from the k pairs that follow it (cyclically,
-in sorted order), never from the pair itself; curated and tortured tables and the default
-settings stay as they are. Usage: .venv/bin/python bench/learning_curve.py [K ...]
+in sorted order), never from the pair itself; clean texts use the first k. Curated and
+tortured tables stay as they are, and the re-scorer is re-fitted per fold on the proposals
+of each k, as `unspin eval` does. Usage: .venv/bin/python bench/learning_curve.py [K ...]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from repair import Config, Repairer
-from repair.evaluate import (
-    Report,
-    loo_tables,
-    mined_rows,
-    read_clean,
-    score_clean,
-    score_pair,
-)
-from repair.learn import aggregate, count_pair, read_pairs
+from repair import DEFAULT_MIN_CONFIDENCE, PROPOSE, Config, Repairer
+from repair import calibrate as cal
+from repair.evaluate import loo_tables
 from repair.lexicon import Lexicon, read_rows
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
+
+
+def following(k: int):  # type: ignore[no-untyped-def]
+    def pick(name: str, names: list[str]) -> list[str]:
+        if not name:
+            return names[:k]
+        i = names.index(name)
+        return [names[(i + 1 + j) % len(names)] for j in range(k)]
+
+    return pick
 
 
 def main(ks: list[int]) -> None:
-    cfg = Config()
-    base = Repairer(cfg)
-    files = loo_tables(cfg.lexicons)
-    rows = [r for f in files for r in read_rows(f)]
-    pairs = read_pairs(SHARED / "dev" / "pairs")
-    counts = [count_pair(p) for p in pairs]
-    clean = read_clean(SHARED / "dev" / "clean")
+    base = Repairer(Config())
+    cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
+                              bias=PROPOSE[0], channel=PROPOSE[1])
+    rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
+
+    def raw_for(lex: Lexicon) -> cal.Raw:
+        return Repairer(cfg, lm=base.lm, lexicon=lex).raw
+
     for k in ks:
-        rep = Report()
-        for i, p in enumerate(pairs):
-            train = [counts[(i + 1 + j) % len(pairs)] for j in range(k)]
-            lex = Lexicon(rows + mined_rows(aggregate(train)))
-            res = Repairer(cfg, lm=base.lm, lexicon=lex).fix_and_explain(p.spun)
-            rep.pairs.append(score_pair(p.spun, res.fixed, p.orig, p.name))
-        # Clean texts with the table from the first k pairs.
-        lex = Lexicon(rows + mined_rows(aggregate(counts[:k])))
-        fix = Repairer(cfg, lm=base.lm, lexicon=lex).fix
-        rep.clean.extend(score_clean(t, fix(t), n) for n, t in clean)
-        s = rep.summary()
+        docs = cal.raw_results(DEV, raw_for, rows, True, following(k) if k else None)
+        s = cal.crossfit_report(docs, "rescorer", DEFAULT_MIN_CONFIDENCE).summary()
         print(json.dumps({"train_pairs": k, "recovery": s["recovery"],
                           "precision": s["precision"],
                           "clean_per_1000": s["clean_changes_per_1000"]}), flush=True)

@@ -117,29 +117,42 @@ class Doc:
     features: list[Features]
 
 
+def leave_one_out(name: str, names: list[str]) -> list[str]:
+    """The pairs a text's table is mined from: all but itself (clean texts: all)."""
+    return [n for n in names if n != name]
+
+
 def raw_results(
     dev: Path | str,
     raw_for: Callable[[Lexicon], Raw],
     base_rows: list[Row],
     with_clean: bool = True,
-    loo: bool = True,
+    learn_from: Callable[[str, list[str]], list[str]] | None = leave_one_out,
 ) -> list[Doc]:
-    """Raw repairs of ``dev/pairs``, each with tables left one article out (``loo``), and of
-    ``dev/clean`` (named ``clean/NAME``) with the table mined from all pairs."""
+    """Raw repairs of ``dev/pairs`` and ``dev/clean`` (named ``clean/NAME``).
+
+    Each text is repaired with ``base_rows`` plus a table mined from the pairs that
+    ``learn_from(name, all pair names)`` picks (``None``: no mined table); clean texts are
+    asked for with the name ``""``.
+    """
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
-    full = raw_for(quick_lexicon(base_rows + mined_rows(aggregate(counts.values()))))
-    out: list[Doc] = []
-    for p in pairs:
-        fix = full
-        if loo:
-            rest = aggregate(c for n, c in counts.items() if n != p.name)
-            fix = raw_for(quick_lexicon(base_rows + mined_rows(rest)))
-        out.append(Doc(p.name, p.spun, p.orig, *fix(p.spun)))
+    names = list(counts)
+    memo: dict[tuple[str, ...], Raw] = {}
+
+    def fixer(name: str) -> Raw:
+        use = tuple(learn_from(name, names)) if learn_from else ()
+        if use not in memo:
+            memo.clear()  # one table at a time: they are rebuilt per text anyway
+            mined = mined_rows(aggregate(counts[n] for n in use)) if use else []
+            memo[use] = raw_for(quick_lexicon(base_rows + mined))
+        return memo[use]
+
+    out = [Doc(p.name, p.spun, p.orig, *fixer(p.name)(p.spun)) for p in pairs]
     if with_clean:
-        for name, text in read_clean(d / "clean"):
-            out.append(Doc("clean/" + name, text, None, *full(text)))
+        fix = fixer("")
+        out.extend(Doc("clean/" + n, t, None, *fix(t)) for n, t in read_clean(d / "clean"))
     return out
 
 

@@ -325,7 +325,7 @@ def eval_(
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
 
-    docs = cal.raw_results(dev, raw_for, rows, with_clean=True, loo=loo)
+    docs = cal.raw_results(dev, raw_for, rows, True, cal.leave_one_out if loo else None)
     fitted = base.decoder.calibration
     method = getattr(fitted, "method", None)
     rep = cal.crossfit_report(docs, method, base.decoder.w.min_confidence)

@@ -11,15 +11,14 @@ tokenizer; distances are token-level Levenshtein distances.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
-from .learn import Pair, aggregate, count_pair, read_pairs
-from .lexicon import PAIRS_SOURCE, Lexicon, Row
+from .lexicon import PAIRS_SOURCE, Row
 from .text import words
 
 
@@ -137,26 +136,6 @@ def _ngrams(toks: list[str]) -> Iterable[tuple[str, ...]]:
             yield tuple(toks[i : i + n])
 
 
-def evaluate(
-    pairs: Iterable[Pair],
-    clean: Iterable[tuple[str, str]],
-    fix_for: Callable[[str], Callable[[str], Result]],
-) -> Report:
-    """Score ``pairs`` and ``clean`` texts; ``fix_for(name)`` returns the fixer for one item
-    (so leave-one-out evaluation can hand each pair a table learned without it)."""
-    rep = Report()
-    for p in pairs:
-        res = fix_for(p.name)(p.spun)
-        rep.pairs.append(
-            replace(score_pair(p.spun, res.fixed, p.orig, p.name), spin=res.spin_score)
-        )
-        rep.rules.update(rule_outcomes(res, p.orig))
-    for name, text in clean:
-        res = fix_for(name)(text)
-        rep.clean.append(replace(score_clean(text, res.fixed, name), spin=res.spin_score))
-    return rep
-
-
 def read_clean(directory: Path | str) -> list[tuple[str, str]]:
     return [(p.stem, p.read_text(encoding="utf-8")) for p in sorted(Path(directory).glob("*.txt"))]
 
@@ -175,34 +154,3 @@ def mined_rows(
     rows: Iterable[tuple[str, str, float, float]], source: str = PAIRS_SOURCE
 ) -> list[Row]:
     return [Row(s, o, source, c, t, "", f"{source}:{s}->{o}") for s, o, c, t in rows]
-
-
-def evaluate_dev(
-    dev: Path | str,
-    repairer_for: Callable[[Lexicon], Callable[[str], Result]],
-    base_rows: list[Row],
-    loo: bool = True,
-) -> Report:
-    """Score ``dev/pairs`` and ``dev/clean``.
-
-    With ``loo``, each pair is repaired with ``base_rows`` plus a table mined from all the
-    other pairs (leave-one-article-out); clean texts use the table mined from all pairs.
-    """
-    d = Path(dev)
-    pairs = read_pairs(d / "pairs")
-    clean = read_clean(d / "clean")
-    counts = {p.name: count_pair(p) for p in pairs} if loo else {}
-    full_lex = Lexicon(base_rows + mined_rows(aggregate(counts.values())))
-    full = repairer_for(full_lex)
-    cache: dict[str, Callable[[str], Result]] = {}
-
-    def fix_for(name: str) -> Callable[[str], Result]:
-        if not loo or name not in counts:
-            return full
-        if name not in cache:
-            cache.clear()
-            rest = aggregate(c for n, c in counts.items() if n != name)
-            cache[name] = repairer_for(Lexicon(base_rows + mined_rows(rest)))
-        return cache[name]
-
-    return evaluate(pairs, clean, fix_for)
