@@ -55,8 +55,8 @@ FEATURES = (  # what a re-scorer sees of each edit (Decoder._features), in this 
     "log_prior",  # log10 of the document's spin probability
     "evidence",  # log10(1 + count) of the row behind it
     "alternatives",  # log2(1 + options starting at this token)
-    "spun_freq",  # mean unigram log10 P of the spun words
-    "orig_freq",  # mean unigram log10 P of the restored words
+    "spun_freq",  # mean unigram log10 P of the spun words, rounded
+    "orig_freq",  # mean unigram log10 P of the restored words, rounded
     "spun_extra",  # tokens replaced beyond one
     "orig_extra",  # tokens written beyond one
     "capital",  # the spun span is capitalised inside a sentence (a name?)
@@ -66,6 +66,9 @@ FEATURES = (  # what a re-scorer sees of each edit (Decoder._features), in this 
     "src_inflection",
     "src_number",
     "src_hyphen",
+    "seen",  # log10(1 + times the spun phrase was met in spun text); -1 unknown
+    "spin_rate",  # fraction of those that were spin products; -1 unknown
+    "share",  # fraction restored as this very restoration; -1 unknown
 )
 
 
@@ -439,6 +442,9 @@ class Decoder:
         """The edit's description for the re-scorer, in the order of :data:`FEATURES`."""
         spun = words[pos : pos + opt.length]
         src = opt.source.split("+")[0]
+        seen, rate, share = self.lex.spun_evidence(
+            tuple(w.lower() for w in spun), tuple(w.lower() for w in opt.words)
+        )
         initial = pos == 0 or words[pos - 1] in ('"', "“", ":", ".", "(")
         return (
             _clip(margin),
@@ -447,8 +453,9 @@ class Decoder:
             log_prior,
             math.log10(1.0 + opt.count),
             math.log2(1.0 + alternatives),
-            self._frequency(spun),
-            self._frequency(opt.words),
+            # Whole log10 units: a frequency class, not a fingerprint of the very word.
+            float(round(self._frequency(spun))),
+            float(round(self._frequency(opt.words))),
             float(opt.length - 1),
             float(len(opt.words) - 1),
             float(spun[0][:1].isupper() and not initial),
@@ -458,6 +465,9 @@ class Decoder:
             float("+inflection" in opt.source),
             float(src == "number"),
             float(src == "hyphen"),
+            math.log10(1.0 + seen) if seen >= 0 else -1.0,
+            rate,
+            share,
         )
 
     def _frequency(self, ws: tuple[str, ...] | list[str]) -> float:

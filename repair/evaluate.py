@@ -18,6 +18,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
+from .learn import MinedRow
 from .lexicon import PAIRS_SOURCE, Row
 from .text import words
 
@@ -150,7 +151,6 @@ def loo_tables(paths: Iterable[str | Path]) -> list[Path]:
     return [Path(p) for p in paths if not Path(p).name.startswith("pairs")]
 
 
-def mined_rows(
-    rows: Iterable[tuple[str, str, float, float]], source: str = PAIRS_SOURCE
-) -> list[Row]:
-    return [Row(s, o, source, c, t, "", f"{source}:{s}->{o}") for s, o, c, t in rows]
+def mined_rows(rows: Iterable[MinedRow], source: str = PAIRS_SOURCE) -> list[Row]:
+    """Rows of :func:`repair.learn.aggregate` as table rows (as ``learn pairs`` writes them)."""
+    return [Row(s, o, source, c, t, "", f"{source}:{s}->{o}", n) for s, o, c, t, n in rows]

@@ -100,15 +100,17 @@ def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]
 
 @dataclass(frozen=True, slots=True)
 class PairCounts:
-    """What one pair contributes: substitution counts and its original-side n-gram counts."""
+    """What one pair contributes: substitution counts and n-gram counts of both sides."""
 
     subs: Counter[tuple[str, str]]
-    grams: Counter[tuple[str, ...]]
+    grams: Counter[tuple[str, ...]]  # original side
+    spun_grams: Counter[tuple[str, ...]]
 
 
 def count_pair(p: Pair) -> PairCounts:
     subs: Counter[tuple[str, str]] = Counter()
     grams: Counter[tuple[str, ...]] = Counter()
+    spun_grams: Counter[tuple[str, ...]] = Counter()
     sp, op = paragraphs(p.spun), paragraphs(p.orig)
     if len(sp) != len(op):
         # Paragraph alignment is the dev convention; fall back to the whole text.
@@ -116,10 +118,11 @@ def count_pair(p: Pair) -> PairCounts:
     for s, o in zip(sp, op, strict=True):
         sw, ow = words(s), words(o)
         subs.update(substitutions(sw, ow))
-        low = [w.lower() for w in ow]
-        for n in range(1, MAX_SIDE + 1):
-            grams.update(tuple(low[i : i + n]) for i in range(len(low) - n + 1))
-    return PairCounts(subs, grams)
+        for side, into in ((ow, grams), (sw, spun_grams)):
+            low = [w.lower() for w in side]
+            for n in range(1, MAX_SIDE + 1):
+                into.update(tuple(low[i : i + n]) for i in range(len(low) - n + 1))
+    return PairCounts(subs, grams, spun_grams)
 
 
 def _segmentations(toks: list[str], k: int) -> Iterator[list[str]]:
@@ -169,40 +172,50 @@ def decompose(subs: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
     return out
 
 
-def aggregate(counts: Iterable[PairCounts]) -> list[tuple[str, str, int, int]]:
-    """Rows ``(spun, original, count, total)`` summed over pairs.
+MinedRow = tuple[str, str, int, int, int]  # spun, original, count, total, seen
+
+
+def aggregate(counts: Iterable[PairCounts]) -> list[MinedRow]:
+    """Rows ``(spun, original, count, total, seen)`` summed over pairs.
 
     ``total`` counts how often ``original`` occurs in the original side of all pairs, the
-    denominator of the channel estimate P(spun | original).
+    denominator of the channel estimate P(spun | original); ``seen`` how often ``spun``
+    occurs in the spun side, spin product or not (how telling it is to meet it there).
     """
     merged: Counter[tuple[str, str]] = Counter()
     grams: Counter[tuple[str, ...]] = Counter()
+    spun_grams: Counter[tuple[str, ...]] = Counter()
     for c in counts:
         merged.update(c.subs)
         grams.update(c.grams)
+        spun_grams.update(c.spun_grams)
     subs = decompose(merged)
     rows = []
     for (s, o), n in subs.items():
         total = max(grams[tuple(o.lower().split())], n)
-        rows.append((s, o, n, total))
+        seen = max(spun_grams[tuple(w.lower() for w in words(s))], n)
+        rows.append((s, o, n, total, seen))
     rows.sort(key=lambda r: (r[0].lower(), -r[2], r[1]))
     return rows
 
 
-def mine_pairs(pairs: Iterable[Pair]) -> list[tuple[str, str, int, int]]:
-    """Aggregate substitutions over pairs: rows ``(spun, original, count, total)``."""
+def mine_pairs(pairs: Iterable[Pair]) -> list[MinedRow]:
+    """Aggregate substitutions over pairs: rows ``(spun, original, count, total, seen)``."""
     return aggregate(count_pair(p) for p in pairs)
 
 
-def write_table(rows: Iterable[tuple[str, str, float, float]], out: Path, source: str) -> int:
-    """Write rows as a phrase table; returns the number of rows."""
+def write_table(
+    rows: Iterable[tuple[str, str, float, float] | MinedRow], out: Path, source: str
+) -> int:
+    """Write rows as a phrase table (``seen`` where the rows have it); returns the count."""
     out.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as fh:
         fh.write("\t".join(HEADER) + "\n")
-        for s, o, c, t in rows:
-            fh.write(f"{s}\t{o}\t{source}\t{c:g}\t{t:g}\t\n")
+        for s, o, c, t, *seen in rows:
+            tail = f"\t{seen[0]:g}" if seen else ""
+            fh.write(f"{s}\t{o}\t{source}\t{c:g}\t{t:g}\t{tail}\n")
             n += 1
     tmp.replace(out)
     return n

@@ -1,8 +1,10 @@
 """Phrase tables: loading, validation, a longest-match index and case transfer.
 
-A table is UTF-8 TSV with the header ``spun  original  source  count  total  note``.
+A table is UTF-8 TSV with the header ``spun  original  source  count  total  note  [seen]``.
 ``count`` is how often the spinner was seen turning ``original`` into ``spun``; ``total`` how
 often ``original`` was seen at all, so ``count/total`` estimates the channel P(spun | original).
+``seen`` (optional; tables mined from pairs have it) is how often ``spun`` was met in spun
+text at all, so ``count/seen`` estimates how often meeting it means this restoration.
 
 >>> transfer_case("Social gathering", "party")
 'Party'
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from .text import words
 
-HEADER = ("spun", "original", "source", "count", "total", "note")
+HEADER = ("spun", "original", "source", "count", "total", "note", "seen")
 PAIRS_SOURCE = "mined-from-pairs"  # the source column of rows learned from pairs
 TORTURED_SOURCE = "tortured-phrases"
 CURATED_SOURCE = "curated"
@@ -41,6 +43,7 @@ class Row:
     total: float
     note: str
     rule: str  # "file:line"
+    seen: float = -1.0  # occurrences of ``spun`` in spun text; -1: not known
 
     @property
     def logp(self) -> float:
@@ -80,17 +83,23 @@ def read_rows(path: Path) -> Iterator[Row]:
                     raise LexiconError(f"{path}:{lineno}: expected 5 or 6 tab-separated columns")
                 spun, original, source, count_s, total_s = cols[:5]
                 note = cols[5] if len(cols) > 5 else ""
+                seen_s = cols[6].strip() if len(cols) > 6 else ""
                 try:
                     count, total = float(count_s), float(total_s)
+                    seen = float(seen_s) if seen_s else -1.0
                 except ValueError:
                     raise LexiconError(
-                        f"{path}:{lineno}: count and total must be numbers"
+                        f"{path}:{lineno}: count, total and seen must be numbers"
                     ) from None
                 if not spun.strip() or count < 0 or total < count:
                     raise LexiconError(
                         f"{path}:{lineno}: need a spun phrase and 0 <= count <= total"
                     )
-                yield Row(spun, original, source, count, total, note, f"{path.name}:{lineno}")
+                if seen_s and seen < count:
+                    raise LexiconError(f"{path}:{lineno}: seen must be at least count")
+                yield Row(
+                    spun, original, source, count, total, note, f"{path.name}:{lineno}", seen
+                )
         except UnicodeDecodeError as e:
             raise LexiconError(
                 f"{path}: not UTF-8 at byte {e.start} (sha256 {_checksum(path)})"
@@ -195,6 +204,18 @@ class Lexicon:
             if prev is None or c.logp > prev.logp:
                 slot[orig] = c
         self._index = {k: tuple(v.values()) for k, v in index.items()}
+        # What spun text says of a phrase (rows that know it: mined from pairs): how often
+        # it was met, how often as a spin product, and how often as each restoration's.
+        self._seen: dict[tuple[str, ...], list[float]] = {}
+        self._made: dict[tuple[tuple[str, ...], tuple[str, ...]], float] = {}
+        for r in given:
+            if r.seen < 0:
+                continue
+            k, o = key(r.spun), key(r.original)
+            st = self._seen.setdefault(k, [0.0, 0.0])
+            st[0] = max(st[0], r.seen)
+            st[1] += r.count
+            self._made[(k, o)] = self._made.get((k, o), 0.0) + r.count
         self.max_len = max((len(k) for k in self._index), default=0)
         # Every proper prefix of a key: a longest-match scan stops at the first miss.
         self.prefixes = frozenset(k[:n] for k in self._index for n in range(1, len(k)))
@@ -210,6 +231,22 @@ class Lexicon:
 
     def lookup(self, k: tuple[str, ...]) -> tuple[Candidate, ...]:
         return self._index.get(k, ())
+
+    def spun_evidence(
+        self, k: tuple[str, ...], original: tuple[str, ...]
+    ) -> tuple[float, float, float]:
+        """``(seen, spin rate, share)`` of spun phrase ``k``: occurrences in spun text, the
+        fraction that were spin products, the fraction restored as ``original`` (lower-case
+        keys); ``(-1, -1, -1)`` where no table knows it.
+
+        >>> lex = Lexicon([Row("mentioned", "said", "p", 8, 40, "", "t:2", 10)])
+        >>> lex.spun_evidence(("mentioned",), ("said",))
+        (10, 0.8, 0.8)
+        """
+        st = self._seen.get(k)
+        if st is None or st[0] <= 0:
+            return (-1.0, -1.0, -1.0)
+        return (st[0], st[1] / st[0], self._made.get((k, original), 0.0) / st[0])
 
     def __len__(self) -> int:
         return len(self._index)

@@ -101,7 +101,10 @@ def test_rescorer_learns_round_trips_and_refuses_a_stale_model(tmp_path) -> None
     cal = calibrate(data)
     assert "rescorer" in cal.after and cal.fits["rescorer"].method == "rescorer"
     fit = cal.fits["rescorer"]
-    lo, hi = fit.scores([0, 0], [(-1.5,) + (0.0,) * 16, (3.5,) + (0.0,) * 16])
+    from repair.decode import FEATURES
+
+    rest = (0.0,) * (len(FEATURES) - 1)
+    lo, hi = fit.scores([0, 0], [(-1.5, *rest), (3.5, *rest)])
     assert lo < 0.35 < 0.85 < hi  # learnt the margin
     p = tmp_path / "map.json"
     save_map(fit, p, {"signature": "x"})

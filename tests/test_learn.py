@@ -44,7 +44,7 @@ def test_mined_counts_and_totals(tmp_path: Path) -> None:
     d = write_pairs(tmp_path / "pairs")
     from repair.learn import read_pairs
 
-    rows = {(s, o): (c, t) for s, o, c, t in aggregate(count_pair(p) for p in read_pairs(d))}
+    rows = {(s, o): (c, t) for s, o, c, t, _ in aggregate(count_pair(p) for p in read_pairs(d))}
     assert rows[("faculties", "schools")] == (2, 2)
     assert rows[("mentioned", "said")] == (2, 2)
     assert rows[("Social gathering", "Party")] == (1, 1)
