@@ -34,6 +34,7 @@ from .edits import Result
 from .evaluate import (
     Report,
     _matched,
+    auc,
     mined_rows,
     read_clean,
     rule_outcomes,
@@ -409,6 +410,7 @@ class Calibration:
     before: list[Bin]
     after: dict[str, list[Bin]] = field(default_factory=dict)  # method -> cross-validated
     fits: dict[str, Any] = field(default_factory=dict)  # method -> map fitted on all edits
+    auc: dict[str, float] = field(default_factory=dict)  # method -> ROC AUC, right vs wrong
     n: int = 0
     accuracy: float = 0.0
 
@@ -443,7 +445,10 @@ def calibrate(data: Sequence[Outcome], lenient: bool = False) -> Calibration:
     for method, fitter in FITTERS.items():
         if method == "rescorer" and not all(o.features for o in data):
             continue  # outcomes without features (judged from finished results)
-        cal.after[method] = reliability(cross_validated(data, method, lenient), right)
+        conf_cv = cross_validated(data, method, lenient)
+        cal.after[method] = reliability(conf_cv, right)
+        cal.auc[method] = auc([c for c, r in zip(conf_cv, right, strict=True) if r],
+                              [c for c, r in zip(conf_cv, right, strict=True) if not r])
         cal.fits[method] = fitter(data, lenient)
     return cal
 

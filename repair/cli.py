@@ -861,7 +861,8 @@ def calibrate(
         cal.save_map(res.fits[method], target, meta)
     if as_json:
         out = {**meta, "accuracy": round(res.accuracy, 4), "before": cal.table_dict(res.before),
-               "after_cross_validated": {m: cal.table_dict(t) for m, t in res.after.items()},
+               "after_cross_validated": {m: {**cal.table_dict(t), "roc_auc": round(res.auc[m], 4)}
+                                         for m, t in res.after.items()},
                "maps": {m: f.to_dict() for m, f in res.fits.items()},
                "saved": str(target) if save and res.n else None}
         print(json.dumps(out, indent=2))
@@ -871,6 +872,7 @@ def calibrate(
     print(cal.format_table("\nraw confidence", res.before))
     for m, t in res.after.items():
         print(cal.format_table(f"\n{m}, {cal.FOLDS}-fold cross-validated by article", t))
+        print(f"ROC AUC, right against wrong edits: {res.auc[m]:.3f}")
     if save and res.n:
         err.print(f"{target}: {method} map written", style="dim", markup=False)
 
