@@ -883,6 +883,9 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    # One thread per process (the re-scorer's trees would start an OpenMP team for every
+    # document): scale with -j, which spawns workers that inherit this.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
