@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -176,9 +176,23 @@ class Repairer:
         edits, feats, spin = self.decoder.run_raw(text)
         return Result(text, tuple(edits), self.signature, spin), feats
 
-    def iter_fix(self, texts: Iterable[str]) -> Iterator[Result]:
+    def fix_many(self, texts: Sequence[str]) -> list[Result]:
+        """:meth:`fix_and_explain` for a batch: same results, the re-scorer called once."""
+        return [
+            Result(t, tuple(edits), self.signature, spin)
+            for t, (edits, spin) in zip(texts, self.decoder.run_many(texts), strict=True)
+        ]
+
+    def iter_fix(self, texts: Iterable[str], batch: int = 64) -> Iterator[Result]:
+        """Repair a stream of texts, ``batch`` at a time (memory: one batch)."""
+        buf: list[str] = []
         for t in texts:
-            yield self.fix_and_explain(t)
+            buf.append(t)
+            if len(buf) >= batch:
+                yield from self.fix_many(buf)
+                buf = []
+        if buf:
+            yield from self.fix_many(buf)
 
     def with_lexicon(self, lexicon: Lexicon) -> Repairer:
         """The same configuration and loaded model with another table (leave-one-out)."""

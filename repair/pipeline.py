@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from . import Config, Repairer
+from .edits import Result
 from .io import InputError, encode, read_input, write_atomic
 from .score import count_words, spin_score
 
@@ -154,8 +155,18 @@ class LineOut:
     blank: bool = False
 
 
-def process_line(repairer: Repairer, job: JsonlJob, raw: bytes) -> LineOut:
-    """One input line (newline included or not) to one output line."""
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """A parsed line waiting for its repair."""
+
+    rec: dict[str, Any]
+    text: str
+    body: bytes
+    size: int
+
+
+def _parse(job: JsonlJob, raw: bytes) -> LineOut | _Record:
+    """One input line (newline included or not): a record to repair, or its output as is."""
     body = raw.rstrip(b"\r\n")
     if not body.strip():
         return LineOut(b"\n", len(raw), blank=True)
@@ -172,7 +183,11 @@ def process_line(repairer: Repairer, job: JsonlJob, raw: bytes) -> LineOut:
     if not isinstance(text, str):
         what = "missing" if job.field not in rec else f"a {type(text).__name__}, not a string"
         return LineOut(body + b"\n", len(raw), error=f"field {job.field!r} is {what}")
-    result = repairer.fix_and_explain(text)
+    return _Record(rec, text, body, len(raw))
+
+
+def _finish(job: JsonlJob, r: _Record, result: Result) -> LineOut:
+    rec, text = r.rec, r.text
     n = count_words(text)
     score = spin_score(result, n)
     changed = False
@@ -186,18 +201,21 @@ def process_line(repairer: Repairer, job: JsonlJob, raw: bytes) -> LineOut:
         rec[job.score_field] = round(score, 4)
         changed = True
     if not changed:
-        data = body + b"\n"  # do no harm: untouched records stay byte-identical
+        data = r.body + b"\n"  # do no harm: untouched records stay byte-identical
     else:
         try:
             data = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
             data = (json.dumps(rec) + "\n").encode("ascii")
-    return LineOut(data, len(raw), len(result.edits), n, score)
+    return LineOut(data, r.size, len(result.edits), n, score)
 
 
 def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
-    repairer = shared_repairer(job.config)
-    return [process_line(repairer, job, raw) for raw in chunk]
+    """A chunk of lines to output lines, its records repaired in one batch."""
+    parsed = [_parse(job, raw) for raw in chunk]
+    records = [p for p in parsed if isinstance(p, _Record)]
+    results = iter(shared_repairer(job.config).fix_many([r.text for r in records]))
+    return [p if isinstance(p, LineOut) else _finish(job, p, next(results)) for p in parsed]
 
 
 def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[bytes]]:

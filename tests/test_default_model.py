@@ -64,3 +64,30 @@ def test_clean_news_is_left_alone(default: Repairer) -> None:
     changes = sum(s.changes for s in scores)
     # The issue's bar for the core: at most 1 changed token per 1,000 clean words.
     assert 1000 * changes / words <= 1.0
+
+
+def test_batches_give_the_same_results_as_single_texts(default: Repairer) -> None:
+    texts = [p.read_text(encoding="utf-8")
+             for p in sorted((SHARED / "dev" / "pairs").glob("*.spun.txt"))[:12]]
+    texts.append("")  # an empty text in a batch
+    batch = default.fix_many(texts)
+    assert batch == [default.fix_and_explain(t) for t in texts]
+    assert list(default.iter_fix(texts, batch=5)) == batch
+    assert any(r.edits for r in batch)
+
+
+def test_the_rescorer_judges_the_default_proposals(default: Repairer) -> None:
+    """The default build fits a re-scorer; its confidences are what the threshold sees."""
+    from repair.decode import FEATURES
+
+    assert getattr(default.decoder.calibration, "method", None) == "rescorer"
+    assert "channel:0.5" in default.signature and "bias:0.2" in default.signature
+    text = SEED.read_text(encoding="utf-8")
+    raw, feats = default.raw(text)
+    assert len(feats) == len(raw.edits) and all(len(f) == len(FEATURES) for f in feats)
+    final = default.fix_and_explain(text)
+    floor = default.decoder.w.min_confidence
+    assert all(e.confidence >= floor for e in final.edits)
+    assert len(final.edits) < len(raw.edits)  # the re-scorer drops proposals
+    kept = {(e.start, e.end, e.after) for e in final.edits}
+    assert kept <= {(e.start, e.end, e.after) for e in raw.edits}
