@@ -35,7 +35,7 @@ __all__ = [
 
 # Calibrated confidence below which edits are dropped by default (chosen on the dev set,
 # leave-one-out and cross-fitted: precision >= 0.92, clean text all but untouched).
-DEFAULT_MIN_CONFIDENCE = 0.75
+DEFAULT_MIN_CONFIDENCE = 0.8
 # Decoder settings (bias, channel weight). With a re-scorer to judge its proposals the
 # decoder proposes freely; without one (other tables, no map) it decides alone and must be
 # conservative, as it was before re-scoring.

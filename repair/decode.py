@@ -126,6 +126,10 @@ class Weights:
     spin_mid: float = 30.0  # confident repairs per 1,000 words at which P(spun) = 0.5
     spin_scale: float = 3.0
     channel: float = 1.0  # weight of log10 P(spun | original) against the LM
+    # The first pass, whose confidence mass estimates P(spun), always runs at these
+    # settings (spin_mid and spin_scale were fitted for them), whatever the second uses.
+    spin_channel: float = 1.0
+    spin_bias: float = 0.5
 
 
 class Decoder:
@@ -306,7 +310,8 @@ class Decoder:
             n += sum(1 for t in toks if t.norm[:1].isalnum())
             opts = self.sentence_options(toks, skip)
             if opts is not None:
-                mass += sum(e.confidence for e, _ in self._sentence(text, toks, opts, 0.5))
+                first = self._sentence(text, toks, opts, 0.5, first=True)
+                mass += sum(e.confidence for e, _ in first)
                 if keep:
                     lattice.append((toks, opts))
         if mass == 0.0:
@@ -349,14 +354,16 @@ class Decoder:
         opts: list[list[Option]],
         prior: float,
         feats: bool = False,
+        first: bool = False,
     ) -> list[tuple[Edit, Features]]:
         score_word = self.lm.model.BaseScore  # the hot path: no wrapper per word
         new_state = kenlm.State
         words = [t.norm for t in toks]
         n = len(toks)
         log_prior = math.log10(max(prior, 1e-9))
-        extra = log_prior - self.w.bias
-        lam = self.w.channel
+        wt = self.w
+        lam, bias = (wt.spin_channel, wt.spin_bias) if first else (wt.channel, wt.bias)
+        extra = log_prior - bias
         beam = self.w.beam
         # hyps[k]: KenLM state -> (score, back) with back = (prev_k, prev_state, option or None)
         hyps: list[dict[Any, tuple[float, Any]]] = [{} for _ in range(n + 1)]
@@ -404,7 +411,9 @@ class Decoder:
         chosen.reverse()
         if not chosen:
             return []
-        return self._explain(text, toks, words, chosen, log_prior, opts if feats else None)
+        return self._explain(
+            text, toks, words, chosen, log_prior, bias, lam, opts if feats else None
+        )
 
     def _explain(
         self,
@@ -413,6 +422,8 @@ class Decoder:
         words: list[str],
         chosen: list[tuple[int, Option]],
         log_prior: float,
+        bias: float,
+        lam: float,
         opts: list[list[Option]] | None = None,
     ) -> list[tuple[Edit, Features]]:
         """Turn chosen options into edits, each with its LM gain and a confidence, and (given
@@ -432,7 +443,7 @@ class Decoder:
         edits = []
         for idx, (pos, opt) in enumerate(chosen):
             gain = full - self.lm.sentence(render(idx))
-            margin = gain + self.w.channel * opt.logp + log_prior - self.w.bias
+            margin = gain + lam * opt.logp + log_prior - bias
             conf = 1.0 / (1.0 + 10.0 ** (-margin))
             a, b = toks[pos], toks[pos + opt.length - 1]
             before = text[a.start : b.end]
