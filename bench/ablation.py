@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import repair.lexicon as lexicon_module
-from repair import ALONE, DEFAULT_MIN_CONFIDENCE, PROPOSE, Config, Repairer
+from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
 from repair import calibrate as cal
+from repair.decode import ALONE, PROPOSE
 from repair.evaluate import loo_tables
 from repair.lexicon import Lexicon, read_rows
 

@@ -13,8 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from repair import DEFAULT_MIN_CONFIDENCE, PROPOSE, Config, Repairer
+from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
 from repair import calibrate as cal
+from repair.decode import PROPOSE
 from repair.evaluate import loo_tables
 from repair.lexicon import Lexicon, read_rows
 

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 import repair.calibrate as cal
-from repair import DEFAULT_MIN_CONFIDENCE, PROPOSE, Config, Repairer
+from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
+from repair.decode import PROPOSE
 from repair.evaluate import loo_tables, read_clean
 from repair.learn import read_pairs
 from repair.lexicon import Lexicon, Row, read_rows

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .decode import settings_for
 from .edits import Edit, EditMismatch, Result, apply
 from .lexicon import Lexicon, LexiconError
 from .lm import LanguageModel, ModelError
@@ -36,11 +37,6 @@ __all__ = [
 # Calibrated confidence below which edits are dropped by default (chosen on the dev set,
 # leave-one-out and cross-fitted: precision >= 0.92, clean text all but untouched).
 DEFAULT_MIN_CONFIDENCE = 0.8
-# Decoder settings (bias, channel weight). With a re-scorer to judge its proposals the
-# decoder proposes freely; without one (other tables, no map) it decides alone and must be
-# conservative, as it was before re-scoring.
-PROPOSE = (0.2, 0.5)
-ALONE = (0.5, 1.0)
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicon"
 
@@ -121,7 +117,7 @@ class Repairer:
             min_conf = c.min_confidence
         else:
             min_conf = DEFAULT_MIN_CONFIDENCE if cal is not None else 0.0
-        preset = PROPOSE if getattr(cal, "method", "") == "rescorer" else ALONE
+        preset = settings_for(getattr(cal, "method", None))
         bias = preset[0] if c.bias is None else c.bias
         channel = preset[1] if c.channel is None else c.channel
         off: frozenset[tuple[tuple[str, ...], tuple[str, ...]]] = frozenset()

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from . import ALONE, PROPOSE, Config, Repairer, __version__
+from . import Config, Repairer, __version__
+from .decode import settings_for
 from .edits import EditMismatch
 from .io import InputError, encode, read_input, write_atomic, write_output
 from .lexicon import LexiconError
@@ -840,7 +841,7 @@ def calibrate(
         raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")
     # Fit on raw confidences: an existing map must not calibrate its own training data. A
     # re-scorer judges what the decoder proposes when it has a re-scorer behind it.
-    bias, channel = PROPOSE if method == "rescorer" else ALONE
+    bias, channel = settings_for(method)
     config = replace(make_config(lm, lexicon), calibration=None, min_confidence=0.0,
                      bias=bias, channel=channel)
     base = load(config)

@@ -115,21 +115,37 @@ def broken_number(tok: str) -> str | None:
     return "".join(_NUMBER_WORDS.get(p.lower(), p) for p in parts)
 
 
+# Decoder settings (bias, channel weight). With a re-scorer to judge its proposals the
+# decoder proposes freely; without one (other tables, no map) it decides alone and must be
+# conservative. The first pass, whose confidence mass estimates P(spun), always runs alone.
+PROPOSE = (0.2, 0.5)
+ALONE = (0.5, 1.0)
+
+
+def settings_for(method: str | None) -> tuple[float, float]:
+    """``(bias, channel)`` for a decoder whose edits a map of ``method`` judges.
+
+    >>> settings_for("rescorer"), settings_for("platt"), settings_for(None)
+    ((0.2, 0.5), (0.5, 1.0), (0.5, 1.0))
+    """
+    return PROPOSE if method == "rescorer" else ALONE
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
     """Decoder settings (log10 units)."""
 
-    bias: float = 0.5  # extra cost per replacement on top of the channel
+    bias: float = ALONE[0]  # extra cost per replacement on top of the channel
     spin_prior: float = 0.5  # prior probability that a document is spun
     beam: int = 6
     min_confidence: float = 0.0
     spin_mid: float = 30.0  # confident repairs per 1,000 words at which P(spun) = 0.5
     spin_scale: float = 3.0
-    channel: float = 1.0  # weight of log10 P(spun | original) against the LM
+    channel: float = ALONE[1]  # weight of log10 P(spun | original) against the LM
     # The first pass, whose confidence mass estimates P(spun), always runs at these
     # settings (spin_mid and spin_scale were fitted for them), whatever the second uses.
-    spin_channel: float = 1.0
-    spin_bias: float = 0.5
+    spin_channel: float = ALONE[1]
+    spin_bias: float = ALONE[0]
 
 
 class Decoder:
