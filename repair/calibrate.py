@@ -35,13 +35,13 @@ from .evaluate import (
     Report,
     _matched,
     auc,
-    mined_rows,
     read_clean,
     rule_outcomes,
     score_clean,
     score_pair,
+    table_from,
 )
-from .learn import aggregate, count_pair, read_pairs
+from .learn import count_pair, read_pairs
 from .lexicon import Lexicon, Row
 from .text import tokenize, words
 
@@ -133,8 +133,7 @@ def raw_results(
         use = tuple(learn_from(name, names)) if learn_from else ()
         if use not in memo:
             memo.clear()  # one table at a time: they are rebuilt per text anyway
-            mined = mined_rows(aggregate(counts[n] for n in use)) if use else []
-            memo[use] = raw_for(Lexicon(base_rows + mined))
+            memo[use] = raw_for(table_from(counts, use, base_rows))
         return memo[use]
 
     out = [Doc(p.name, p.spun, p.orig, *fixer(p.name)(p.spun)) for p in pairs]
@@ -466,30 +465,43 @@ def crossfit_report(
     map fitted on it: each text's edits get confidences from a ``method`` map fitted on the
     other folds' texts (``None``: raw confidences), and those below ``min_confidence`` go.
     """
+    return crossfit_reports(docs, method, (min_confidence,), k)[0]
+
+
+def crossfit_reports(
+    docs: Sequence[Doc],
+    method: str | None,
+    thresholds: Sequence[float],
+    k: int = FOLDS,
+) -> list[Report]:
+    """:func:`crossfit_report` at each of ``thresholds``, the maps fitted once."""
     data = judge(docs)
     conf = cross_validated(data, method, k=k) if method else [o.confidence for o in data]
     got: dict[tuple[str, int], float] = {
         (o.doc, o.index): c for o, c in zip(data, conf, strict=True)
     }
-    rep = Report()
-    for d in docs:
-        res = d.result
-        kept = tuple(
-            replace(e, confidence=round(got[(d.name, i)], 3))
-            for i, e in enumerate(res.edits)
-            if got[(d.name, i)] >= min_confidence
-        )
-        final = Result(d.text, kept, res.signature, res.spin_score)
-        if d.orig is None:
-            rep.clean.append(
-                replace(score_clean(d.text, final.fixed, d.name), spin=res.spin_score)
+    reports = []
+    for min_confidence in thresholds:
+        rep = Report()
+        for d in docs:
+            res = d.result
+            kept = tuple(
+                replace(e, confidence=round(got[(d.name, i)], 3))
+                for i, e in enumerate(res.edits)
+                if got[(d.name, i)] >= min_confidence
             )
-        else:
-            rep.pairs.append(
-                replace(score_pair(d.text, final.fixed, d.orig, d.name), spin=res.spin_score)
-            )
-            rep.rules.update(rule_outcomes(final, d.orig))
-    return rep
+            final = Result(d.text, kept, res.signature, res.spin_score)
+            if d.orig is None:
+                rep.clean.append(
+                    replace(score_clean(d.text, final.fixed, d.name), spin=res.spin_score)
+                )
+            else:
+                rep.pairs.append(
+                    replace(score_pair(d.text, final.fixed, d.orig, d.name), spin=res.spin_score)
+                )
+                rep.rules.update(rule_outcomes(final, d.orig))
+        reports.append(rep)
+    return reports
 
 
 def table_dict(table: Sequence[Bin]) -> dict[str, Any]:

@@ -101,14 +101,17 @@ def broken_number(tok: str) -> str | None:
 
     >>> broken_number("3.six"), broken_number("nine,300"), broken_number("one.0790")
     ('3.6', '9,300', '1.0790')
-    >>> broken_number("six") is None
-    True
+    >>> broken_number("three.four"), broken_number("six") is None, broken_number("one,two")
+    ('3.4', True, None)
     """
     parts = _NUM_SPLIT.split(tok)
     if len(parts) < 3:
         return None
     vals = parts[::2]
-    if not any(p.isdigit() for p in vals) or not any(p.lower() in _NUMBER_WORDS for p in vals):
+    if not any(p.lower() in _NUMBER_WORDS for p in vals):
+        return None
+    if not any(p.isdigit() for p in vals) and set(parts[1::2]) != {"."}:
+        # All words: only a decimal point says numeral ("one,two" may be a list).
         return None
     if not all(p.isdigit() or p.lower() in _NUMBER_WORDS for p in vals):
         return None

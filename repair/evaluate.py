@@ -11,15 +11,16 @@ tokenizer; distances are token-level Levenshtein distances.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
-from .learn import MinedRow
-from .lexicon import PAIRS_SOURCE, Row
+from .learn import MinedRow, PairCounts, aggregate
+from .lexicon import PAIRS_SOURCE, Lexicon, Row
+from .score import roc_auc
 from .text import words
 
 
@@ -112,16 +113,15 @@ class Report:
         return auc([p.spin for p in self.pairs], [c.spin for c in self.clean])
 
 
-def auc(pos: list[float], neg: list[float]) -> float:
-    """Mann-Whitney ROC AUC (ties count half).
+def auc(pos: Sequence[float], neg: Sequence[float]) -> float:
+    """ROC AUC of ``pos`` against ``neg`` (ties count half); NaN when either is empty.
 
     >>> auc([0.9, 0.8], [0.1, 0.8])
     0.875
     """
     if not pos or not neg:
         return float("nan")
-    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
-    return wins / (len(pos) * len(neg))
+    return roc_auc(pos, neg)
 
 
 def rule_outcomes(res: Result, orig: str) -> Iterable[tuple[str, bool]]:
@@ -154,3 +154,12 @@ def loo_tables(paths: Iterable[str | Path]) -> list[Path]:
 def mined_rows(rows: Iterable[MinedRow], source: str = PAIRS_SOURCE) -> list[Row]:
     """Rows of :func:`repair.learn.aggregate` as table rows (as ``learn pairs`` writes them)."""
     return [Row(s, o, source, c, t, "", f"{source}:{s}->{o}", n) for s, o, c, t, n in rows]
+
+
+def table_from(
+    counts: Mapping[str, PairCounts], names: Iterable[str], base_rows: list[Row]
+) -> Lexicon:
+    """``base_rows`` plus the table mined from the pairs ``names`` (as ``learn pairs`` would
+    mine it from them alone): how every leave-one-out evaluation builds a text's table."""
+    use = list(names)
+    return Lexicon(base_rows + (mined_rows(aggregate(counts[n] for n in use)) if use else []))

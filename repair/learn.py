@@ -53,11 +53,14 @@ def _lower_first(spun: list[str], orig: list[str]) -> list[str]:
     return orig
 
 
-def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]:
-    """Yield ``(spun phrase, original phrase)`` for each aligned difference.
+def substitution_spans(spun: list[str], orig: list[str]) -> Iterator[tuple[int, int, int, int]]:
+    """Yield ``(s1, s2, o1, o2)``: ``spun[s1:s2]`` replaced ``orig[o1:o2]``, for each aligned
+    difference (insertions and deletions attached to a neighbour, equal-length blocks split
+    word by word, spans longer than a table row dropped).
 
-    >>> list(substitutions("the AK Social gathering said".split(), "the AK Party said".split()))
-    [('Social gathering', 'Party')]
+    >>> spun, orig = "the AK Social gathering said".split(), "the AK Party said".split()
+    >>> list(substitution_spans(spun, orig))
+    [(2, 4, 2, 3)]
     """
     blocks: list[list[int]] = []  # [o1, o2, s1, s2, ends in an insertion or deletion]
     for op in Levenshtein.opcodes(orig, spun):
@@ -82,20 +85,31 @@ def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]
                 o2, s2 = o2 + 1, s2 + 1
             else:
                 continue
-        so, ss = orig[o1:o2], spun[s1:s2]
-        initial = s1 == 0 or spun[s1 - 1] in (".", "!", "?", '"', ":")
-        if not (1 <= len(so) <= MAX_SIDE and 1 <= len(ss) <= min(MAX_SIDE, MAX_SPAN)):
+        n_o, n_s = o2 - o1, s2 - s1
+        if not (1 <= n_o <= MAX_SIDE and 1 <= n_s <= min(MAX_SIDE, MAX_SPAN)):
             continue
-        if not any(w[:1].isalnum() for w in ss):
+        if not any(w[:1].isalnum() for w in spun[s1:s2]):
             continue
-        if len(so) == len(ss) > 1:
+        if n_o == n_s > 1:
             # Equal-length blocks are word-by-word substitutions: keep the word rows.
-            for sw, ow in zip(ss, so, strict=True):
-                if sw != ow:
-                    yield sw, (_lower_first([sw], [ow]) if initial else [ow])[0]
-                initial = False
+            for i in range(n_s):
+                if spun[s1 + i] != orig[o1 + i]:
+                    yield s1 + i, s1 + i + 1, o1 + i, o1 + i + 1
             continue
-        yield " ".join(ss), " ".join(_lower_first(ss, so) if initial else so)
+        yield s1, s2, o1, o2
+
+
+def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]:
+    """Yield ``(spun phrase, original phrase)`` for each aligned difference.
+
+    >>> list(substitutions("the AK Social gathering said".split(), "the AK Party said".split()))
+    [('Social gathering', 'Party')]
+    """
+    for s1, s2, o1, o2 in substitution_spans(spun, orig):
+        ss, so = spun[s1:s2], orig[o1:o2]
+        if s1 == 0 or spun[s1 - 1] in (".", "!", "?", '"', ":"):
+            so = _lower_first(ss, so)
+        yield " ".join(ss), " ".join(so)
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,14 +109,13 @@ def evaluate_scores(
     Tables mined from pairs are re-mined without each pair before scoring either side of it
     (leave-one-article-out), so a pair's own substitutions never count as evidence.
     """
-    from .evaluate import mined_rows
-    from .learn import aggregate, count_pair, read_pairs
-    from .lexicon import Lexicon
+    from .evaluate import table_from
+    from .learn import count_pair, read_pairs
 
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
-    full = repairer_for(Lexicon(base_rows + mined_rows(aggregate(counts.values()))))
+    full = repairer_for(table_from(counts, counts, base_rows))
     pos: list[tuple[str, float]] = []
     neg: list[tuple[str, float]] = []
 
@@ -124,8 +123,7 @@ def evaluate_scores(
         return spin_score(fix(text))
 
     for p in pairs:
-        rest = aggregate(c for name, c in counts.items() if name != p.name)
-        fix = repairer_for(Lexicon(base_rows + mined_rows(rest)))
+        fix = repairer_for(table_from(counts, (n for n in counts if n != p.name), base_rows))
         pos.append((f"pairs/{p.name}.spun.txt", score(fix, p.spun)))
         neg.append((f"pairs/{p.name}.orig.txt", score(fix, p.orig)))
     for f in sorted((d / "unpaired").glob("*.spun.txt")):

@@ -1,0 +1,107 @@
+"""Where the spinner's damage goes: each substitution of the held-out dev pairs, by fate.
+
+Every pair is repaired as `unspin eval` repairs it (tables mined from the other pairs, the
+re-scorer fitted on other folds' texts) and each aligned substitution (repair.learn's
+alignment) is put in one class:
+
+- restored: an edit over it writes the original words and the re-scorer kept it;
+- rejected: such an edit was chosen but its confidence was below the threshold;
+- other restoration: the decoder chose another edit over these words;
+- not proposed: no edit, though a row restores exactly these words;
+- no row: no edit and no row for exactly these words (a longer row might have fired).
+
+Usage: .venv/bin/python bench/misses.py [--examples N] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
+
+from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
+from repair import calibrate as cal
+from repair.decode import PROPOSE
+from repair.evaluate import loo_tables, table_from
+from repair.learn import count_pair, read_pairs, substitution_spans
+from repair.lexicon import key, read_rows
+from repair.text import tokenize, words
+
+DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
+CLASSES = ("restored", "rejected", "other restoration", "not proposed", "no row")
+
+
+def _contains(seq: list[str], sub: list[str]) -> bool:
+    n = len(sub)
+    return any(seq[i : i + n] == sub for i in range(len(seq) - n + 1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--examples", type=int, default=15, help="commonest cases shown per class")
+    ap.add_argument("--json", type=Path, help="write the counts and examples here")
+    args = ap.parse_args()
+    base = Repairer(Config(calibration=None))  # the re-scorer is re-fitted per fold here
+    cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
+                              bias=PROPOSE[0], channel=PROPOSE[1])
+    rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
+    pairs = read_pairs(DEV / "pairs")
+    counts = {p.name: count_pair(p) for p in pairs}
+    docs, lexicons = [], {}
+    for p in pairs:
+        lex = table_from(counts, (n for n in counts if n != p.name), rows)
+        lexicons[p.name] = lex
+        raw = Repairer(cfg, lm=base.lm, lexicon=lex).raw
+        docs.append(cal.Doc(p.name, p.spun, p.orig, *raw(p.spun)))
+    data = cal.judge(docs)
+    conf = cal.cross_validated(data, "rescorer")
+    final = {(o.doc, o.index): c for o, c in zip(data, conf, strict=True)}
+
+    tally: Counter[str] = Counter()
+    tokens: Counter[str] = Counter()
+    examples: dict[str, Counter[str]] = {c: Counter() for c in CLASSES}
+    for d, p in zip(docs, pairs, strict=True):
+        lex = lexicons[p.name]
+        toks = tokenize(p.spun)
+        spun = [t.norm for t in toks]
+        orig = words(p.orig)
+        edits = [(e, final[(d.name, i)] >= DEFAULT_MIN_CONFIDENCE)
+                 for i, e in enumerate(d.result.edits)]
+        for s1, s2, o1, o2 in substitution_spans(spun, orig):
+            a, b = toks[s1].start, toks[s2 - 1].end
+            s, o = " ".join(spun[s1:s2]), " ".join(orig[o1:o2])
+            want = [w.lower() for w in orig[o1:o2]]
+            near = [(e, kept) for e, kept in edits if e.start < b and e.end > a]
+            right = [kept for e, kept in near if _contains(words(e.after.lower()), want)]
+            if any(right):
+                cls = "restored"
+            elif right:
+                cls = "rejected"
+            elif near:
+                cls = "other restoration"
+            elif any([w.lower() for w in c.words] == want for c in lex.lookup(key(s))):
+                cls = "not proposed"
+            else:
+                cls = "no row"
+            tally[cls] += 1
+            tokens[cls] += max(s2 - s1, o2 - o1)
+            examples[cls][f"{s} -> {o}"] += 1
+    n = sum(tally.values())
+    out = {"substitutions": n, "by_class": {}}
+    for c in CLASSES:
+        out["by_class"][c] = {"count": tally[c], "share": round(tally[c] / n, 3),
+                              "tokens": tokens[c],
+                              "examples": examples[c].most_common(args.examples)}
+        print(f"{c:18} {tally[c]:5} {tally[c] / n:6.1%}  tokens {tokens[c]}")
+        print("   ", "; ".join(f"{k} ({v})" for k, v in examples[c].most_common(args.examples)))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
