@@ -10,6 +10,9 @@ alignment) is put in one class:
 - not proposed: no edit, though a row restores exactly these words;
 - no row: no edit and no row for exactly these words (a longer row might have fired).
 
+A word the spinner added is one substitution read two ways (with the word before or the
+word after it); it counts once, in its better reading's class.
+
 Usage: .venv/bin/python bench/misses.py [--examples N] [--json OUT]
 """
 
@@ -72,6 +75,7 @@ def main() -> None:
         orig = words(p.orig)
         edits = [(e, final[(d.name, i)] >= DEFAULT_MIN_CONFIDENCE)
                  for i, e in enumerate(d.result.edits)]
+        judged: list[tuple[int, int, int, str, str]] = []  # s1, s2, size, class, example
         for s1, s2, o1, o2 in substitution_spans(spun, orig):
             a, b = toks[s1].start, toks[s2 - 1].end
             s, o = " ".join(spun[s1:s2]), " ".join(orig[o1:o2])
@@ -88,9 +92,18 @@ def main() -> None:
                 cls = "not proposed"
             else:
                 cls = "no row"
+            here = (s1, s2, max(s2 - s1, o2 - o1), cls, f"{s} -> {o}")
+            if judged and s1 < judged[-1][1]:
+                # An added word is read both ways ("overall economy", "Japanese overall"):
+                # one substitution, judged by its better reading.
+                if CLASSES.index(cls) < CLASSES.index(judged[-1][3]):
+                    judged[-1] = here
+                continue
+            judged.append(here)
+        for _, _, size, cls, example in judged:
             tally[cls] += 1
-            tokens[cls] += max(s2 - s1, o2 - o1)
-            examples[cls][f"{s} -> {o}"] += 1
+            tokens[cls] += size
+            examples[cls][example] += 1
     n = sum(tally.values())
     out = {"substitutions": n, "by_class": {}}
     for c in CLASSES:

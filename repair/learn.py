@@ -76,15 +76,25 @@ def substitution_spans(spun: list[str], orig: list[str]) -> Iterator[tuple[int, 
             blocks[-1][4] = gap
         else:
             blocks.append([*b, gap])
+    spans: list[tuple[int, int, int, int]] = []
     for o1, o2, s1, s2, _gap in blocks:
-        if o1 == o2 or s1 == s2:
-            # Attach an insertion or deletion to the token before it (else after).
+        if o1 == o2:
+            # Words the spinner added ("economy" -> "overall economy", "people" -> "people
+            # today") belong to the word they expand, before or after them: both readings
+            # are rows, and across articles the one that recurs gathers the counts.
             if o1 > 0 and s1 > 0:
-                o1, s1 = o1 - 1, s1 - 1
+                spans.append((o1 - 1, o2, s1 - 1, s2))
+            if o2 < len(orig) and s2 < len(spun):
+                spans.append((o1, o2 + 1, s1, s2 + 1))
+        elif s1 == s2:
+            # A deleted word: attach it to the token before it (else after).
+            if o1 > 0 and s1 > 0:
+                spans.append((o1 - 1, o2, s1 - 1, s2))
             elif o2 < len(orig) and s2 < len(spun):
-                o2, s2 = o2 + 1, s2 + 1
-            else:
-                continue
+                spans.append((o1, o2 + 1, s1, s2 + 1))
+        else:
+            spans.append((o1, o2, s1, s2))
+    for o1, o2, s1, s2 in spans:
         n_o, n_s = o2 - o1, s2 - s1
         if not (1 <= n_o <= MAX_SIDE and 1 <= n_s <= min(MAX_SIDE, MAX_SPAN)):
             continue

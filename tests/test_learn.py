@@ -9,7 +9,7 @@ import pytest
 from clihelp import invoke, model_args, run_main
 
 from repair.evaluate import auc, score_clean, score_pair
-from repair.learn import aggregate, count_pair, mine_tortured, substitutions
+from repair.learn import Pair, aggregate, count_pair, mine_tortured, substitutions
 from repair.lexicon import Lexicon, LexiconError, Row, check, read_rows
 
 
@@ -37,6 +37,28 @@ def test_substitutions_merge_and_split() -> None:
         substitutions("Splendor store profits rose".split(), "Beauty shop sales rose".split())
     ) == [
         ("Splendor", "beauty"), ("store", "shop"), ("profits", "sales")
+    ]
+
+
+def test_added_words_are_read_with_either_neighbour() -> None:
+    # "economy" -> "overall economy": the word added belongs to the word after it here, to
+    # the word before it elsewhere ("people" -> "people today"); both readings are rows and
+    # the one that recurs across articles gathers the counts.
+    spun, orig = "the Japanese overall economy".split(), "the Japanese economy".split()
+    assert list(substitutions(spun, orig)) == [("Japanese overall", "Japanese"), ("overall economy", "economy")]
+    rows = {(s, o): c for s, o, c, _, _ in aggregate(
+        count_pair(Pair(str(i), spun, orig)) for i, (spun, orig) in enumerate([
+            ("The Japanese overall economy shrank.", "The Japanese economy shrank."),
+            ("Malaysia's overall economy grew.", "Malaysia's economy grew."),
+        ]))}
+    assert rows[("overall economy", "economy")] == 2
+    assert rows[("Japanese overall", "Japanese")] == 1
+    # At the edges only one reading exists; a deleted word still joins the word before it.
+    assert list(substitutions("overall economy".split(), "economy".split())) == [
+        ("overall economy", "economy")
+    ]
+    assert list(substitutions("the economy".split(), "the whole economy".split())) == [
+        ("the", "the whole")
     ]
 
 
