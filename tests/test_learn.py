@@ -45,7 +45,9 @@ def test_added_words_are_read_with_either_neighbour() -> None:
     # the word before it elsewhere ("people" -> "people today"); both readings are rows and
     # the one that recurs across articles gathers the counts.
     spun, orig = "the Japanese overall economy".split(), "the Japanese economy".split()
-    assert list(substitutions(spun, orig)) == [("Japanese overall", "Japanese"), ("overall economy", "economy")]
+    assert list(substitutions(spun, orig)) == [
+        ("Japanese overall", "Japanese"), ("overall economy", "economy")
+    ]
     rows = {(s, o): c for s, o, c, _, _ in aggregate(
         count_pair(Pair(str(i), spun, orig)) for i, (spun, orig) in enumerate([
             ("The Japanese overall economy shrank.", "The Japanese economy shrank."),
