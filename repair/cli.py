@@ -292,6 +292,9 @@ def info(
             print(f"{k}: {v}")
 
 
+CURVE = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)  # thresholds of eval --curve
+
+
 @app.command("eval")
 def eval_(
     dev: Annotated[Path, typer.Argument(help="A folder with pairs/ and clean/ (as ../shared/dev)")],
@@ -301,6 +304,10 @@ def eval_(
     as_json: Annotated[bool, typer.Option("--json")] = False,
     by_rule: Annotated[bool, typer.Option("--by-rule", help="Per-rule fired/right counts")] = False,
     per_article: Annotated[bool, typer.Option("--per-article")] = False,
+    curve: Annotated[
+        bool,
+        typer.Option("--curve", help="Also score every --min-confidence from 0.5 to 0.95"),
+    ] = False,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = None,
@@ -329,11 +336,19 @@ def eval_(
     docs = cal.raw_results(dev, raw_for, rows, True, cal.leave_one_out if loo else None)
     fitted = base.decoder.calibration
     method = getattr(fitted, "method", None)
-    rep = cal.crossfit_report(docs, method, base.decoder.w.min_confidence)
+    thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
+    rep, *others = cal.crossfit_reports(docs, method, thresholds)
     summary = {**rep.summary(), "loo": loo, "map": method or "none",
                "map_folds": cal.FOLDS if method else 0, "signature": base.signature}
+    points = [
+        {"min_confidence": t, "recovery": round(r.recovery, 4),
+         "precision": round(r.precision, 4), "clean_changes_per_1000": round(r.clean_per_1000, 3)}
+        for t, r in zip(CURVE, others, strict=True)
+    ] if curve else []
     if as_json:
         out: dict[str, object] = {"summary": summary}
+        if curve:
+            out["curve"] = points
         if per_article:
             out["pairs"] = [p.__dict__ if hasattr(p, "__dict__") else _row(p) for p in rep.pairs]
         if by_rule:
@@ -342,6 +357,10 @@ def eval_(
         return
     for k, v in summary.items():
         print(f"{k}: {v}")
+    if curve:
+        print("\nmin_confidence\trecovery\tprecision\tclean_changes_per_1000")
+        for pt in points:
+            print("\t".join(str(v) for v in pt.values()))
     if by_rule:
         print("\nrule\tfired\tright")
         for r in _rules(rep.rules):

@@ -167,6 +167,18 @@ def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Pat
     assert out["summary"]["clean_changes_per_1000"] == 0.0
     assert 0 < out["summary"]["recovery"] <= 1
     assert all({"rule", "fired", "right"} <= set(r) for r in out["rules"])
+    res = invoke(["eval", str(dev), "--json", "--curve", "--min-confidence", "0.8",
+                  *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    from repair.cli import CURVE
+
+    assert [p["min_confidence"] for p in out["curve"]] == list(CURVE)
+    # The curve's point at the configured threshold is the summary itself (one fit).
+    at = next(p for p in out["curve"] if p["min_confidence"] == 0.8)
+    assert (at["recovery"], at["precision"]) == (
+        out["summary"]["recovery"], out["summary"]["precision"]
+    )
 
 
 def test_learn_raw_on_unpaired_text(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path) -> None:
