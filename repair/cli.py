@@ -686,6 +686,12 @@ def apply_edits(
         err.print(f"{len(edits)} edit(s) applied", style="dim")
 
 
+def interactive_terminal() -> bool:
+    """Whether a terminal UI can run: keys come from stdin, textual draws on stderr."""
+    err = sys.__stderr__
+    return sys.stdin is not None and sys.stdin.isatty() and err is not None and err.isatty()
+
+
 @app.command()
 def review(
     path: Annotated[str, typer.Argument(help="Input file")],
@@ -720,6 +726,9 @@ def review(
         raise Fail("review needs a file: the terminal is for the keys")
     if not 0.0 <= accept_above <= 1.0:
         raise Fail("--accept-above must be between 0 and 1")
+    if not interactive_terminal():
+        raise Fail("review needs a terminal for its keys (stdin) and screen (stderr); without "
+                   "one, review with 'unspin diff -f json' and 'unspin apply'")
     check_target(path, output, in_place)
     text = read_input(path, errors)
     result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)

@@ -128,8 +128,27 @@ def _fake_run(keys: list[str], shots: list[str] | None = None):  # type: ignore[
     return run
 
 
+def test_cli_review_without_a_terminal_is_one_line_error(
+    tiny_lm, tiny_lexicon, tmp_path, monkeypatch, capsys
+):
+    # Piped or redirected (pytest captures both), the UI would hang or draw into a file.
+    from clihelp import model_args, run_main
+
+    src = tmp_path / "article.txt"
+    src.write_text(SPUN, encoding="utf-8")
+    code, out, err = run_main(["review", str(src), *model_args(tiny_lm, tiny_lexicon)],
+                              monkeypatch, capsys)
+    assert code == 2 and out == ""
+    assert "needs a terminal" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "article.reviewed.txt").exists()
+
+
 def test_cli_review_writes_file_reviewed(repairer, tiny_lm, tiny_lexicon, tmp_path, monkeypatch):
     from clihelp import invoke, model_args
+
+    import repair.cli
+
+    monkeypatch.setattr(repair.cli, "interactive_terminal", lambda: True)
 
     src = tmp_path / "article.txt"
     src.write_text(SPUN, encoding="utf-8")
