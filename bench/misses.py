@@ -4,8 +4,9 @@ Every pair is repaired as `unspin eval` repairs it (tables mined from the other 
 re-scorer fitted on other folds' texts) and each aligned substitution (repair.learn's
 alignment) is put in one class:
 
-- restored: an edit over it writes the original words and the re-scorer kept it;
-- rejected: such an edit was chosen but its confidence was below the threshold;
+- restored: with the kept edits applied, the stretch of output over it (widened to the
+  edits that touch it) aligns with the original words, and only with original words;
+- rejected: the same holds once the edits the re-scorer dropped are applied too;
 - other restoration: the decoder chose another edit over these words;
 - not proposed: no edit, though a row restores exactly these words;
 - no row: no edit and no row for exactly these words (a longer row might have fired).
@@ -27,9 +28,12 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
+from rapidfuzz.distance import Levenshtein
+
 from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
 from repair import calibrate as cal
 from repair.decode import PROPOSE
+from repair.edits import Edit, apply
 from repair.evaluate import loo_tables, table_from
 from repair.learn import count_pair, read_pairs, substitution_spans
 from repair.lexicon import key, read_rows
@@ -39,9 +43,33 @@ DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
 CLASSES = ("restored", "rejected", "other restoration", "not proposed", "no row")
 
 
-def _contains(seq: list[str], sub: list[str]) -> bool:
-    n = len(sub)
-    return any(seq[i : i + n] == sub for i in range(len(seq) - n + 1))
+class Output:
+    """A text with some edits applied, aligned token by token with the original."""
+
+    def __init__(self, text: str, edits: list[Edit], orig: list[str]) -> None:
+        self.edits = sorted(edits, key=lambda e: e.start)
+        self.toks = tokenize(apply(text, self.edits))
+        self.to_orig: dict[int, int] = {}  # output token -> original token, where equal
+        for op in Levenshtein.opcodes([t.norm for t in self.toks], orig):
+            if op.tag == "equal":
+                for k in range(op.src_end - op.src_start):
+                    self.to_orig[op.src_start + k] = op.dest_start + k
+
+    def _out(self, pos: int) -> int:
+        """Where input offset ``pos`` (outside any edit) lands in the output."""
+        return pos + sum(len(e.after) - (e.end - e.start) for e in self.edits if e.end <= pos)
+
+    def restores(self, a: int, b: int, o1: int, o2: int) -> bool:
+        """Whether input ``[a, b)``, widened to the edits over it, reads as the original
+        tokens ``o1..o2`` (and only ever original tokens) in the output."""
+        near = [e for e in self.edits if e.start < b and e.end > a]
+        if not near:
+            return False
+        a, b = min(a, near[0].start), max(b, near[-1].end)
+        lo, hi = self._out(a), self._out(b)
+        got = [self.to_orig.get(k) for k, t in enumerate(self.toks)
+               if t.start >= lo and t.end <= hi]
+        return None not in got and set(range(o1, o2)) <= set(got)  # type: ignore[operator]
 
 
 def main() -> None:
@@ -73,20 +101,19 @@ def main() -> None:
         toks = tokenize(p.spun)
         spun = [t.norm for t in toks]
         orig = words(p.orig)
-        edits = [(e, final[(d.name, i)] >= DEFAULT_MIN_CONFIDENCE)
-                 for i, e in enumerate(d.result.edits)]
+        every = list(d.result.edits)
+        kept = [e for i, e in enumerate(every) if final[(d.name, i)] >= DEFAULT_MIN_CONFIDENCE]
+        with_kept, with_every = Output(p.spun, kept, orig), Output(p.spun, every, orig)
         judged: list[tuple[int, int, int, str, str]] = []  # s1, s2, size, class, example
         for s1, s2, o1, o2 in substitution_spans(spun, orig):
             a, b = toks[s1].start, toks[s2 - 1].end
             s, o = " ".join(spun[s1:s2]), " ".join(orig[o1:o2])
             want = [w.lower() for w in orig[o1:o2]]
-            near = [(e, kept) for e, kept in edits if e.start < b and e.end > a]
-            right = [kept for e, kept in near if _contains(words(e.after.lower()), want)]
-            if any(right):
+            if with_kept.restores(a, b, o1, o2):
                 cls = "restored"
-            elif right:
+            elif with_every.restores(a, b, o1, o2):
                 cls = "rejected"
-            elif near:
+            elif any(e.start < b and e.end > a for e in every):
                 cls = "other restoration"
             elif any([w.lower() for w in c.words] == want for c in lex.lookup(key(s))):
                 cls = "not proposed"
