@@ -2,7 +2,8 @@
 
 Pairs are aligned paragraph by paragraph at token level with rapidfuzz's Levenshtein
 opcodes; each replaced block of one to four tokens on either side becomes a candidate row,
-and insertions or deletions are attached to a neighbouring token so they stay substitutions.
+and insertions or deletions are attached to a neighbouring token so they stay substitutions
+(a word the spinner added, to the token before it and, as a second reading, to the one after).
 """
 
 from __future__ import annotations
