@@ -101,8 +101,10 @@ def broken_number(tok: str) -> str | None:
 
     >>> broken_number("3.six"), broken_number("nine,300"), broken_number("one.0790")
     ('3.6', '9,300', '1.0790')
-    >>> broken_number("three.four"), broken_number("six") is None, broken_number("one,two")
-    ('3.4', True, None)
+    >>> broken_number("three.four"), broken_number("six"), broken_number("one,two")
+    ('3.4', None, None)
+    >>> broken_number("six.Three") is None
+    True
     """
     parts = _NUM_SPLIT.split(tok)
     if len(parts) < 3:
@@ -110,8 +112,9 @@ def broken_number(tok: str) -> str | None:
     vals = parts[::2]
     if not any(p.lower() in _NUMBER_WORDS for p in vals):
         return None
-    if not any(p.isdigit() for p in vals) and set(parts[1::2]) != {"."}:
-        # All words: only a decimal point says numeral ("one,two" may be a list).
+    if not any(p.isdigit() for p in vals) and (set(parts[1::2]) != {"."} or not tok.islower()):
+        # All words: only a decimal point says numeral ("one,two" may be a list, "six.Three"
+        # two sentences run together).
         return None
     if not all(p.isdigit() or p.lower() in _NUMBER_WORDS for p in vals):
         return None
