@@ -17,7 +17,7 @@ from typing import Any
 import repair.lexicon as lexicon_module
 from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
 from repair import calibrate as cal
-from repair.decode import ALONE, PROPOSE
+from repair.decode import ALONE, PROPOSE, Settings
 from repair.evaluate import loo_tables
 from repair.lexicon import Lexicon, read_rows
 
@@ -40,7 +40,7 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
 
 def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool = True,
         sparse: float | None = None, inflection_penalty: float | None = None,
-        spin_mid: float | None = None, preset: tuple[float, float] = PROPOSE,
+        spin_mid: float | None = None, preset: Settings = PROPOSE,
         method: str | None = "rescorer",
         min_conf: float = DEFAULT_MIN_CONFIDENCE) -> dict[str, Any]:
     saved = (lexicon_module.SPARSE_PENALTY, lexicon_module.INFLECTION_PENALTY)
@@ -50,7 +50,8 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
         lexicon_module.INFLECTION_PENALTY = inflection_penalty
     try:
         cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
-                                  bias=preset[0], channel=preset[1])
+                                  bias=preset.bias, channel=preset.channel,
+                                  share=preset.share)
         files = [f for f in loo_tables(cfg.lexicons) if f.stem not in drop] + extra
         rows = [r for f in files for r in read_rows(f)]
 

@@ -35,7 +35,8 @@ def following(k: int):  # type: ignore[no-untyped-def]
 def main(ks: list[int]) -> None:
     base = Repairer(Config())
     cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
-                              bias=PROPOSE[0], channel=PROPOSE[1])
+                              bias=PROPOSE.bias, channel=PROPOSE.channel,
+                              share=PROPOSE.share)
     rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
 
     def raw_for(lex: Lexicon) -> cal.Raw:

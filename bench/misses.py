@@ -79,7 +79,8 @@ def main() -> None:
     args = ap.parse_args()
     base = Repairer(Config(calibration=None))  # the re-scorer is re-fitted per fold here
     cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
-                              bias=PROPOSE[0], channel=PROPOSE[1])
+                              bias=PROPOSE.bias, channel=PROPOSE.channel,
+                              share=PROPOSE.share)
     rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
     pairs = read_pairs(DEV / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}

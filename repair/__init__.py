@@ -70,6 +70,7 @@ class Config:
     lexicons: tuple[str, ...] = field(default_factory=default_lexicons)
     bias: float | None = None  # None: PROPOSE with a re-scorer, else ALONE
     channel: float | None = None  # weight of the channel log-probability; None as bias
+    share: float | None = None  # weight of the spun-side share (decode.Settings); None as bias
     spin_prior: float = 0.5
     beam: int = 6
     min_confidence: float | None = None  # None: DEFAULT_MIN_CONFIDENCE once calibrated, else 0
@@ -118,8 +119,9 @@ class Repairer:
         else:
             min_conf = DEFAULT_MIN_CONFIDENCE if cal is not None else 0.0
         preset = settings_for(getattr(cal, "method", None))
-        bias = preset[0] if c.bias is None else c.bias
-        channel = preset[1] if c.channel is None else c.channel
+        bias = preset.bias if c.bias is None else c.bias
+        channel = preset.channel if c.channel is None else c.channel
+        share = preset.share if c.share is None else c.share
         off: frozenset[tuple[tuple[str, ...], tuple[str, ...]]] = frozenset()
         off_tag = ""
         if c.disabled:
@@ -129,12 +131,13 @@ class Repairer:
             if off:
                 digest = hashlib.sha256(Path(c.disabled).read_bytes()).hexdigest()[:8]
                 off_tag = f"|off:{digest}"
-        weights = Weights(bias, c.spin_prior, c.beam, min_conf, channel=channel)
+        weights = Weights(bias, c.spin_prior, c.beam, min_conf, channel=channel, share=share)
         self.decoder = Decoder(self.lm, self.lexicon, weights, cal, off)
         self.signature = (
             f"unspin:{__version__}|lm:{self.lm.hash}|lex:{self.lexicon.digest()}{off_tag}"
             f"|cal:{cal_tag}"
-            f"|bias:{bias:g}|channel:{channel:g}|beam:{c.beam}|minconf:{min_conf:g}"
+            f"|bias:{bias:g}|channel:{channel:g}|share:{share:g}|beam:{c.beam}"
+            f"|minconf:{min_conf:g}"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
