@@ -44,3 +44,29 @@ def test_outside_edits_byte_identical(repairer) -> None:
     res = repairer.fix_and_explain(text)
     out = res.fixed
     assert out == text.replace("Social gathering", "Party").replace("demise", "death")
+
+
+def test_spun_side_share_weighs_in_the_proposing_pass_only(tiny_lm) -> None:
+    # "navy" was met once in spun text, as a spin of "military": share 1. With a bias no
+    # LM gain on the tiny model can pay, only the share's weight lets the second pass
+    # restore it; the first pass, which estimates P(spun), never sees the share.
+    from repair.decode import Decoder, Weights
+    from repair.lexicon import Lexicon, Row
+    from repair.lm import LanguageModel
+    from repair.text import tokenize
+
+    lex = Lexicon([Row("navy", "military", "pairs", 1, 50, "", "t:2", 1),
+                   Row("thirty day period", "month", "curated", 9, 10, "", "t:3")])
+    lm = LanguageModel(str(tiny_lm))
+    text = "The navy said the meeting was next thirty day period ."
+    assert [o.share for o in Decoder(lm, lex, Weights()).options(tokenize(text))[1]] == [1.0]
+
+    def run(share: float) -> tuple[list[str], float]:
+        w = Weights(bias=15.0, spin_bias=-10.0, share=share)
+        edits, _, p = Decoder(lm, lex, w).run_raw(text)
+        return [e.before for e in edits], p
+
+    without, p0 = run(0.0)
+    with_share, p1 = run(20.0)
+    assert "navy" not in without and "navy" in with_share
+    assert p0 == p1
