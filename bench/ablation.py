@@ -53,9 +53,7 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
     if inflection_penalty is not None:
         lexicon_module.INFLECTION_PENALTY = inflection_penalty
     try:
-        cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
-                                  bias=preset.bias, channel=preset.channel,
-                                  share=preset.share)
+        cfg = base.config.raw(preset)
         files = [f for f in loo_tables(cfg.lexicons) if f.stem not in drop] + extra
         rows = [r for f in files for r in read_rows(f)]
 

@@ -81,8 +81,7 @@ def curve(docs: list[cal.Doc]) -> list[dict[str, float]]:
 
 
 def main() -> None:
-    base = Repairer(Config(calibration=None, min_confidence=0.0, bias=PROPOSE.bias,
-                           channel=PROPOSE.channel, share=PROPOSE.share))
+    base = Repairer(Config().raw(PROPOSE))
     rows = [r for f in loo_tables(base.config.lexicons) for r in read_rows(f)]
 
     def plain(lex: Lexicon) -> cal.Raw:

@@ -8,7 +8,6 @@ of each k, as `unspin eval` does. Usage: .venv/bin/python bench/learning_curve.p
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -34,9 +33,7 @@ def following(k: int):  # type: ignore[no-untyped-def]
 
 def main(ks: list[int]) -> None:
     base = Repairer(Config())
-    cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
-                              bias=PROPOSE.bias, channel=PROPOSE.channel,
-                              share=PROPOSE.share)
+    cfg = base.config.raw(PROPOSE)
     rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
 
     def raw_for(lex: Lexicon) -> cal.Raw:

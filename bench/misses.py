@@ -20,7 +20,6 @@ Usage: .venv/bin/python bench/misses.py [--examples N] [--json OUT]
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 from collections import Counter
@@ -78,9 +77,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the counts and examples here")
     args = ap.parse_args()
     base = Repairer(Config(calibration=None))  # the re-scorer is re-fitted per fold here
-    cfg = dataclasses.replace(base.config, calibration=None, min_confidence=0.0,
-                              bias=PROPOSE.bias, channel=PROPOSE.channel,
-                              share=PROPOSE.share)
+    cfg = base.config.raw(PROPOSE)
     rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
     pairs = read_pairs(DEV / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}

@@ -27,8 +27,7 @@ DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
 
 
 def main(k: int = 5, count: float = 1.0) -> None:
-    base = Repairer(Config(calibration=None, min_confidence=0.0, bias=PROPOSE.bias,
-                           channel=PROPOSE.channel, share=PROPOSE.share))
+    base = Repairer(Config().raw(PROPOSE))
     rows = [r for f in loo_tables(base.config.lexicons) for r in read_rows(f)]
     texts = [p.spun for p in read_pairs(DEV / "pairs")] + [t for _, t in read_clean(DEV / "clean")]
     vocab = {w.lower() for t in texts for w in words(t) if w.isalpha()}

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .decode import settings_for
+from .decode import Settings, settings_for
 from .edits import Edit, EditMismatch, Result, apply
 from .lexicon import Lexicon, LexiconError
 from .lm import LanguageModel, ModelError
@@ -76,6 +76,12 @@ class Config:
     min_confidence: float | None = None  # None: DEFAULT_MIN_CONFIDENCE once calibrated, else 0
     calibration: str | None = field(default_factory=default_calibration)
     disabled: str | None = field(default_factory=default_disabled)
+
+    def raw(self, settings: Settings) -> Config:
+        """This configuration proposing at ``settings`` with no map and no threshold: the raw
+        proposals a map is fitted on and every leave-one-out evaluation re-scores."""
+        return replace(self, calibration=None, min_confidence=0.0, bias=settings.bias,
+                       channel=settings.channel, share=settings.share)
 
 
 class Repairer:

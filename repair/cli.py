@@ -869,9 +869,7 @@ def calibrate(
         raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")
     # Fit on raw confidences: an existing map must not calibrate its own training data. A
     # re-scorer judges what the decoder proposes when it has a re-scorer behind it.
-    s = settings_for(method)
-    config = replace(make_config(lm, lexicon), calibration=None, min_confidence=0.0,
-                     bias=s.bias, channel=s.channel, share=s.share)
+    config = make_config(lm, lexicon).raw(settings_for(method))
     base = load(config)
     rows = [r for f in loo_tables(config.lexicons) for r in read_rows(f)]
 
