@@ -64,9 +64,10 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
             return r.raw
 
         # Without loo, no table is mined from the pairs at all.
-        docs = cal.raw_results(DEV, raw_for, rows, True, cal.leave_one_out if loo else None)
+        runs = cal.dev_runs(DEV, raw_for, rows, True, cal.leave_one_out if loo else None,
+                            cal.FOLDS if method else 0)
         grid = [round(0.5 + 0.01 * i, 2) for i in range(46)] if method else []
-        at, *curve = cal.crossfit_reports(docs, method, [min_conf, *grid])
+        at, *curve = cal.crossfit_reports(runs, method, [min_conf, *grid])
         out = at.summary()
         # Sources move where a threshold falls: compare them at equal precision too.
         ok = [(r.recovery, t, r) for t, r in zip(grid, curve, strict=True)

@@ -73,10 +73,10 @@ def synonym_rows(rows: Iterable[Row]) -> Iterator[Row]:
         yield Row(w, y, SOURCE, float(count), total * 10**PENALTY, path, f"graph:{path}")
 
 
-def curve(docs: list[cal.Doc]) -> list[dict[str, float]]:
+def curve(runs: cal.Runs) -> list[dict[str, float]]:
     return [{"threshold": t, "recovery": round(r.recovery, 4),
              "precision": round(r.precision, 4), "clean_per_1000": round(r.clean_per_1000, 3)}
-            for t, r in zip(THRESHOLDS, cal.crossfit_reports(docs, "rescorer", THRESHOLDS),
+            for t, r in zip(THRESHOLDS, cal.crossfit_reports(runs, "rescorer", THRESHOLDS),
                             strict=True)]
 
 
@@ -91,15 +91,18 @@ def main() -> None:
         return base.with_lexicon(Lexicon(lex.rows + list(synonym_rows(lex.rows)))).raw
 
     print(json.dumps({"configuration": "default", "curve": curve(
-        cal.raw_results(DEV, plain, rows))}), flush=True)
-    docs = cal.raw_results(DEV, graph, rows)
-    docs = [dataclasses.replace(d, features=[(*f, float(e.rule.startswith("graph:")))
-                                             for e, f in zip(d.result.edits, d.features,
-                                                             strict=True)])
-            for d in docs]
+        cal.dev_runs(DEV, plain, rows))}), flush=True)
+    def flagged(docs: list[cal.Doc]) -> list[cal.Doc]:  # one feature more: from the graph?
+        return [dataclasses.replace(d, features=[(*f, float(e.rule.startswith("graph:")))
+                                                 for e, f in zip(d.result.edits, d.features,
+                                                                 strict=True)])
+                for d in docs]
+
+    runs = cal.dev_runs(DEV, graph, rows)
+    runs = cal.Runs(flagged(runs.scored), [flagged(t) for t in runs.training], runs.folds)
     cal.FEATURES = (*cal.FEATURES, "src_graph")  # the re-scorer sees one feature more
     print(json.dumps({"configuration": "with synonym-graph candidates",
-                      "curve": curve(docs)}), flush=True)
+                      "curve": curve(runs)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ def following(k: int):  # type: ignore[no-untyped-def]
     def pick(name: str, names: list[str]) -> list[str]:
         if not name:
             return names[:k]
-        i = names.index(name)
-        return [names[(i + 1 + j) % len(names)] for j in range(k)]
+        i = names.index(name)  # never itself, never one twice (a map's training texts
+        # choose among fewer pairs than the scored ones)
+        return [names[(i + 1 + j) % len(names)] for j in range(min(k, len(names) - 1))]
 
     return pick
 
@@ -40,8 +41,8 @@ def main(ks: list[int]) -> None:
         return Repairer(cfg, lm=base.lm, lexicon=lex).raw
 
     for k in ks:
-        docs = cal.raw_results(DEV, raw_for, rows, True, following(k) if k else None)
-        s = cal.crossfit_report(docs, "rescorer", DEFAULT_MIN_CONFIDENCE).summary()
+        runs = cal.dev_runs(DEV, raw_for, rows, True, following(k) if k else None)
+        s = cal.crossfit_report(runs, "rescorer", DEFAULT_MIN_CONFIDENCE).summary()
         print(json.dumps({"train_pairs": k, "recovery": s["recovery"],
                           "precision": s["precision"],
                           "clean_per_1000": s["clean_changes_per_1000"]}), flush=True)

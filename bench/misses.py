@@ -35,7 +35,7 @@ from repair.decode import PROPOSE
 from repair.edits import Edit, apply
 from repair.evaluate import loo_tables, table_from
 from repair.learn import count_pair, read_pairs, substitution_spans
-from repair.lexicon import key, read_rows
+from repair.lexicon import Lexicon, key, read_rows
 from repair.text import tokenize, words
 
 DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
@@ -81,15 +81,21 @@ def main() -> None:
     rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
     pairs = read_pairs(DEV / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
-    docs, lexicons = [], {}
-    for p in pairs:
-        lex = table_from(counts, (n for n in counts if n != p.name), rows)
-        lexicons[p.name] = lex
-        raw = Repairer(cfg, lm=base.lm, lexicon=lex).raw
-        docs.append(cal.Doc(p.name, p.spun, p.orig, *raw(p.spun)))
-    data = cal.judge(docs)
-    conf = cal.cross_validated(data, "rescorer")
+
+    def raw_for(lex: Lexicon) -> cal.Raw:
+        return Repairer(cfg, lm=base.lm, lexicon=lex).raw
+
+    # As `unspin eval` scores them: leave-one-out tables, maps fitted per fold on training
+    # texts that never saw the fold (repair.calibrate.dev_runs).
+    runs = cal.dev_runs(DEV, raw_for, rows)
+    data = cal.judge(runs.scored)
+    conf = cal.cross_validated(data, "rescorer", training=[cal.judge(t) for t in runs.training],
+                               fold=runs.folds)
     final = {(o.doc, o.index): c for o, c in zip(data, conf, strict=True)}
+    by_name = {d.name: d for d in runs.scored}
+    docs = [by_name[p.name] for p in pairs]
+    lexicons = {p.name: table_from(counts, (n for n in counts if n != p.name), rows)
+                for p in pairs}
 
     tally: Counter[str] = Counter()
     tokens: Counter[str] = Counter()

@@ -116,31 +116,82 @@ def raw_results(
     base_rows: list[Row],
     with_clean: bool = True,
     learn_from: Callable[[str, list[str]], list[str]] | None = leave_one_out,
+    held_out: Iterable[str] | None = None,
 ) -> list[Doc]:
     """Raw repairs of ``dev/pairs`` and ``dev/clean`` (named ``clean/NAME``).
 
     Each text is repaired with ``base_rows`` plus a table mined from the pairs that
     ``learn_from(name, all pair names)`` picks (``None``: no mined table); clean texts are
-    asked for with the name ``""``.
+    asked for with the name ``""``. This is how ``unspin eval`` repairs each text.
+
+    With ``held_out`` (a set of text names, maybe empty), the texts are repaired as the
+    texts a map is *fitted* on: those held out are skipped and never learnt from, and the
+    other pairs fall in :data:`FOLDS` folds, no text learning from a pair of its own fold.
+    A statistic mined without the text alone (a row's count, the share of a spun phrase
+    restored so) is the whole-set figure minus the text's own contribution, so it differs
+    by whether the text's own edit is right: a re-scorer fitted on such texts reads the
+    answer from it, and scores a text that had no part in the whole-set figure as if it
+    had. Leaving out a fold mixes that contribution with twenty others'.
     """
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
-    names = list(counts)
+    skip = set(held_out or ())
+    names = [n for n in counts if n not in skip]
+    inner = folds(names) if held_out is not None else {}
     memo: dict[tuple[str, ...], Raw] = {}
 
     def fixer(name: str) -> Raw:
         use = tuple(learn_from(name, names)) if learn_from else ()
+        if inner:
+            use = tuple(n for n in use if inner[n] != inner.get(name, -1))
         if use not in memo:
-            memo.clear()  # one table at a time: they are rebuilt per text anyway
+            if len(memo) > FOLDS:
+                memo.clear()  # a table per fold at most: they are rebuilt per text anyway
             memo[use] = raw_for(table_from(counts, use, base_rows))
         return memo[use]
 
-    out = [Doc(p.name, p.spun, p.orig, *fixer(p.name)(p.spun)) for p in pairs]
+    out = [Doc(p.name, p.spun, p.orig, *fixer(p.name)(p.spun)) for p in pairs
+           if p.name not in skip]
     if with_clean:
         fix = fixer("")
-        out.extend(Doc("clean/" + n, t, None, *fix(t)) for n, t in read_clean(d / "clean"))
+        out.extend(Doc("clean/" + n, t, None, *fix(t)) for n, t in read_clean(d / "clean")
+                   if "clean/" + n not in skip)
     return out
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The dev texts repaired raw for a cross-fitted evaluation.
+
+    ``scored``: every text as ``unspin eval`` repairs it (its table mined from the other
+    pairs); ``training[f]``: the texts outside fold ``f`` repaired as a map's training
+    texts (:func:`raw_results` with ``held_out`` = fold ``f``), which fold ``f``'s map is
+    fitted on. No statistic behind a training text's features saw a text of fold ``f``.
+    """
+
+    scored: list[Doc]
+    training: list[list[Doc]]
+    folds: dict[str, int]  # text name -> its fold
+
+
+def dev_runs(
+    dev: Path | str,
+    raw_for: Callable[[Lexicon], Raw],
+    base_rows: list[Row],
+    with_clean: bool = True,
+    learn_from: Callable[[str, list[str]], list[str]] | None = leave_one_out,
+    k: int = FOLDS,
+) -> Runs:
+    """:class:`Runs` of ``dev`` (the arguments are :func:`raw_results`')."""
+    scored = raw_results(dev, raw_for, base_rows, with_clean, learn_from)
+    fold = folds((d.name for d in scored), k) if k else {}
+    training = [
+        raw_results(dev, raw_for, base_rows, with_clean, learn_from,
+                    held_out=[n for n, g in fold.items() if g == f])
+        for f in range(k)
+    ]
+    return Runs(scored, training, fold)
 
 
 def judge(docs: Iterable[Doc]) -> list[Outcome]:
@@ -294,8 +345,8 @@ class Rescorer:
 
     The decoder proposes; this judges each proposal on everything known about it (the LM
     gain, the channel, how much evidence the row has and where it came from, how common
-    the words are, the document's spin probability), learned from leave-one-out repairs
-    of the dev pairs and the clean texts.
+    the words are, the document's spin probability), learned from repairs of the dev pairs
+    and the clean texts (:func:`raw_results` with ``held_out``).
     """
 
     model: Any  # sklearn CalibratedClassifierCV over HistGradientBoostingClassifier
@@ -332,9 +383,10 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
     k = min(FOLDS, len(set(groups)))
     if len(set(y.tolist())) < 2 or k < 2:
         raise ValueError("a re-scorer needs right and wrong edits from two articles or more")
-    # More LM gain, channel, evidence or document spin never makes an edit less likely right.
-    # Besides being true, this keeps trees from memorising a row by its exact count: the
-    # built table counts every pair once more than any table in leave-one-out training.
+    # More LM gain, channel, evidence, document spin, spin rate or share never makes an edit
+    # less likely right. Besides being true, this keeps trees from reading a training
+    # text's own answer from statistics mined without it (see raw_results), and from
+    # memorising a row by its exact count.
     trees = HistGradientBoostingClassifier(
         max_iter=150, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=10,
         monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES], random_state=0,
@@ -348,7 +400,8 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
     return Rescorer(model)
 
 
-MONOTONE = {"margin": 1, "gain": 1, "channel": 1, "log_prior": 1, "evidence": 1}
+MONOTONE = {"margin": 1, "gain": 1, "channel": 1, "log_prior": 1, "evidence": 1,
+            "spin_rate": 1, "share": 1}
 Map = Isotonic | Platt | Rescorer
 
 
@@ -423,13 +476,23 @@ def folds(docs: Iterable[str], k: int = FOLDS) -> dict[str, int]:
 
 
 def cross_validated(
-    data: Sequence[Outcome], method: str, lenient: bool = False, k: int = FOLDS
+    data: Sequence[Outcome],
+    method: str,
+    lenient: bool = False,
+    k: int = FOLDS,
+    training: Sequence[Sequence[Outcome]] | None = None,
+    fold: dict[str, int] | None = None,
 ) -> list[float]:
-    """Each edit's calibrated confidence from a map fitted on the other folds' articles."""
-    fold = folds((o.doc for o in data), k)
+    """Each edit's calibrated confidence from a map fitted on the other folds' articles:
+    their edits in ``data``, or ``training[f]`` for fold ``f`` (see :class:`Runs`; then
+    ``fold`` must be the folds ``training`` was made for, over every text)."""
+    if (training is None) != (fold is None):
+        raise ValueError("training sets need the folds they were made for")
+    fold = fold or folds((o.doc for o in data), k)
     out = [0.0] * len(data)
     for f in range(k):
-        fit = FITTERS[method]([o for o in data if fold[o.doc] != f], lenient)
+        train = training[f] if training is not None else [o for o in data if fold[o.doc] != f]
+        fit = FITTERS[method](train, lenient)
         idx = [i for i, o in enumerate(data) if fold[o.doc] == f]
         got = fit.scores([data[i].confidence for i in idx], [data[i].features for i in idx])
         for i, c in zip(idx, got, strict=True):
@@ -437,7 +500,16 @@ def cross_validated(
     return out
 
 
-def calibrate(data: Sequence[Outcome], lenient: bool = False) -> Calibration:
+def calibrate(
+    data: Sequence[Outcome],
+    lenient: bool = False,
+    training: Sequence[Sequence[Outcome]] | None = None,
+    fit_on: Sequence[Outcome] | None = None,
+    fold: dict[str, int] | None = None,
+) -> Calibration:
+    """Reliability of ``data``'s raw confidences and, for each map, of its cross-validated
+    ones (fold ``f`` fitted on ``training[f]``, else on the other folds of ``data``); the
+    maps fitted on ``fit_on`` (else ``data``) to be saved."""
     right = [o.lenient if lenient else o.right for o in data]
     conf = [o.confidence for o in data]
     cal = Calibration(reliability(conf, right), n=len(data),
@@ -447,36 +519,34 @@ def calibrate(data: Sequence[Outcome], lenient: bool = False) -> Calibration:
     for method, fitter in FITTERS.items():
         if method == "rescorer" and not all(o.features for o in data):
             continue  # outcomes without features (judged from finished results)
-        conf_cv = cross_validated(data, method, lenient)
+        conf_cv = cross_validated(data, method, lenient, training=training, fold=fold)
         cal.after[method] = reliability(conf_cv, right)
         cal.auc[method] = auc([c for c, r in zip(conf_cv, right, strict=True) if r],
                               [c for c, r in zip(conf_cv, right, strict=True) if not r])
-        cal.fits[method] = fitter(data, lenient)
+        cal.fits[method] = fitter(data if fit_on is None else fit_on, lenient)
     return cal
 
 
-def crossfit_report(
-    docs: Sequence[Doc],
-    method: str | None,
-    min_confidence: float,
-    k: int = FOLDS,
-) -> Report:
+def crossfit_report(runs: Runs, method: str | None, min_confidence: float) -> Report:
     """Score raw repairs as the engine would finish them, without scoring any text with a
-    map fitted on it: each text's edits get confidences from a ``method`` map fitted on the
-    other folds' texts (``None``: raw confidences), and those below ``min_confidence`` go.
+    map fitted on it or on statistics that saw it: each scored text's edits get
+    confidences from a ``method`` map fitted on the other folds' training texts (``None``:
+    raw confidences), and those below ``min_confidence`` go.
     """
-    return crossfit_reports(docs, method, (min_confidence,), k)[0]
+    return crossfit_reports(runs, method, (min_confidence,))[0]
 
 
 def crossfit_reports(
-    docs: Sequence[Doc],
-    method: str | None,
-    thresholds: Sequence[float],
-    k: int = FOLDS,
+    runs: Runs, method: str | None, thresholds: Sequence[float]
 ) -> list[Report]:
     """:func:`crossfit_report` at each of ``thresholds``, the maps fitted once."""
+    docs = runs.scored
     data = judge(docs)
-    conf = cross_validated(data, method, k=k) if method else [o.confidence for o in data]
+    conf = (
+        cross_validated(data, method, k=len(runs.training),
+                        training=[judge(t) for t in runs.training], fold=runs.folds)
+        if method else [o.confidence for o in data]
+    )
     got: dict[tuple[str, int], float] = {
         (o.doc, o.index): c for o, c in zip(data, conf, strict=True)
     }

@@ -316,8 +316,9 @@ def eval_(
     """Score pairs and clean texts with the conventions of the dev set.
 
     Each pair is repaired with the pairs table re-learnt without it (leave-one-out), and the
-    confidence map, when there is one, is re-fitted for each fold of texts on the others:
-    no text is scored by anything learnt from it.
+    confidence map, when there is one, is re-fitted for each fold of texts on the other
+    folds' texts, repaired with tables that never saw the fold: no text is scored by
+    anything learnt from it.
     """
     from . import calibrate as cal
     from .evaluate import loo_tables
@@ -333,11 +334,12 @@ def eval_(
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
 
-    docs = cal.raw_results(dev, raw_for, rows, True, cal.leave_one_out if loo else None)
     fitted = base.decoder.calibration
     method = getattr(fitted, "method", None)
+    runs = cal.dev_runs(dev, raw_for, rows, True, cal.leave_one_out if loo else None,
+                        cal.FOLDS if method else 0)
     thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
-    rep, *others = cal.crossfit_reports(docs, method, thresholds)
+    rep, *others = cal.crossfit_reports(runs, method, thresholds)
     summary = {**rep.summary(), "loo": loo, "map": method or "none",
                "map_folds": cal.FOLDS if method else 0, "signature": base.signature}
     points = [
@@ -876,9 +878,11 @@ def calibrate(
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
 
-    data = cal.judge(cal.raw_results(dev, raw_for, rows, with_clean))
+    runs = cal.dev_runs(dev, raw_for, rows, with_clean)
+    fit_on = cal.raw_results(dev, raw_for, rows, with_clean, held_out=())
     try:
-        res = cal.calibrate(data, lenient)
+        res = cal.calibrate(cal.judge(runs.scored), lenient,
+                            [cal.judge(t) for t in runs.training], cal.judge(fit_on), runs.folds)
     except ValueError as e:
         raise Fail(f"{dev}: cannot calibrate on these edits ({e})") from None
     meta = {"signature": base.signature, "check": "lenient" if lenient else "strict",

@@ -138,6 +138,33 @@ def test_rescorer_is_monotone_in_evidence_and_gain() -> None:
             assert all(a <= b + 1e-12 for a, b in zip(got, got[1:], strict=False)), name
 
 
+def test_cross_fitting_uses_each_folds_own_training_texts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    import pytest
+
+    import repair.calibrate as cal
+
+    data = _featured(200)
+    fold = cal.folds(o.doc for o in data)
+    training = [[replace(o, doc=f"t{f}-{o.doc}") for o in data[:50]] for f in range(cal.FOLDS)]
+    fitted: list[set[str]] = []
+
+    class Spy:
+        def scores(self, confs, feats):  # type: ignore[no-untyped-def]
+            return [0.5] * len(confs)
+
+    def fitter(train, lenient):  # type: ignore[no-untyped-def]
+        fitted.append({o.doc for o in train})
+        return Spy()
+
+    monkeypatch.setitem(cal.FITTERS, "spy", fitter)
+    cal.cross_validated(data, "spy", training=training, fold=fold)
+    assert [next(iter(s))[:2] for s in fitted] == [f"t{f}" for f in range(cal.FOLDS)]
+    with pytest.raises(ValueError, match="folds"):
+        cal.cross_validated(data, "spy", training=training)
+
+
 def test_cross_validation_never_scores_a_text_with_a_map_fitted_on_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import repair.calibrate as cal
 
@@ -163,3 +190,58 @@ def test_cross_validation_never_scores_a_text_with_a_map_fitted_on_it(monkeypatc
     for f, train in enumerate(seen):
         scored = {d for d, k in fold.items() if k == f}
         assert scored and not (scored & train) and train | scored == set(fold)
+
+
+def _tiny_dev(root):  # type: ignore[no-untyped-def]
+    (root / "pairs").mkdir(parents=True)
+    (root / "clean").mkdir()
+    for i in range(12):
+        (root / "pairs" / f"{i:03}.spun.txt").write_text(f"The firm stated {i}.\n")
+        (root / "pairs" / f"{i:03}.orig.txt").write_text(f"The firm said {i}.\n")
+    for i in range(3):
+        (root / "clean" / f"{i:03}.txt").write_text("The firm said so.\n")
+    return root
+
+
+def test_training_texts_never_learn_from_the_held_out_fold_or_their_own(  # type: ignore[no-untyped-def]
+    tmp_path, monkeypatch
+) -> None:
+    """A map's training texts are repaired with tables that saw neither the fold it will
+    score nor their own fold: a statistic mined without a text alone tells its answer."""
+    import repair.calibrate as cal
+    from repair.edits import Result
+
+    dev = _tiny_dev(tmp_path)
+    used: list[tuple[str, ...]] = []
+
+    def table_from(counts, names, rows):  # type: ignore[no-untyped-def]
+        used.append(tuple(names))
+        return tuple(names)
+
+    def raw_for(table):  # type: ignore[no-untyped-def]
+        def raw(text):  # type: ignore[no-untyped-def]
+            seen[text] = table
+            return Result(text, (), "sig"), []
+        return raw
+
+    monkeypatch.setattr(cal, "table_from", table_from)
+    seen: dict[str, tuple[str, ...]] = {}
+    runs = cal.dev_runs(dev, raw_for, [])
+    names = [d.name for d in runs.scored]
+    assert len(names) == 15 and set(runs.folds) == set(names)
+    seen.clear()
+    scored = cal.raw_results(dev, raw_for, [])  # as unspin eval: leave-one-out
+    assert all(len(seen[d.text]) == 11 and d.name not in seen[d.text] for d in scored if d.orig)
+    for f, train in enumerate(runs.training):
+        fold = {n for n, g in runs.folds.items() if g == f}
+        assert {d.name for d in train} == set(names) - fold
+        seen.clear()
+        cal.raw_results(dev, raw_for, [], held_out=fold)
+        pairs_left = [n for n in names if n not in fold and not n.startswith("clean/")]
+        inner = cal.folds(pairs_left)
+        for d in train:
+            got = set(seen[d.text])
+            assert not got & fold and d.name not in got
+            if d.orig:
+                assert all(inner[n] != inner[d.name] for n in got)
+            assert got  # each still learns from most of the others
