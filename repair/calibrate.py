@@ -117,6 +117,7 @@ def raw_results(
     with_clean: bool = True,
     learn_from: Callable[[str, list[str]], list[str]] | None = leave_one_out,
     held_out: Iterable[str] | None = None,
+    seed: str = "",
 ) -> list[Doc]:
     """Raw repairs of ``dev/pairs`` and ``dev/clean`` (named ``clean/NAME``).
 
@@ -131,14 +132,15 @@ def raw_results(
     restored so) is the whole-set figure minus the text's own contribution, so it differs
     by whether the text's own edit is right: a re-scorer fitted on such texts reads the
     answer from it, and scores a text that had no part in the whole-set figure as if it
-    had. Leaving out a fold mixes that contribution with twenty others'.
+    had. Leaving out a fold mixes that contribution with twenty others'. (``seed``: how the
+    pairs fall in folds, see :func:`folds`.)
     """
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
     skip = set(held_out or ())
     names = [n for n in counts if n not in skip]
-    inner = folds(names) if held_out is not None else {}
+    inner = folds(names, seed=seed) if held_out is not None else {}
     memo: dict[tuple[str, ...], Raw] = {}
 
     def fixer(name: str) -> Raw:
@@ -182,13 +184,15 @@ def dev_runs(
     with_clean: bool = True,
     learn_from: Callable[[str, list[str]], list[str]] | None = leave_one_out,
     k: int = FOLDS,
+    seed: str = "",
 ) -> Runs:
-    """:class:`Runs` of ``dev`` (the arguments are :func:`raw_results`')."""
+    """:class:`Runs` of ``dev`` in ``k`` folds (``seed``: see :func:`folds`; the other
+    arguments are :func:`raw_results`')."""
     scored = raw_results(dev, raw_for, base_rows, with_clean, learn_from)
-    fold = folds((d.name for d in scored), k) if k else {}
+    fold = folds((d.name for d in scored), k, seed) if k else {}
     training = [
         raw_results(dev, raw_for, base_rows, with_clean, learn_from,
-                    held_out=[n for n, g in fold.items() if g == f])
+                    held_out=[n for n, g in fold.items() if g == f], seed=seed)
         for f in range(k)
     ]
     return Runs(scored, training, fold)
@@ -470,9 +474,17 @@ class Calibration:
     accuracy: float = 0.0
 
 
-def folds(docs: Iterable[str], k: int = FOLDS) -> dict[str, int]:
-    """Articles to folds, alternating in sorted order (deterministic)."""
-    return {d: i % k for i, d in enumerate(sorted(set(docs)))}
+def folds(docs: Iterable[str], k: int = FOLDS, seed: str = "") -> dict[str, int]:
+    """Articles to folds, alternating in sorted order, or in an order shuffled by ``seed``
+    (deterministic either way).
+
+    >>> folds(["b", "a", "c"], 2)
+    {'a': 0, 'b': 1, 'c': 0}
+    """
+    order = sorted(set(docs))
+    if seed:
+        order.sort(key=lambda d: hashlib.sha256(f"{seed}:{d}".encode()).hexdigest())
+    return {d: i % k for i, d in enumerate(order)}
 
 
 def cross_validated(

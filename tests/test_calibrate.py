@@ -245,3 +245,15 @@ def test_training_texts_never_learn_from_the_held_out_fold_or_their_own(  # type
             if d.orig:
                 assert all(inner[n] != inner[d.name] for n in got)
             assert got  # each still learns from most of the others
+
+
+def test_folds_are_balanced_and_a_seed_shuffles_them() -> None:
+    import repair.calibrate as cal
+
+    names = [f"{i:03}" for i in range(23)]
+    plain, a, b = cal.folds(names), cal.folds(names, seed="a"), cal.folds(names, seed="b")
+    for f in (plain, a, b):
+        assert set(f) == set(names)
+        sizes = [list(f.values()).count(k) for k in range(cal.FOLDS)]
+        assert max(sizes) - min(sizes) <= 1
+    assert a != plain and a != b and cal.folds(reversed(names), seed="a") == a
