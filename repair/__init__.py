@@ -36,8 +36,8 @@ __all__ = [
 
 # Calibrated confidence below which edits are dropped by default (chosen on the dev set,
 # leave-one-out and cross-fitted on training texts that never saw the scored fold: the
-# lowest threshold whose precision reaches 0.92 under each of five fold assignments,
-# bench/fold_seeds.py; clean text all but untouched).
+# lowest threshold whose precision is 0.925 or more under each of five assignments of the
+# texts to folds, bench/fold_seeds.py; clean text all but untouched).
 DEFAULT_MIN_CONFIDENCE = 0.86
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicon"
