@@ -498,10 +498,13 @@ def cross_validated(
     fold: dict[str, int] | None = None,
 ) -> list[float]:
     """Each edit's calibrated confidence from a map fitted on the other folds' articles:
-    their edits in ``data``, or ``training[f]`` for fold ``f`` (see :class:`Runs`; then
-    ``fold`` must be the folds ``training`` was made for, over every text)."""
+    their edits in ``data`` (``k`` folds), or ``training[f]`` for fold ``f`` (see
+    :class:`Runs`; then ``fold`` must be the folds ``training`` was made for, over every
+    text)."""
     if (training is None) != (fold is None):
         raise ValueError("training sets need the folds they were made for")
+    if training is not None:
+        k = len(training)
     fold = fold or folds((o.doc for o in data), k)
     out = [0.0] * len(data)
     for f in range(k):
@@ -557,8 +560,8 @@ def crossfit_reports(
     docs = runs.scored
     data = judge(docs)
     conf = (
-        cross_validated(data, method, k=len(runs.training),
-                        training=[judge(t) for t in runs.training], fold=runs.folds)
+        cross_validated(data, method, training=[judge(t) for t in runs.training],
+                        fold=runs.folds)
         if method else [o.confidence for o in data]
     )
     got: dict[tuple[str, int], float] = {
