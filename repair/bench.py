@@ -52,7 +52,7 @@ def corpus(texts: Sequence[str], target_words: int) -> list[str]:
     >>> [len(d) for d in corpus(["a b", "c d e"], 6)]
     [3, 5, 3]
     """
-    from .score import count_words
+    from .text import count_words
 
     if not texts:
         raise ValueError("no input text to benchmark")
@@ -125,7 +125,7 @@ def measure(
     """Time loading (unless ``repairer`` is given), repair and a plain KenLM pass over ``docs``."""
     from .lexicon import Lexicon
     from .lm import LanguageModel
-    from .score import count_words
+    from .text import count_words
 
     out: dict[str, Any] = {}
     if repairer is None:
@@ -290,7 +290,7 @@ def run(
 
 
 def _describe(paths: Sequence[str], texts: Sequence[str]) -> dict[str, Any]:
-    from .score import count_words
+    from .text import count_words
 
     return {
         "paths": list(paths) if len(paths) <= 4 else [*paths[:2], f"... {len(paths)} paths"],

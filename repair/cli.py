@@ -573,7 +573,8 @@ def score(
     errors: ErrOpt = "strict",
 ) -> None:
     """Probability that each document is spun; with --threshold, a check that exits 1."""
-    from .score import count_words, spin_score
+    from .score import spin_score
+    from .text import count_words
 
     _check_errors(errors)
     config = make_config(lm, lexicon)

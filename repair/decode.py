@@ -28,7 +28,7 @@ from .lexicon import (
     transfer_case,
 )
 from .lm import LanguageModel
-from .text import Token, iter_sentences, overlaps, skip_spans
+from .text import Token, count_words, iter_sentences, overlaps, skip_spans
 
 _NUMBER_WORDS = {
     "zero": "0",
@@ -351,6 +351,10 @@ class Decoder:
             if opts is not None:
                 first = self._sentence(text, toks, opts, 0.5, first=True)
                 mass += sum(e.confidence for e, _ in first)
+                # Words are counted as the first pass would leave them, so a text and its
+                # repair have the same length here and repairing can only lower the rate
+                # (``fix`` stays idempotent when an edit shortens the text).
+                n += sum(count_words(e.after) - count_words(e.before) for e, _ in first)
                 if keep:
                     lattice.append((toks, opts))
         if mass == 0.0:

@@ -24,7 +24,8 @@ from typing import Any, BinaryIO, TypeVar
 from . import Config, Repairer
 from .edits import Result
 from .io import InputError, encode, read_input, write_atomic
-from .score import count_words, spin_score
+from .score import spin_score
+from .text import count_words
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .edits import Result
-from .text import tokenize
+from .text import count_words
 
 # Edits per word (confidence-weighted) at which the score is 0.5, and the logistic slope.
 # Fitted by eye on ../shared/dev with leave-one-article-out tables: clean articles stay below
@@ -34,15 +34,6 @@ from .text import tokenize
 MIDPOINT = 0.02
 SLOPE = 150.0
 SMOOTH = 10
-
-
-def count_words(text: str) -> int:
-    """Word tokens (punctuation excluded) with the project's one tokenizer.
-
-    >>> count_words("Prices rose by 3.6 percent, officials said.")
-    7
-    """
-    return sum(1 for t in tokenize(text) if t.norm[:1].isalnum())
 
 
 def spin_density(result: Result, n_words: int | None = None) -> float:

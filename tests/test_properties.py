@@ -11,7 +11,7 @@ import os
 
 import pytest
 from conftest import TINY_CORPUS
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from repair import Config, Repairer, Result, io
@@ -112,8 +112,18 @@ def test_any_subset_of_edits_is_valid_and_local(repairer, text: str, data) -> No
     assert res.apply(keep=()) == text
 
 
+# Found by the fuzz target: a repair that shortens the text ("thousands and thousands" ->
+# "millions") once raised the document's spin rate per word, so the second run repaired more.
+SHORTENING = (
+    "?The navy mentioned the fa\n\nculties were cl!sed for a t:irty day period i\x7f.\r\n"
+    "[the demis etoll](htt`ps://x.org" + "\x00" * 33 + "\t" + "\x00" * 21
+    + "/demise) thousands and thousands\x00\n"
+)
+
+
 @PROFILE
 @given(text=texts)
+@example(text=SHORTENING)
 def test_idempotent(repairer, text: str) -> None:
     once = repairer.fix(text)
     assert repairer.fix(once) == once

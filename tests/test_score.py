@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from repair import Config, Edit, Repairer, Result
 from repair.cli import app
-from repair.score import ScoreReport, count_words, roc_auc, spin_score
+from repair.score import ScoreReport, roc_auc, spin_score
+from repair.text import count_words
 
 runner = CliRunner()
 SPUN = (
