@@ -66,7 +66,10 @@ def check_text(text: str) -> None:
     assert apply(text, []) == text
     for k in range(len(res.edits)):  # any single edit alone is valid
         res.apply(keep=[k])
-    assert REPAIRER.fix(fixed) == fixed, ("not idempotent", text, fixed)
+    # A run of MAX_SENTENCE tokens with no sentence end is cut by count, and a repair that
+    # changes the count moves the cut (docs/guarantees.md): idempotence is claimed elsewhere.
+    if not any(len(s) >= MAX_SENTENCE for x in (text, fixed) for s in iter_sentences(x)):
+        assert REPAIRER.fix(fixed) == fixed, ("not idempotent", text, fixed)
 
 
 def TestOneInput(data: bytes) -> None:
