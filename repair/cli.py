@@ -23,6 +23,9 @@ from .lexicon import LexiconError
 from .lm import ModelError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from .edits import Result
     from .lexicon import Row
     from .pipeline import Stats
 
@@ -119,9 +122,10 @@ def make_config(
     return c if bias is None else replace(c, bias=bias)
 
 
-def load(config: Config) -> Repairer:
+def load(config: Config, make: Callable[[Config], Repairer] = Repairer) -> Repairer:
+    """``make(config)``, a missing model or bad table failing in one line."""
     try:
-        return Repairer(config)
+        return make(config)
     except (ModelError, LexiconError) as e:
         raise Fail(str(e)) from None
 
@@ -440,27 +444,50 @@ def learn_raw_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
     lm: LmOpt = None,
     lexicon: LexOpt = None,
-    iterations: Annotated[int, typer.Option(help="EM iterations")] = 2,
+    iterations: Annotated[int, typer.Option(min=1, help="EM iterations")] = 2,
+    jobs: JobsOpt = 1,
+    errors: ErrOpt = "strict",
 ) -> None:
     """Decipher substitutions from unpaired spun text (EM over the LM's choices)."""
+    import itertools
+    import tempfile
+    import time
+
     from .learn import learn_raw, write_table
-    from .lexicon import Lexicon
+    from .lexicon import write_rows
+    from .pipeline import repair_with_table, shared_repairer
+    from .text import count_words
 
-    texts = [p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.txt"))]
-    if not texts:
+    _check_errors(errors)
+    files = sorted(directory.glob("*.txt")) if directory.is_dir() else []
+    if not files:
         raise Fail(f"{directory}: no *.txt files found")
-    base = load(make_config(lm, lexicon))
-    _, rows = _table_rows(list(base.config.lexicons))
-
-    def decode(lex: Lexicon):  # type: ignore[no-untyped-def]
-        return base.with_lexicon(lex).fix_and_explain
+    try:
+        texts = [read_input(str(p), errors) for p in files]
+    except InputError as e:
+        raise Fail(str(e)) from None
+    base = load(make_config(lm, lexicon), shared_repairer)  # -j 1 repairs with this one
 
     def unigram(w: str) -> float:
         return base.lm.sentence([w]) if base.lm.known(w) else -99.0
 
-    out = learn_raw(texts, decode, rows, unigram, iterations=iterations)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="unspin-em.") as tmp:
+        names = (Path(tmp) / f"learned-{i}.tsv" for i in itertools.count())
+
+        def repair_all(learned: list[Row]) -> Iterator[Result]:
+            table = next(names)
+            write_rows(learned, table)
+            return repair_with_table(base.config, table, texts, jobs)
+
+        out = learn_raw(texts, repair_all, unigram, iterations=iterations)
+    wall = time.perf_counter() - t0
     n = write_table(out, output, "em-from-unpaired")
-    err.print(f"{output}: {n} rows from {len(texts)} texts")
+    words = sum(count_words(t) for t in texts)
+    err.print(
+        f"{output}: {n} rows from {len(texts)} texts ({words:,} words) in {wall:.0f} s "
+        f"on {jobs} process(es)"
+    )
 
 
 @learn_app.command("tortured")

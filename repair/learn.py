@@ -16,7 +16,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
-from .lexicon import HEADER, MAX_SPAN, Lexicon, Row
+from .lexicon import MAX_SPAN, Row, write_rows
 from .text import words
 
 MAX_SIDE = 4
@@ -233,17 +233,11 @@ def write_table(
     rows: Iterable[tuple[str, str, float, float] | MinedRow], out: Path, source: str
 ) -> int:
     """Write rows as a phrase table (``seen`` where the rows have it); returns the count."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        fh.write("\t".join(HEADER) + "\n")
-        for s, o, c, t, *seen in rows:
-            tail = f"\t{seen[0]:g}" if seen else ""
-            fh.write(f"{s}\t{o}\t{source}\t{c:g}\t{t:g}\t{tail}\n")
-            n += 1
-    tmp.replace(out)
-    return n
+    return write_rows(
+        (Row(s, o, source, c, t, "", "", float(seen[0]) if seen else -1.0)
+         for s, o, c, t, *seen in rows),
+        out,
+    )
 
 
 FUNCTION_WORDS = frozenset(
@@ -296,8 +290,7 @@ def mine_tortured(
 
 def learn_raw(
     texts: list[str],
-    decode: Callable[[Lexicon], Callable[[str], Result]],
-    base_rows: list[Row],
+    repair_all: Callable[[list[Row]], Iterable[Result]],
     lm_unigram: Callable[[str], float],
     iterations: int = 2,
     per_word: int = 8,
@@ -306,9 +299,11 @@ def learn_raw(
 ) -> list[tuple[str, str, float, float]]:
     """Decipher substitutions from spun text alone by hard-EM over the LM's choices.
 
-    Candidates come from ``base_rows`` (curated, tortured, mined tables) and reverse Moby
-    look-ups (the ``per_word`` most frequent head words, by the LM's unigram score) at a
-    flat, low channel probability. Each iteration repairs every text, counts the chosen
+    ``repair_all(learned)`` repairs every text, in order, with the repairer's own tables
+    (curated, tortured, mined) plus the ``learned`` rows, on as many processes as it likes
+    (:func:`repair.pipeline.repair_with_table`). The first iteration's ``learned`` rows are
+    reverse Moby look-ups (the ``per_word`` most frequent head words, by the LM's unigram
+    score) at a flat, low channel probability. Each iteration counts the chosen
     substitutions weighted by confidence (the E step) and re-estimates the channel as
     count over occurrences of the original in the repaired text (the M step); thesaurus
     candidates that the LM never chooses drop out.
@@ -324,11 +319,9 @@ def learn_raw(
     learned: list[Row] = moby
     rows: list[tuple[str, str, float, float]] = []
     for _ in range(iterations):
-        fix = decode(Lexicon(base_rows + learned))
         counts: defaultdict[tuple[str, str], float] = defaultdict(float)
         seen: Counter[str] = Counter()
-        for t in texts:
-            res = fix(t)
+        for res in repair_all(learned):
             for e in res.edits:
                 counts[(" ".join(words(e.before)).lower(), e.after.lower())] += e.confidence
             seen.update(w.lower() for w in words(res.fixed))

@@ -109,6 +109,25 @@ def read_rows(path: Path) -> Iterator[Row]:
             raise LexiconError(f"{e} (sha256 {_checksum(path)})") from None
 
 
+def write_rows(rows: Iterable[Row], out: Path) -> int:
+    """Write ``rows`` as one phrase table, atomically; returns how many.
+
+    ``seen`` is written where a row knows it (-1: not known). :func:`read_rows` reads the
+    same rows back, each named by its new ``file:line``.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    n = 0
+    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write("\t".join(HEADER) + "\n")
+        for r in rows:
+            seen = f"\t{r.seen:g}" if r.seen >= 0 else ""
+            fh.write(f"{r.spun}\t{r.original}\t{r.source}\t{r.count:g}\t{r.total:g}\t{r.note}{seen}\n")
+            n += 1
+    tmp.replace(out)
+    return n
+
+
 def _checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -383,6 +383,44 @@ def run_dir(
         if on_progress:
             on_progress(1, tally.docs)
     return tally.stats(done)
+
+
+# -- repairs with an extra table (EM over unpaired text) ---------------------------------------
+@dataclass(frozen=True, slots=True)
+class TableJob:
+    """The configured model and tables plus one more table file (rows learnt so far)."""
+
+    config: Config
+    table: str
+
+
+@lru_cache(maxsize=2)
+def table_repairer(job: TableJob) -> Repairer:
+    """One Repairer per process and table: the configured one, with ``job.table`` added."""
+    from .lexicon import Lexicon
+
+    base = shared_repairer(job.config)
+    return base.with_lexicon(Lexicon.load([*job.config.lexicons, job.table]))
+
+
+def repair_chunk(job: TableJob, texts: list[str]) -> list[Result]:
+    r = table_repairer(job)
+    return [r.fix_and_explain(t) for t in texts]
+
+
+def repair_with_table(
+    config: Config, table: Path, texts: Sequence[str], workers: int = 1, chunk: int = 8
+) -> Iterator[Result]:
+    """Each of ``texts`` repaired, in order, with ``config`` and the rows of ``table`` too.
+
+    Workers read the table once (name it anew whenever its rows change); the texts go out
+    ``chunk`` at a time. The confidence map of ``config`` is kept, as for any table a
+    caller hands in (:meth:`repair.Repairer.with_lexicon`).
+    """
+    job = TableJob(config, str(table))
+    chunks = (list(texts[i : i + chunk]) for i in range(0, len(texts), chunk))
+    for results in map_ordered(partial(repair_chunk, job), chunks, workers, config=config):
+        yield from results
 
 
 # -- progress ------------------------------------------------------------------------------

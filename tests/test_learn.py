@@ -195,6 +195,49 @@ def test_learn_raw_on_unpaired_text(tiny_lm: Path, tiny_lexicon: Path, tmp_path:
     )
 
 
+def test_learn_raw_parallel_equals_sequential(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path
+) -> None:
+    d = tmp_path / "unpaired"
+    d.mkdir()
+    lines = [
+        "The AK Social gathering said the demise toll had risen .",
+        "The faculties were closed for a thirty day period .",
+        "The navy mentioned thousands and thousands had left .",
+    ]
+    for i in range(12):  # more texts than one chunk, so both workers get some
+        (d / f"{i:02d}.txt").write_text(lines[i % 3] + "\n", encoding="utf-8")
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"raw-{jobs}.tsv"
+        res = invoke(["learn", "raw", str(d), "-o", str(out), "-j", jobs,
+                      *model_args(tiny_lm, tiny_lexicon)])
+        assert res.exit_code == 0, res.output
+        assert "12 texts" in res.output and f"on {jobs} process(es)" in res.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert b"\nsocial gathering\tparty\tem-from-unpaired\t" in outs[0]
+
+
+def test_learn_raw_bad_input_is_one_line(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    d = tmp_path / "unpaired"
+    d.mkdir()
+    (d / "a.txt").write_bytes(b"The demise toll caf\xe9 \xff\n")
+    out = tmp_path / "o.tsv"
+    args = ["learn", "raw", str(d), "-o", str(out), *model_args(tiny_lm, tiny_lexicon)]
+    code, _, err = run_main(args, monkeypatch, capsys)
+    assert code == 2 and "a.txt: not valid UTF-8" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    code, _, err = run_main([*args, "--errors", "replace"], monkeypatch, capsys)
+    assert code == 0 and out.exists(), err
+    code, _, err = run_main(["learn", "raw", str(tmp_path / "missing"), "-o", str(out)],
+                            monkeypatch, capsys)
+    assert code == 2 and "no *.txt files" in err
+
+
 def test_disabled_rows_are_never_proposed(
     tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path
 ) -> None:
