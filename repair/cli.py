@@ -440,52 +440,77 @@ def lexicon_check(
 
 @learn_app.command("raw")
 def learn_raw_cmd(
-    directory: Annotated[Path, typer.Argument(help="Folder of spun *.txt without originals")],
+    source: Annotated[
+        Path, typer.Argument(help="Folder of spun *.txt without originals, or a .jsonl file")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     iterations: Annotated[int, typer.Option(min=1, help="EM iterations")] = 2,
     jobs: JobsOpt = 1,
+    field: FieldOpt = "text",
     errors: ErrOpt = "strict",
 ) -> None:
-    """Decipher substitutions from unpaired spun text (EM over the LM's choices)."""
+    """Decipher substitutions from unpaired spun text (EM over the LM's choices).
+
+    The texts are streamed, once for their vocabulary and once per iteration, so memory
+    does not grow with the corpus.
+    """
     import itertools
     import tempfile
     import time
 
     from .learn import learn_raw, write_table
     from .lexicon import write_rows
-    from .pipeline import repair_with_table, shared_repairer
+    from .pipeline import BadInput, jsonl_texts, repair_with_table, shared_repairer
     from .text import count_words
 
     _check_errors(errors)
-    files = sorted(directory.glob("*.txt")) if directory.is_dir() else []
-    if not files:
-        raise Fail(f"{directory}: no *.txt files found")
-    try:
-        texts = [read_input(str(p), errors) for p in files]
-    except InputError as e:
-        raise Fail(str(e)) from None
+    if source.is_dir():
+        files = sorted(source.glob("*.txt"))
+        if not files:
+            raise Fail(f"{source}: no *.txt files found")
+
+        def texts() -> Iterator[str]:
+            return (read_input(str(p), errors) for p in files)
+    elif source.is_file():
+        def texts() -> Iterator[str]:
+            return jsonl_texts(source, field)
+    else:
+        raise Fail(f"{source}: no such folder or JSON Lines file")
     base = load(make_config(lm, lexicon), shared_repairer)  # -j 1 repairs with this one
 
     def unigram(w: str) -> float:
         return base.lm.sentence([w]) if base.lm.known(w) else -99.0
 
+    docs = words = 0
+
+    def counted() -> Iterator[str]:  # the vocabulary pass counts the input too
+        nonlocal docs, words
+        for t in texts():
+            docs += 1
+            words += count_words(t)
+            yield t
+
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="unspin-em.") as tmp:
-        names = (Path(tmp) / f"learned-{i}.tsv" for i in itertools.count())
+    try:
+        with tempfile.TemporaryDirectory(prefix="unspin-em.") as tmp:
+            names = (Path(tmp) / f"learned-{i}.tsv" for i in itertools.count())
 
-        def repair_all(learned: list[Row]) -> Iterator[Result]:
-            table = next(names)
-            write_rows(learned, table)
-            return repair_with_table(base.config, table, texts, jobs)
+            def repair_all(learned: list[Row]) -> Iterator[Result]:
+                table = next(names)
+                write_rows(learned, table)
+                return repair_with_table(base.config, table, texts(), jobs)
 
-        out = learn_raw(texts, repair_all, unigram, iterations=iterations)
+            out = learn_raw(counted(), repair_all, unigram, iterations=iterations)
+    except (InputError, BadInput) as e:
+        raise Fail(str(e)) from None
+    if not docs:
+        raise Fail(f"{source}: no texts")
     wall = time.perf_counter() - t0
     n = write_table(out, output, "em-from-unpaired")
-    words = sum(count_words(t) for t in texts)
     err.print(
-        f"{output}: {n} rows from {len(texts)} texts ({words:,} words) in {wall:.0f} s "
+        f"{output}: {n} rows from {docs:,} texts ({words:,} words) in {wall:.0f} s "
         f"on {jobs} process(es)"
     )
 

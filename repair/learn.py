@@ -289,7 +289,7 @@ def mine_tortured(
 
 
 def learn_raw(
-    texts: list[str],
+    texts: Iterable[str],
     repair_all: Callable[[list[Row]], Iterable[Result]],
     lm_unigram: Callable[[str], float],
     iterations: int = 2,
@@ -299,6 +299,8 @@ def learn_raw(
 ) -> list[tuple[str, str, float, float]]:
     """Decipher substitutions from spun text alone by hard-EM over the LM's choices.
 
+    ``texts`` is read once, for its vocabulary (a stream will do: the repairs go through
+    ``repair_all``, which reads the texts again on each iteration).
     ``repair_all(learned)`` repairs every text, in order, with the repairer's own tables
     (curated, tortured, mined) plus the ``learned`` rows, on as many processes as it likes
     (:func:`repair.pipeline.repair_with_table`). The first iteration's ``learned`` rows are

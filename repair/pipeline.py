@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -182,7 +182,9 @@ def _parse(job: JsonlJob, raw: bytes) -> LineOut | _Record:
         return LineOut(body + b"\n", len(raw), error="not a JSON object")
     text = rec.get(job.field)
     if not isinstance(text, str):
-        what = "missing" if job.field not in rec else f"a {type(text).__name__}, not a string"
+        kind = type(text).__name__
+        article = "an" if kind[0] in "aeiou" else "a"
+        what = "missing" if job.field not in rec else f"{article} {kind}, not a string"
         return LineOut(body + b"\n", len(raw), error=f"field {job.field!r} is {what}")
     return _Record(rec, text, body, len(raw))
 
@@ -219,8 +221,8 @@ def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
     return [p if isinstance(p, LineOut) else _finish(job, p, next(results)) for p in parsed]
 
 
-def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
-    buf: list[bytes] = []
+def _chunks(lines: Iterable[T], size: int) -> Iterator[list[T]]:
+    buf: list[T] = []
     for line in lines:
         buf.append(line)
         if len(buf) >= size:
@@ -385,6 +387,20 @@ def run_dir(
     return tally.stats(done)
 
 
+def jsonl_texts(path: Path, field: str = "text") -> Iterator[str]:
+    """The string ``field`` of every record of a JSON Lines file, read lazily; blank lines
+    are skipped, and any other line without a string ``field`` raises :class:`BadInput`
+    naming the file and line."""
+    job = JsonlJob(Config(), field)
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            p = _parse(job, raw)
+            if isinstance(p, _Record):
+                yield p.text
+            elif p.error is not None:
+                raise BadInput(f"{path}:{n}: {p.error}")
+
+
 # -- repairs with an extra table (EM over unpaired text) ---------------------------------------
 @dataclass(frozen=True, slots=True)
 class TableJob:
@@ -404,21 +420,21 @@ def table_repairer(job: TableJob) -> Repairer:
 
 
 def repair_chunk(job: TableJob, texts: list[str]) -> list[Result]:
-    r = table_repairer(job)
-    return [r.fix_and_explain(t) for t in texts]
+    return table_repairer(job).fix_many(texts)
 
 
 def repair_with_table(
-    config: Config, table: Path, texts: Sequence[str], workers: int = 1, chunk: int = 8
+    config: Config, table: Path, texts: Iterable[str], workers: int = 1, chunk: int = 8
 ) -> Iterator[Result]:
     """Each of ``texts`` repaired, in order, with ``config`` and the rows of ``table`` too.
 
     Workers read the table once (name it anew whenever its rows change); the texts go out
-    ``chunk`` at a time. The confidence map of ``config`` is kept, as for any table a
-    caller hands in (:meth:`repair.Repairer.with_lexicon`).
+    ``chunk`` at a time, a few chunks in flight, so memory does not grow with the input.
+    The confidence map of ``config`` is kept, as for any table a caller hands in
+    (:meth:`repair.Repairer.with_lexicon`).
     """
     job = TableJob(config, str(table))
-    chunks = (list(texts[i : i + chunk]) for i in range(0, len(texts), chunk))
+    chunks = _chunks(texts, chunk)
     for results in map_ordered(partial(repair_chunk, job), chunks, workers, config=config):
         yield from results
 

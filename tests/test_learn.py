@@ -217,6 +217,15 @@ def test_learn_raw_parallel_equals_sequential(
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
     assert b"\nsocial gathering\tparty\tem-from-unpaired\t" in outs[0]
+    # The same texts as JSON Lines (blank lines and other fields ignored): the same table.
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "body": lines[i % 3] + "\n"}) + "\n\n"
+                           for i in range(12)), encoding="utf-8")
+    out = tmp_path / "raw-jsonl.tsv"
+    res = invoke(["learn", "raw", str(src), "--field", "body", "-o", str(out), "-j", "2",
+                  *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes() == outs[0]
 
 
 def test_learn_raw_bad_input_is_one_line(
@@ -235,7 +244,18 @@ def test_learn_raw_bad_input_is_one_line(
     assert code == 0 and out.exists(), err
     code, _, err = run_main(["learn", "raw", str(tmp_path / "missing"), "-o", str(out)],
                             monkeypatch, capsys)
+    assert code == 2 and "no such folder" in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run_main(["learn", "raw", str(empty), "-o", str(out)], monkeypatch, capsys)
     assert code == 2 and "no *.txt files" in err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "The demise toll."}\n{"text": 3}\n', encoding="utf-8")
+    out.unlink()
+    code, _, err = run_main(["learn", "raw", str(bad), "-o", str(out),
+                             *model_args(tiny_lm, tiny_lexicon)], monkeypatch, capsys)
+    assert code == 2 and "bad.jsonl:2: field 'text' is an int, not a string" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 def test_disabled_rows_are_never_proposed(

@@ -138,7 +138,7 @@ def test_jsonl_parallel_equals_sequential(config: Config) -> None:
 @pytest.mark.parametrize(
     "bad, why",
     [(b"{not json", "not valid JSON"), (b"[1, 2]", "not a JSON object"),
-     (b'{"id": 9}', "'text' is missing"), (b'{"text": 3}', "a int, not a string"),
+     (b'{"id": 9}', "'text' is missing"), (b'{"text": 3}', "an int, not a string"),
      (b'{"text": "caf\xff"}', "not valid UTF-8")],
 )
 def test_jsonl_bad_line_names_line_number(config: Config, bad: bytes, why: str) -> None:
