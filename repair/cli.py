@@ -462,7 +462,13 @@ def learn_raw_cmd(
 
     from .learn import learn_raw, write_table
     from .lexicon import write_rows
-    from .pipeline import BadInput, jsonl_texts, repair_with_table, shared_repairer
+    from .pipeline import (
+        BadInput,
+        jsonl_texts,
+        progress_bar,
+        repair_with_table,
+        shared_repairer,
+    )
     from .text import count_words
 
     _check_errors(errors)
@@ -494,13 +500,21 @@ def learn_raw_cmd(
 
     t0 = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="unspin-em.") as tmp:
+        with (
+            tempfile.TemporaryDirectory(prefix="unspin-em.") as tmp,
+            progress_bar(None, "docs") as update,  # on a terminal only
+        ):
             names = (Path(tmp) / f"learned-{i}.tsv" for i in itertools.count())
+            done = 0
 
             def repair_all(learned: list[Row]) -> Iterator[Result]:
+                nonlocal done
                 table = next(names)
                 write_rows(learned, table)
-                return repair_with_table(base.config, table, texts(), jobs)
+                for r in repair_with_table(base.config, table, texts(), jobs):
+                    done += 1
+                    update(1, done)
+                    yield r
 
             out = learn_raw(counted(), repair_all, unigram, iterations=iterations)
     except (InputError, BadInput) as e:
