@@ -519,6 +519,8 @@ def learn_raw_cmd(
             out = learn_raw(counted(), repair_all, unigram, iterations=iterations)
     except (InputError, BadInput) as e:
         raise Fail(str(e)) from None
+    except OSError as e:
+        raise Fail(f"{source}: cannot read ({e.strerror})") from None
     if not docs:
         raise Fail(f"{source}: no texts")
     wall = time.perf_counter() - t0
