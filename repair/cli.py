@@ -542,7 +542,9 @@ def learn_tortured(
 
     try:
         rows = mine_tortured(path)
-    except (OSError, ValueError) as e:
+    except OSError as e:
+        raise Fail(f"{path}: cannot read ({e.strerror})") from None
+    except ValueError as e:
         raise Fail(str(e)) from None
     n = write_table(rows, output, TORTURED_SOURCE)
     err.print(f"{output}: {n} rows from {path}")

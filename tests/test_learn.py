@@ -108,6 +108,22 @@ def test_tortured_decomposition(tmp_path: Path) -> None:
     assert all(c / t <= 0.1 for c, t in rows.values())
 
 
+def test_learn_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "o.tsv"
+    for args, msg in [
+        (["learn", "tortured", str(tmp_path / "missing.tsv")], "missing.tsv: cannot read (No such"),
+        (["learn", "pairs", str(tmp_path)], "no NNN.spun.txt / NNN.orig.txt pairs found"),
+    ]:
+        code, _, err = run_main([*args, "-o", str(out)], monkeypatch, capsys)
+        assert code == 2 and msg in err and len(err.strip().splitlines()) == 1, err
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("wrong\theader\n", encoding="utf-8")
+    code, _, err = run_main(["learn", "tortured", str(bad), "-o", str(out)], monkeypatch, capsys)
+    assert code == 2 and "bad.tsv:1" in err and not out.exists()
+
+
 def test_table_errors_name_file_and_line(tmp_path: Path) -> None:
     p = tmp_path / "bad.tsv"
     p.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\nfoo\tbar\tx\tmany\t3\t\n")
