@@ -23,9 +23,8 @@ from .lexicon import LexiconError
 from .lm import ModelError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
-    from .edits import Result
     from .lexicon import Row
     from .pipeline import Stats
 
@@ -456,78 +455,37 @@ def learn_raw_cmd(
     The texts are streamed, once for their vocabulary and once per iteration, so memory
     does not grow with the corpus.
     """
-    import itertools
-    import tempfile
-    import time
+    from collections.abc import Iterable
 
-    from .learn import learn_raw, write_table
-    from .lexicon import write_rows
-    from .pipeline import (
-        BadInput,
-        jsonl_texts,
-        progress_bar,
-        repair_with_table,
-        shared_repairer,
-    )
-    from .text import count_words
+    from .learn import write_table
+    from .pipeline import BadInput, jsonl_texts, learn_raw_stream, progress_bar, shared_repairer
 
     _check_errors(errors)
-    if source.is_dir():
-        files = sorted(source.glob("*.txt"))
-        if not files:
-            raise Fail(f"{source}: no *.txt files found")
-
-        def texts() -> Iterator[str]:
-            return (read_input(str(p), errors) for p in files)
-    elif source.is_file():
-        def texts() -> Iterator[str]:
-            return jsonl_texts(source, field)
-    else:
+    files = sorted(source.glob("*.txt")) if source.is_dir() else None
+    if files == []:
+        raise Fail(f"{source}: no *.txt files found")
+    if files is None and not source.is_file():
         raise Fail(f"{source}: no such folder or JSON Lines file")
-    base = load(make_config(lm, lexicon), shared_repairer)  # -j 1 repairs with this one
 
-    def unigram(w: str) -> float:
-        return base.lm.sentence([w]) if base.lm.known(w) else -99.0
-
-    docs = words = 0
-
-    def counted() -> Iterator[str]:  # the vocabulary pass counts the input too
-        nonlocal docs, words
-        for t in texts():
-            docs += 1
-            words += count_words(t)
-            yield t
-
-    t0 = time.perf_counter()
+    def texts() -> Iterable[str]:
+        if files is not None:
+            return (read_input(str(p), errors) for p in files)
+        return jsonl_texts(source, field)
+    config = make_config(lm, lexicon)
+    load(config, shared_repairer)  # the workers' loader; a bad model or table fails here
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="unspin-em.") as tmp,
-            progress_bar(None, "docs") as update,  # on a terminal only
-        ):
-            names = (Path(tmp) / f"learned-{i}.tsv" for i in itertools.count())
-            done = 0
-
-            def repair_all(learned: list[Row]) -> Iterator[Result]:
-                nonlocal done
-                table = next(names)
-                write_rows(learned, table)
-                for r in repair_with_table(base.config, table, texts(), jobs):
-                    done += 1
-                    update(1, done)
-                    yield r
-
-            out = learn_raw(counted(), repair_all, unigram, iterations=iterations)
+        with progress_bar(None, "docs") as update:  # on a terminal only
+            rows, stats = learn_raw_stream(config, texts, jobs, iterations, update)
     except (InputError, BadInput) as e:
         raise Fail(str(e)) from None
     except OSError as e:
         raise Fail(f"{source}: cannot read ({e.strerror})") from None
-    if not docs:
+    if not stats.docs:
         raise Fail(f"{source}: no texts")
-    wall = time.perf_counter() - t0
-    n = write_table(out, output, "em-from-unpaired")
+    n = write_table(rows, output, "em-from-unpaired")
     err.print(
-        f"{output}: {n} rows from {docs:,} texts ({words:,} words) in {wall:.0f} s "
-        f"on {jobs} process(es)"
+        f"{output}: {n} rows from {stats.docs:,} texts ({stats.words:,} words) in "
+        f"{stats.seconds:.0f} s on {jobs} process(es)"
     )
 
 

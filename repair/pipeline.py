@@ -439,6 +439,53 @@ def repair_with_table(
         yield from results
 
 
+def learn_raw_stream(
+    config: Config,
+    texts: Callable[[], Iterable[str]],
+    workers: int = 1,
+    iterations: int = 2,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[tuple[str, str, float, float]], Stats]:
+    """:func:`repair.learn.learn_raw` over a corpus that ``texts()`` streams afresh on each
+    call (once for the vocabulary, once per iteration), each iteration's repairs on
+    ``workers`` processes, the rows learnt so far handed to them as a table file. The rows
+    are the same whatever ``workers``; the stats count the corpus once."""
+    import itertools
+    import tempfile
+
+    from .learn import learn_raw
+    from .lexicon import Row, write_rows
+
+    base = shared_repairer(config)
+
+    def unigram(w: str) -> float:
+        return base.lm.sentence([w]) if base.lm.known(w) else -99.0
+
+    tally = _Tally()
+
+    def counted() -> Iterator[str]:  # the vocabulary pass counts the corpus
+        for t in texts():
+            tally.add(0, count_words(t), None)
+            yield t
+
+    with tempfile.TemporaryDirectory(prefix="unspin-em.") as tmp:
+        names = (Path(tmp) / f"learned-{i}.tsv" for i in itertools.count())
+        done = 0
+
+        def repair_all(learned: list[Row]) -> Iterator[Result]:
+            nonlocal done
+            table = next(names)
+            write_rows(learned, table)
+            for r in repair_with_table(config, table, texts(), workers):
+                done += 1
+                if on_progress:
+                    on_progress(1, done)
+                yield r
+
+        rows = learn_raw(counted(), repair_all, unigram, iterations=iterations)
+    return rows, tally.stats()
+
+
 # -- progress ------------------------------------------------------------------------------
 @contextmanager
 def progress_bar(
