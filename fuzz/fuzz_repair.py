@@ -66,9 +66,12 @@ def check_text(text: str) -> None:
     assert apply(text, []) == text
     for k in range(len(res.edits)):  # any single edit alone is valid
         res.apply(keep=[k])
-    # A run of MAX_SENTENCE tokens with no sentence end is cut by count, and a repair that
-    # changes the count moves the cut (docs/guarantees.md): idempotence is claimed elsewhere.
-    if not any(len(s) >= MAX_SENTENCE for x in (text, fixed) for s in iter_sentences(x)):
+    # Idempotence is designed for the decoder whose two passes share their settings and
+    # whose edits no re-scorer thins out, over text without a run of MAX_SENTENCE tokens
+    # (cut by count): docs/guarantees.md says where it holds and how often it does elsewhere.
+    if REPAIRER.decoder.calibration is None and not any(
+        len(s) >= MAX_SENTENCE for x in (text, fixed) for s in iter_sentences(x)
+    ):
         assert REPAIRER.fix(fixed) == fixed, ("not idempotent", text, fixed)
 
 
