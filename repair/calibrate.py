@@ -105,6 +105,22 @@ class Doc:
     features: list[Features]
 
 
+def dev_digest(dev: Path | str) -> str:
+    """``NAME:sha256[:12]`` of a dev folder's texts (``pairs/`` and ``clean/``, names and
+    bytes): what a map was fitted on, the same wherever the folder lives, so a map built
+    on another machine from the same data has the same bytes and signature.
+
+    >>> dev_digest("/nonexistent/dev")
+    'dev:e3b0c44298fc'
+    """
+    d = Path(dev)
+    h = hashlib.sha256()
+    for f in sorted(d.glob("pairs/*.txt")) + sorted(d.glob("clean/*.txt")):
+        h.update(f"{f.parent.name}/{f.name}\0".encode())
+        h.update(f.read_bytes())
+    return f"{d.name}:{h.hexdigest()[:12]}"
+
+
 def leave_one_out(name: str, names: list[str]) -> list[str]:
     """The pairs a text's table is mined from: all but itself (clean texts: all)."""
     return [n for n in names if n != name]

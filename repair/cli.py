@@ -915,7 +915,7 @@ def calibrate(
     except ValueError as e:
         raise Fail(f"{dev}: cannot calibrate on these edits ({e})") from None
     meta = {"signature": base.signature, "check": "lenient" if lenient else "strict",
-            "edits": res.n, "with_clean": with_clean, "fitted_on": str(dev)}
+            "edits": res.n, "with_clean": with_clean, "fitted_on": cal.dev_digest(dev)}
     target = output or cal.DEFAULT_OUT
     if save and res.n:
         cal.save_map(res.fits[method], target, meta)

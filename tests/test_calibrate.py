@@ -257,3 +257,19 @@ def test_folds_are_balanced_and_a_seed_shuffles_them() -> None:
         sizes = [list(f.values()).count(k) for k in range(cal.FOLDS)]
         assert max(sizes) - min(sizes) <= 1
     assert a != plain and a != b and cal.folds(reversed(names), seed="a") == a
+
+
+def test_dev_digest_follows_content_not_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from repair.calibrate import dev_digest
+
+    for where in ("a", "b"):
+        d = tmp_path / where / "dev"
+        (d / "pairs").mkdir(parents=True)
+        (d / "clean").mkdir()
+        (d / "pairs" / "001.spun.txt").write_text("The demise toll.\n", encoding="utf-8")
+        (d / "pairs" / "001.orig.txt").write_text("The death toll.\n", encoding="utf-8")
+        (d / "clean" / "c.txt").write_text("Prices rose.\n", encoding="utf-8")
+    a, b = dev_digest(tmp_path / "a" / "dev"), dev_digest(tmp_path / "b" / "dev")
+    assert a == b and a.startswith("dev:")
+    (tmp_path / "b" / "dev" / "clean" / "c.txt").write_text("Prices fell.\n", encoding="utf-8")
+    assert dev_digest(tmp_path / "b" / "dev") != a
