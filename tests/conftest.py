@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# The gate (make test, CI) runs the same examples every time, so it fails only when the
+# code changes; UNSPIN_HYPOTHESIS_PROFILE=explore draws new ones (and `make fuzz` explores
+# with libFuzzer). Failures found while exploring become @example cases.
+settings.register_profile("gate", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile(os.environ.get("UNSPIN_HYPOTHESIS_PROFILE", "gate"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -27,7 +27,11 @@ RUNS = int(os.environ.get("UNSPIN_FUZZ_RUNS", "2000"))
 def test_fuzz_target_short_run(tmp_path: Path, tiny_lm: Path, tiny_lexicon: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(ROOT / "fuzz" / "corpus", corpus)  # the seeds stay as committed
-    env = {**os.environ, "UNSPIN_FUZZ_LM": str(tiny_lm), "UNSPIN_FUZZ_LEXICON": str(tiny_lexicon)}
+    # A fixed hash seed with libFuzzer's fixed -seed keeps the gate's inputs close to the
+    # same from run to run (object addresses still steer a few coverage features, so not
+    # exactly); `make fuzz` is where new inputs are explored.
+    env = {**os.environ, "UNSPIN_FUZZ_LM": str(tiny_lm), "UNSPIN_FUZZ_LEXICON": str(tiny_lexicon),
+           "PYTHONHASHSEED": "0"}
     p = subprocess.run(
         [
             sys.executable, str(TARGET), str(corpus),
