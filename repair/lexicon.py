@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .io import write_atomic
 from .text import words
 
 HEADER = ("spun", "original", "source", "count", "total", "note", "seen")
@@ -115,17 +116,13 @@ def write_rows(rows: Iterable[Row], out: Path) -> int:
     ``seen`` is written where a row knows it (-1: not known). :func:`read_rows` reads the
     same rows back, each named by its new ``file:line``.
     """
+    lines = ["\t".join(HEADER)]
+    for r in rows:
+        seen = f"\t{r.seen:g}" if r.seen >= 0 else ""
+        lines.append(f"{r.spun}\t{r.original}\t{r.source}\t{r.count:g}\t{r.total:g}\t{r.note}{seen}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    n = 0
-    with tmp.open("w", encoding="utf-8", newline="\n") as fh:
-        fh.write("\t".join(HEADER) + "\n")
-        for r in rows:
-            seen = f"\t{r.seen:g}" if r.seen >= 0 else ""
-            fh.write(f"{r.spun}\t{r.original}\t{r.source}\t{r.count:g}\t{r.total:g}\t{r.note}{seen}\n")
-            n += 1
-    tmp.replace(out)
-    return n
+    write_atomic(out, ("\n".join(lines) + "\n").encode("utf-8"))
+    return len(lines) - 1
 
 
 def _checksum(path: Path) -> str:
