@@ -10,12 +10,12 @@ import sys
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 
-from . import Config, Repairer, __version__
+from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__
 from .decode import settings_for
 from .edits import EditMismatch
 from .io import InputError, encode, read_input, write_atomic, write_output
@@ -28,15 +28,21 @@ if TYPE_CHECKING:
     from .lexicon import Row
     from .pipeline import Stats
 
+# Markdown mode: a docstring's paragraphs are re-wrapped to the terminal (rich mode would
+# keep the source's line breaks and leave fragments of lines at other widths).
+MARKUP: Literal["markdown"] = "markdown"
 app = typer.Typer(
     add_completion=False,
+    rich_markup_mode=MARKUP,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Repair synonym-spun English text, showing and explaining every change.",
 )
-learn_app = typer.Typer(no_args_is_help=True, help="Learn phrase tables.")
+learn_app = typer.Typer(no_args_is_help=True, rich_markup_mode=MARKUP, help="Learn phrase tables.")
 app.add_typer(learn_app, name="learn")
-lexicon_app = typer.Typer(no_args_is_help=True, help="Inspect phrase tables.")
+lexicon_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=MARKUP, help="Inspect phrase tables."
+)
 app.add_typer(lexicon_app, name="lexicon")
 
 # soft_wrap: an error message stays one line however narrow the terminal.
@@ -62,8 +68,8 @@ ConfOpt = Annotated[
     float | None,
     typer.Option(
         "--min-confidence",
-        help="Drop edits below this calibrated confidence (0..1; default 0.85 with the "
-        "calibration map that make setup fits, else 0)",
+        help="Drop edits below this calibrated confidence (0..1; default "
+        f"{DEFAULT_MIN_CONFIDENCE} with the calibration map that make setup fits, else 0)",
     ),
 ]
 BiasOpt = Annotated[
@@ -746,6 +752,7 @@ def review(
     Keys: a accept, r reject, e edit the replacement (Enter keeps it, Esc cancels),
     u undo, A accept every pending edit with confidence >= --accept-above, n/p move,
     q or w write and quit, ctrl+q quit without writing. Edits not accepted are left out.
+
     Output goes to FILE.reviewed.EXT (article.txt -> article.reviewed.txt) unless -o OUT,
     -o - (stdout, after the UI closes) or --in-place (FILE, old one kept as FILE.orig).
     """

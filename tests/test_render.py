@@ -238,3 +238,27 @@ def test_fix_refuses_in_place_with_output_or_stdin(spun, args, monkeypatch, caps
     code, _, err = run_main(["fix", "-", "--in-place", *args], monkeypatch, capsys)
     assert code == 2 and "stdin" in err
     assert spun.read_text(encoding="utf-8") == SPUN
+
+
+def _help(args: list[str]) -> str:
+    res = invoke([*args, "--help"])
+    assert res.exit_code == 0, res.output
+    return " ".join(res.output.replace("│", " ").split())  # the panels' borders and wrapping
+
+
+def test_help_states_the_real_default_threshold() -> None:
+    from repair import DEFAULT_MIN_CONFIDENCE
+
+    for cmd in ("fix", "diff", "eval", "review"):
+        assert f"default {DEFAULT_MIN_CONFIDENCE} with the calibration map" in _help([cmd])
+
+
+def test_help_reflows_docstring_paragraphs() -> None:
+    """A docstring's source line breaks do not reach the terminal (typer's markdown mode):
+    each paragraph is re-wrapped to the width, and blank lines still separate them."""
+    res = invoke(["eval", "--help"])
+    lines = [ln.strip() for ln in res.output.splitlines()]
+    # At 100 columns the sentence that the source breaks after "on the other" runs on.
+    assert any("on the other folds' texts" in ln for ln in lines), res.output
+    review = "\n".join(ln.rstrip() for ln in invoke(["review", "--help"]).output.splitlines())
+    assert "left out.\n\n Output goes to FILE.reviewed.EXT" in review
