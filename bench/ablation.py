@@ -58,7 +58,7 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
         rows = [r for f in files for r in read_rows(f)]
 
         def raw_for(lex: Lexicon) -> cal.Raw:
-            r = Repairer(cfg, lm=base.lm, lexicon=lex)
+            r = Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news)
             if spin_mid is not None:
                 r.decoder.w = dataclasses.replace(r.decoder.w, spin_mid=spin_mid)
             return r.raw

@@ -42,7 +42,7 @@ def main() -> None:
     rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
 
     def raw_for(lex: Lexicon) -> cal.Raw:
-        return Repairer(cfg, lm=base.lm, lexicon=lex).raw
+        return Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news).raw
 
     out = []
     for seed in ["", *args.seeds]:  # "": the sorted assignment of `unspin eval`

@@ -38,7 +38,7 @@ def main(ks: list[int]) -> None:
     rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
 
     def raw_for(lex: Lexicon) -> cal.Raw:
-        return Repairer(cfg, lm=base.lm, lexicon=lex).raw
+        return Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news).raw
 
     for k in ks:
         runs = cal.dev_runs(DEV, raw_for, rows, True, following(k) if k else None)

@@ -83,7 +83,7 @@ def main() -> None:
     counts = {p.name: count_pair(p) for p in pairs}
 
     def raw_for(lex: Lexicon) -> cal.Raw:
-        return Repairer(cfg, lm=base.lm, lexicon=lex).raw
+        return Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news).raw
 
     # As `unspin eval` scores them: leave-one-out tables, maps fitted per fold on training
     # texts that never saw the fold (repair.calibrate.dev_runs).

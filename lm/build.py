@@ -3,12 +3,15 @@
 
 Stdlib only. Two uses, one recipe:
 
-* the default model, from the shared corpus (news weighted over Wikipedia)::
+* the default models, from the shared corpus::
 
-      python3 lm/build.py                # prints the model path; idempotent
+      python3 lm/build.py                # prints the models' paths; idempotent
 
-  writes ``${UNSPIN_CACHE:-~/.cache/unspin}/lm/news-<KEY>.binary`` and links it
-  as ``lm/build/default.binary`` (+ ``default.json`` with metadata);
+  the main model (news weighted over Wikipedia), which the decoder searches with, is
+  ``${UNSPIN_CACHE:-~/.cache/unspin}/lm/default-<KEY>.binary``, linked as
+  ``lm/build/default.binary`` (+ ``default.json`` with metadata); the news model (Wikinews
+  alone, unpruned), whose view of each proposed edit the re-scorer weighs beside the main
+  model's, is ``news-<KEY>.binary``, linked as ``lm/build/news.binary`` (+ ``news.json``);
 
 * a model from any text file, e.g. a tiny one for tests::
 
@@ -70,6 +73,11 @@ class Recipe:
 
 
 DEFAULT = Recipe()
+# The news model: wire-style English alone. Its preferences differ from the main model's
+# where Wikipedia's register does ("stated" is common there); measured as a re-scorer
+# feature, see lm/README.md.
+NEWS = Recipe(prune=(), news_weight=1, discount_fallback=False, wiki_files=())
+MODELS = {"default": DEFAULT, "news": NEWS}  # link name -> recipe
 BINARY_ARGS = ["-q", "8", "-b", "8", "-a", "22", "trie"]
 LMPLZ_MEMORY = os.environ.get("UNSPIN_LMPLZ_MEMORY", "4G")
 
@@ -293,33 +301,36 @@ def recipe_key(corpus: Path, recipe: Recipe) -> str:
     return h.hexdigest()[:12]
 
 
-def link_default(model: Path, meta: Path) -> Path:
+def link(model: Path, meta: Path, name: str) -> Path:
+    """Point ``lm/build/NAME.binary`` at ``model`` (atomically) and copy its metadata."""
     dest = LM_DIR / "build"
     dest.mkdir(exist_ok=True)
-    link = dest / "default.binary"
-    tmp = dest / ".default.binary.tmp"
+    target = dest / f"{name}.binary"
+    tmp = dest / f".{name}.binary.tmp"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     tmp.symlink_to(model)
-    os.replace(tmp, link)
-    shutil.copyfile(meta, dest / "default.json")
-    return link
+    os.replace(tmp, target)
+    shutil.copyfile(meta, dest / f"{name}.json")
+    return target
 
 
-def build_default(force: bool = False) -> Path:
+def build_default(force: bool = False, name: str = "default") -> Path:
+    """Build (or find in the cache) the model ``name`` of :data:`MODELS` and link it."""
     corpus = shared_dir() / "corpus"
     if not (corpus / NEWS_FILE).exists():
         sys.exit(f"lm/build: corpus not found in {corpus}; set SHARED to the shared folder")
-    recipe = DEFAULT
+    recipe = MODELS[name]
     key = recipe_key(corpus, recipe)
-    out = cache_dir() / "lm" / f"news-{key}.binary"
+    out = cache_dir() / "lm" / f"{name}-{key}.binary"
     meta = out.with_suffix(".json")
     if out.exists() and meta.exists() and not force:
-        link_default(out, meta)
+        link(out, meta, name)
         return out
     log(f"building {out.name} (order {recipe.order}, a few minutes)")
     lines = training_text(corpus, recipe.news_weight, recipe.wiki_files)
-    info = build(lines, out, recipe.order, list(recipe.prune), fallback=recipe.discount_fallback)
+    info = build(lines, out, recipe.order, list(recipe.prune) or None,
+                 fallback=recipe.discount_fallback)
     test = list(tokenize_lines(news_lines(corpus, "test")))
     ppl = perplexity(out, test)
     info.update(
@@ -340,7 +351,8 @@ def build_default(force: bool = False) -> Path:
             "kenlm": (cache_dir() / "kenlm" / "VERSION").read_text().strip()
             if (cache_dir() / "kenlm" / "VERSION").exists()
             else "unknown",
-            "corpus": "Wikinews contributors (CC BY 2.5); Wikipedia contributors (CC BY-SA 3.0)",
+            "corpus": "Wikinews contributors (CC BY 2.5)" + (
+                "; Wikipedia contributors (CC BY-SA 3.0)" if recipe.wiki_files else ""),
             "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
     )
@@ -349,7 +361,7 @@ def build_default(force: bool = False) -> Path:
         f"done in {info['build_seconds']} s, {out.stat().st_size / 2**20:.0f} MiB, "
         f"held-out news perplexity {ppl.get('ppl', float('nan')):.1f}"
     )
-    link_default(out, meta)
+    link(out, meta, name)
     return out
 
 
@@ -371,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--split", action="store_true", help="with --text: split paragraph lines into sentences"
     )
-    p.add_argument("--force", action="store_true", help="rebuild the default even if cached")
+    p.add_argument("--force", action="store_true", help="rebuild the defaults even if cached")
     p.add_argument(
         "--eval",
         type=Path,
@@ -404,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
         a.out.with_name(a.out.name + ".json").write_text(json.dumps(info, indent=2) + "\n")
         print(a.out)
         return 0
-    print(build_default(force=a.force))
+    for name in MODELS:
+        print(build_default(force=a.force, name=name))
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from .decode import Settings, settings_for
 from .edits import Edit, EditMismatch, Result, apply
 from .lexicon import Lexicon, LexiconError
-from .lm import LanguageModel, ModelError
+from .lm import LanguageModel, ModelError, default_news
 
 __version__ = "0.1.0"
 __all__ = [
@@ -71,6 +71,8 @@ class Config:
     """Everything that decides an output; its fields appear in the signature."""
 
     lm: str | None = None
+    # The news model whose gains the re-scorer weighs (repair.lm); None: no second model.
+    news_lm: str | None = field(default_factory=default_news)
     lexicons: tuple[str, ...] = field(default_factory=default_lexicons)
     bias: float | None = None  # None: PROPOSE with a re-scorer, else ALONE
     channel: float | None = None  # weight of the channel log-probability; None as bias
@@ -102,6 +104,7 @@ class Repairer:
         *,
         lm: LanguageModel | None = None,
         lexicon: Lexicon | None = None,
+        news: LanguageModel | None = None,
     ) -> None:
         from .decode import Decoder, Weights
 
@@ -109,6 +112,7 @@ class Repairer:
         c = self.config
         # Evaluation shares one loaded model across many tables; callers may pass either.
         self.lm = lm or LanguageModel(c.lm)
+        self.news = news or (LanguageModel(c.news_lm) if c.news_lm else None)
         self.lexicon = lexicon or Lexicon.load(c.lexicons)
         cal = None
         cal_tag = "none"
@@ -142,9 +146,10 @@ class Repairer:
                 digest = hashlib.sha256(Path(c.disabled).read_bytes()).hexdigest()[:8]
                 off_tag = f"|off:{digest}"
         weights = Weights(bias, c.spin_prior, c.beam, min_conf, channel=channel, share=share)
-        self.decoder = Decoder(self.lm, self.lexicon, weights, cal, off)
+        self.decoder = Decoder(self.lm, self.lexicon, weights, cal, off, self.news)
         self.signature = (
-            f"unspin:{__version__}|lm:{self.lm.hash}|lex:{self.lexicon.digest()}{off_tag}"
+            f"unspin:{__version__}|lm:{self.lm.hash}|news:{self.news_tag}"
+            f"|lex:{self.lexicon.digest()}{off_tag}"
             f"|cal:{cal_tag}"
             f"|bias:{bias:g}|channel:{channel:g}|share:{share:g}|beam:{c.beam}"
             f"|minconf:{min_conf:g}"
@@ -153,10 +158,15 @@ class Repairer:
     def __reduce__(self) -> tuple[Any, ...]:
         return (Repairer, (self.config,))
 
+    @property
+    def news_tag(self) -> str:
+        return self.news.hash if self.news is not None else "none"
+
     def _fitted_here(self, path: str) -> bool:
         """Whether a calibration map fits this model and these tables.
 
-        A map is fitted on one model and one set of tables (its JSON records their hashes);
+        A map is fitted on one pair of models and one set of tables (its JSON records their
+        hashes);
         the default map is skipped for any other, since its confidences would mean nothing
         there. A map named explicitly in the config is always used.
         """
@@ -169,7 +179,11 @@ class Repairer:
         except (OSError, ValueError):
             return True  # let the loader report the broken file
         parts = dict(p.split(":", 1) for p in sig.split("|") if ":" in p)
-        return parts.get("lm") == self.lm.hash and parts.get("lex") == self.lexicon.digest()
+        return (
+            parts.get("lm") == self.lm.hash
+            and parts.get("news", "none") == self.news_tag
+            and parts.get("lex") == self.lexicon.digest()
+        )
 
     def fix_and_explain(self, text: str) -> Result:
         edits, spin = self.decoder.run(text)
@@ -205,7 +219,7 @@ class Repairer:
 
     def with_lexicon(self, lexicon: Lexicon) -> Repairer:
         """The same configuration and loaded model with another table (leave-one-out)."""
-        return Repairer(self.config, lm=self.lm, lexicon=lexicon)
+        return Repairer(self.config, lm=self.lm, lexicon=lexicon, news=self.news)
 
     def with_config(self, **changes: Any) -> Repairer:
         return Repairer(replace(self.config, **changes))

@@ -131,10 +131,11 @@ def measure(
     if repairer is None:
         t0 = time.perf_counter()
         lm = LanguageModel(config.lm)
+        news = LanguageModel(config.news_lm) if config.news_lm else None
         t1 = time.perf_counter()
         lex = Lexicon.load(config.lexicons)
         t2 = time.perf_counter()
-        repairer = Repairer(config, lm=lm, lexicon=lex)
+        repairer = Repairer(config, lm=lm, lexicon=lex, news=news)
         t3 = time.perf_counter()
         out["load_s"] = {
             "lm": round(t1 - t0, 3), "lexicon": round(t2 - t1, 3), "total": round(t3 - t0, 3)
@@ -145,6 +146,11 @@ def measure(
         "path": str(repairer.lm.path),
         "mb": round(repairer.lm.path.stat().st_size / 2**20, 1),
     }
+    if repairer.news is not None:
+        out["news_lm"] = {
+            "path": str(repairer.news.path),
+            "mb": round(repairer.news.path.stat().st_size / 2**20, 1),
+        }
     n_words = sum(count_words(d) for d in docs)
     sents = sentence_strings(docs)
     score = repairer.lm.model.score

@@ -282,13 +282,14 @@ def info(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
 ) -> None:
-    """Version, signature, model path and phrase tables."""
+    """Version, signature, model paths and phrase tables."""
     r = load(make_config(lm, lexicon))
     d = {
         "version": __version__,
         "signature": r.signature,
         "lm_path": str(r.lm.path),
         "lm_order": r.lm.order,
+        "news_lm_path": str(r.news.path) if r.news is not None else None,
         "lexicons": [str(p) for p in r.lexicon.files],
         "lexicon_rows": len(r.lexicon.rows),
         "calibration": r.config.calibration if r.decoder.calibration is not None else None,

@@ -69,6 +69,7 @@ FEATURES = (  # what a re-scorer sees of each edit (Decoder._features), in this 
     "seen",  # log10(1 + times the spun phrase was met in spun text); -1 unknown
     "spin_rate",  # fraction of those that were spin products; -1 unknown
     "share",  # fraction restored as this very restoration; -1 unknown
+    "news_gain",  # log10 gain of the replacement under the news model (clipped); 0 without one
 )
 
 
@@ -183,8 +184,10 @@ class Decoder:
         weights: Weights,
         calibration: EditScorer | None = None,
         disabled: Disabled = frozenset(),
+        news: LanguageModel | None = None,
     ) -> None:
         self.lm = lm
+        self.news = news  # a second opinion for the re-scorer (repair.lm), never searched with
         self.lex = lexicon
         self.w = weights
         self.calibration = calibration
@@ -485,9 +488,12 @@ class Decoder:
             return out
 
         full = self.lm.sentence(render(None))
+        news = self.news if opts is not None else None
+        news_full = news.sentence(render(None)) if news is not None else 0.0
         edits = []
         for idx, (pos, opt) in enumerate(chosen):
-            gain = full - self.lm.sentence(render(idx))
+            without = render(idx)
+            gain = full - self.lm.sentence(without)
             margin = gain + lam * opt.logp + shw * opt.share + log_prior - bias
             conf = 1.0 / (1.0 + 10.0 ** (-margin))
             a, b = toks[pos], toks[pos + opt.length - 1]
@@ -497,7 +503,10 @@ class Decoder:
                 continue
             f: Features = ()
             if opts is not None:
-                f = self._features(words, pos, opt, gain, margin, log_prior, len(opts[pos]))
+                news_gain = news_full - news.sentence(without) if news is not None else 0.0
+                f = self._features(
+                    words, pos, opt, gain, margin, log_prior, len(opts[pos]), news_gain
+                )
             edits.append(
                 (Edit(a.start, b.end, before, after, opt.rule, round(gain, 3), round(conf, 3)), f)
             )
@@ -512,6 +521,7 @@ class Decoder:
         margin: float,
         log_prior: float,
         alternatives: int,
+        news_gain: float = 0.0,
     ) -> Features:
         """The edit's description for the re-scorer, in the order of :data:`FEATURES`."""
         spun = words[pos : pos + opt.length]
@@ -542,6 +552,7 @@ class Decoder:
             math.log10(1.0 + seen) if seen >= 0 else -1.0,
             rate,
             share,
+            _clip(news_gain),
         )
 
     def _frequency(self, ws: tuple[str, ...] | list[str]) -> float:

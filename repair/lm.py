@@ -2,6 +2,10 @@
 
 The model path comes from an explicit argument, then ``$UNSPIN_LM``, then the default build
 location ``lm/build/default.binary`` (made by ``make setup``). The binary is memory-mapped.
+
+``make setup`` also builds a second, news-only model (``lm/build/news.binary``): the decoder
+searches with the main model alone, and the re-scorer weighs each proposed edit's gain under
+the news model beside it (:func:`default_news`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import kenlm
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "lm" / "build" / "default.binary"
+DEFAULT_NEWS_MODEL = ROOT / "lm" / "build" / "news.binary"
 
 
 class ModelError(RuntimeError):
@@ -35,6 +40,11 @@ def locate(path: str | os.PathLike[str] | None = None) -> Path:
             "or pass --lm PATH / set UNSPIN_LM"
         )
     return p
+
+
+def default_news() -> str | None:
+    """The news model that ``make setup`` builds beside the main one, when it is there."""
+    return str(DEFAULT_NEWS_MODEL) if DEFAULT_NEWS_MODEL.is_file() else None
 
 
 def fingerprint(path: Path) -> str:

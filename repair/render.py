@@ -177,7 +177,8 @@ def print_diff(
         )
     if explain and result.edits:
         console.print(reasons(result), end="", soft_wrap=not console.is_terminal)
-    console.print(Text(result.signature, style="dim"))
+    # One line however narrow the terminal: a signature is copied whole, never re-flowed.
+    console.print(Text(result.signature, style="dim"), soft_wrap=True)
 
 
 # --- HTML -------------------------------------------------------------------------------
