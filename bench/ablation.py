@@ -34,6 +34,7 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
     ("without the curated table", {"drop": ("curated",)}),
     ("mined pairs only", {"drop": ("curated", "tortured"), "inflection_penalty": 99.0}),
     ("no table learned from the dev pairs", {"loo": False}),
+    ("without the news model (re-scorer feature news_gain 0)", {"news": False}),
     ("no sparse-evidence penalty", {"sparse": 0.0}),
     ("no document spin prior", {"spin_mid": -100.0}),
     ("no re-scorer: decoder alone + Platt map at 0.85 (the previous default)",
@@ -46,7 +47,7 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
         sparse: float | None = None, inflection_penalty: float | None = None,
         spin_mid: float | None = None, preset: Settings = PROPOSE,
         method: str | None = "rescorer",
-        min_conf: float = DEFAULT_MIN_CONFIDENCE) -> dict[str, Any]:
+        min_conf: float = DEFAULT_MIN_CONFIDENCE, news: bool = True) -> dict[str, Any]:
     saved = (lexicon_module.SPARSE_PENALTY, lexicon_module.INFLECTION_PENALTY)
     if sparse is not None:
         lexicon_module.SPARSE_PENALTY = sparse
@@ -54,11 +55,13 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
         lexicon_module.INFLECTION_PENALTY = inflection_penalty
     try:
         cfg = base.config.raw(preset)
+        if not news:
+            cfg = dataclasses.replace(cfg, news_lm=None)
         files = [f for f in loo_tables(cfg.lexicons) if f.stem not in drop] + extra
         rows = [r for f in files for r in read_rows(f)]
 
         def raw_for(lex: Lexicon) -> cal.Raw:
-            r = Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news)
+            r = Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news if news else None)
             if spin_mid is not None:
                 r.decoder.w = dataclasses.replace(r.decoder.w, spin_mid=spin_mid)
             return r.raw
