@@ -165,10 +165,10 @@ class Repairer:
     def _fitted_here(self, path: str) -> bool:
         """Whether a calibration map fits this model and these tables.
 
-        A map is fitted on one pair of models and one set of tables (its JSON records their
-        hashes);
-        the default map is skipped for any other, since its confidences would mean nothing
-        there. A map named explicitly in the config is always used.
+        A map is fitted on one pair of models (the main and the news model) and one set of
+        tables, and its JSON records their hashes; the default map is skipped for any other,
+        since its confidences would mean nothing there. A map named explicitly in the config
+        is always used.
         """
         if path != default_calibration():
             return True
