@@ -265,6 +265,8 @@ def run(
     main = measure(config, corpus(texts, words))
     report["signature"] = main.pop("signature")
     report["lm"] = main.pop("lm")
+    if "news_lm" in main:
+        report["news_lm"] = main.pop("news_lm")
     report["run"] = main
     if jobs > 1:
         docs = corpus(texts, words)
