@@ -311,8 +311,9 @@ class Decoder:
         """:meth:`run` for several texts, re-scoring all their edits in one call (the
         re-scorer's cost is mostly per call: batches of short texts run several times
         faster)."""
-        raws = [self.run_raw(t) for t in texts]
         cal = self.calibration
+        # Features only for a re-scorer to read: without one, describing edits is wasted work.
+        raws = [self.run_raw(t, features=cal is not None) for t in texts]
         scored: list[float] = []
         if cal is not None:
             edits = [e for r in raws for e in r[0]]
@@ -332,8 +333,11 @@ class Decoder:
             out.append(([e for e in edits_t if e.confidence >= self.w.min_confidence], p))
         return out
 
-    def run_raw(self, text: str) -> tuple[list[Edit], list[Features], float]:
-        """Raw edits (confidence from the decoder's margin), their features, P(spun).
+    def run_raw(
+        self, text: str, features: bool = True
+    ) -> tuple[list[Edit], list[Features], float]:
+        """Raw edits (confidence from the decoder's margin), their features (empty tuples
+        unless ``features``), P(spun).
 
         A first pass at an even prior measures how much confident repair the text invites
         (confidence mass per word); that rate, through a logistic, is the document's spin
@@ -367,10 +371,12 @@ class Decoder:
         prior = min(max(p, 1e-3), 0.99)
         if keep:
             found = [
-                x for toks, opts in lattice for x in self._sentence(text, toks, opts, prior, True)
+                x
+                for toks, opts in lattice
+                for x in self._sentence(text, toks, opts, prior, features)
             ]
         else:
-            found = self._decode(text, prior, skip, True)
+            found = self._decode(text, prior, skip, features)
         return [e for e, _ in found], [f for _, f in found], p
 
     def spin_probability(self, mass: float, n_words: int) -> float:

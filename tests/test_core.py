@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repair import Result
+from repair import Config, Repairer, Result
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,18 @@ def test_spun_side_share_weighs_in_the_proposing_pass_only(tiny_lm) -> None:
     with_share, p1 = run(20.0)
     assert "navy" not in without and "navy" in with_share
     assert p0 == p1
+
+
+def test_features_are_described_only_for_a_rescorer(tiny_lm, tiny_lexicon) -> None:
+    """Without a map, ``run`` skips describing edits (the news model's scoring among it);
+    the edits themselves are the same either way."""
+    from repair.decode import FEATURES
+
+    r = Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), calibration=None))
+    text = "The AK Social gathering mentioned the demise toll rose this thirty day period ."
+    with_f = r.decoder.run_raw(text)
+    without = r.decoder.run_raw(text, features=False)
+    assert with_f[0] and with_f[0] == without[0] and with_f[2] == without[2]
+    assert all(len(f) == len(FEATURES) for f in with_f[1])
+    assert all(f == () for f in without[1])
+    assert r.decoder.run(text) == ([e for e in with_f[0]], with_f[2])
