@@ -116,8 +116,16 @@ class Repairer:
         self.lexicon = lexicon or Lexicon.load(c.lexicons)
         cal = None
         cal_tag = "none"
+        # The default map, when it is there but was fitted for other models or tables and
+        # so is not applied (the decoder then judges alone): front ends say so.
+        self.unfitted_map: str | None = None
         # A caller that hands in its own table (leave-one-out evaluation) vouches for the map.
-        if c.calibration and (lexicon is not None or self._fitted_here(c.calibration)):
+        fits = bool(c.calibration) and (
+            lexicon is not None or self._fitted_here(str(c.calibration))
+        )
+        if c.calibration and not fits:
+            self.unfitted_map = c.calibration
+        if c.calibration and fits:
             from .calibrate import load_map
 
             try:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.console import Console
 
-from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__
+from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__, default_lexicons
 from .decode import settings_for
 from .edits import EditMismatch
 from .io import InputError, encode, read_input, write_atomic, write_output
@@ -127,12 +127,25 @@ def make_config(
     return c if bias is None else replace(c, bias=bias)
 
 
-def load(config: Config, make: Callable[[Config], Repairer] = Repairer) -> Repairer:
-    """``make(config)``, a missing model or bad table failing in one line."""
+def load(
+    config: Config, make: Callable[[Config], Repairer] = Repairer, repairs: bool = False
+) -> Repairer:
+    """``make(config)``, a missing model or bad table failing in one line; for a command
+    that ``repairs`` with the default models and tables, a one-line note when the default
+    confidence map does not fit them (a build older than the code: ``make setup`` refits).
+    With a model or table of the user's choosing the map is skipped as documented."""
     try:
-        return make(config)
+        r = make(config)
     except (ModelError, LexiconError) as e:
         raise Fail(str(e)) from None
+    stale = config.lm is None and config.lexicons == default_lexicons()
+    if repairs and stale and r.unfitted_map:
+        err.print(
+            f"unspin: note: {r.unfitted_map} was fitted for other models or tables and is not "
+            "applied; the decoder judges its edits alone (run 'make setup' to refit it)",
+            style="dim",
+        )
+    return r
 
 
 def _check_errors(errors: str) -> None:
@@ -176,7 +189,9 @@ def fix(
         return
     check_target(path, output, in_place)
     text = read_input(path, errors)
-    result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
+    result = load(make_config(lm, lexicon, min_confidence, bias), repairs=True).fix_and_explain(
+        text
+    )
     write_text(path, output, in_place, backup_suffix, result.fixed, errors)
     err.print(f"{len(result.edits)} edit(s)", style="dim") if output else None
 
@@ -217,7 +232,7 @@ def diff(
     from . import render
 
     _check_errors(errors)
-    repairer = load(make_config(lm, lexicon, min_confidence, bias))
+    repairer = load(make_config(lm, lexicon, min_confidence, bias), repairs=True)
     if Path(path).is_dir():
         if format is not Format.html or not output:
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
@@ -547,7 +562,7 @@ def _batch(
         run_jsonl,
     )
 
-    load(config)  # fail early, in one line, on a missing model or a bad table
+    load(config, repairs=True)  # fail early, in one line, on a missing model or a bad table
     try:
         if not jsonl:
             if not output:
@@ -770,7 +785,9 @@ def review(
                    "one, review with 'unspin diff -f json' and 'unspin apply'")
     check_target(path, output, in_place)
     text = read_input(path, errors)
-    result = load(make_config(lm, lexicon, min_confidence, bias)).fix_and_explain(text)
+    result = load(make_config(lm, lexicon, min_confidence, bias), repairs=True).fix_and_explain(
+        text
+    )
     dest = None if in_place else (output or render.reviewed_name(path))
 
     def write(reviewed: str) -> None:

@@ -85,3 +85,20 @@ def test_features_are_described_only_for_a_rescorer(tiny_lm, tiny_lexicon) -> No
     assert all(len(f) == len(FEATURES) for f in with_f[1])
     assert all(f == () for f in without[1])
     assert r.decoder.run(text) == ([e for e in with_f[0]], with_f[2])
+
+
+def test_model_fingerprint_sees_the_middle_of_the_file(tmp_path) -> None:
+    """Models with the same n-grams and other counts share size, head and tail; their
+    quantised probabilities differ all through the file, where the samples fall."""
+    from repair.lm import fingerprint
+
+    a, b = tmp_path / "a.binary", tmp_path / "b.binary"
+    body = bytearray(8 << 20)
+    a.write_bytes(bytes(body))
+    for i in range(1 << 20, 7 << 20, 4096):  # other probabilities between head and tail
+        body[i] = 1
+    b.write_bytes(bytes(body))
+    assert fingerprint(a) != fingerprint(b)
+    small = tmp_path / "small.binary"
+    small.write_bytes(b"mmap lm " + bytes(100))
+    assert fingerprint(small) == fingerprint(small) != fingerprint(a)

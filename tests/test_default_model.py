@@ -132,3 +132,23 @@ def test_the_news_model_gives_the_rescorer_a_second_opinion(default: Repairer) -
     assert alone.news is None and alone.decoder.calibration is None and "|news:none|" in (
         alone.signature
     )
+
+
+def test_a_build_older_than_the_code_is_reported(tmp_path, monkeypatch, capsys) -> None:
+    """Without the news model (a build from before it), the default map does not fit: the
+    decoder judges alone, and `unspin fix` says so in one line instead of going quiet."""
+    from clihelp import run_main
+
+    import repair.lm
+
+    monkeypatch.setattr(repair.lm, "DEFAULT_NEWS_MODEL", tmp_path / "absent.binary")
+    spun = tmp_path / "a.txt"
+    spun.write_text("The AK Social gathering mentioned the demise toll rose.\n", encoding="utf-8")
+    code, out, err = run_main(["fix", str(spun)], monkeypatch, capsys)
+    assert code == 0 and "AK Party" in out
+    (line,) = err.strip().splitlines()
+    assert "calibration.json was fitted for other models or tables" in line
+    assert "make setup" in line
+    monkeypatch.undo()
+    code, out, err = run_main(["fix", str(spun)], monkeypatch, capsys)
+    assert code == 0 and err == ""
