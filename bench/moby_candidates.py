@@ -27,7 +27,7 @@ DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
 
 
 def main(k: int = 5, count: float = 1.0) -> None:
-    base = Repairer(Config().raw(PROPOSE))
+    base = Repairer(Config().raw(PROPOSE))  # the news model's gain among the features
     rows = [r for f in loo_tables(base.config.lexicons) for r in read_rows(f)]
     texts = [p.spun for p in read_pairs(DEV / "pairs")] + [t for _, t in read_clean(DEV / "clean")]
     vocab = {w.lower() for t in texts for w in words(t) if w.isalpha()}
@@ -45,13 +45,16 @@ def main(k: int = 5, count: float = 1.0) -> None:
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
 
-    docs = cal.raw_results(DEV, raw_for, rows + moby)
-    docs = [dataclasses.replace(d, features=[(*f, float(e.rule.startswith("moby")))
-                                             for e, f in zip(d.result.edits, d.features,
-                                                             strict=True)])
-            for d in docs]
-    cal.FEATURES = (*cal.FEATURES, "src_moby")  # the re-scorer sees one feature more
-    s = cal.crossfit_report(docs, "rescorer", DEFAULT_MIN_CONFIDENCE).summary()
+    def marked(docs: list[cal.Doc]) -> list[cal.Doc]:
+        return [dataclasses.replace(d, features=[(*f, float(e.rule.startswith("moby")))
+                                                 for e, f in zip(d.result.edits, d.features,
+                                                                 strict=True)])
+                for d in docs]
+
+    runs = cal.dev_runs(DEV, raw_for, rows + moby)
+    runs = cal.Runs(marked(runs.scored), [marked(t) for t in runs.training], runs.folds)
+    cal.FEATURES = (*cal.FEATURES, "src_moby")  # type: ignore[assignment]  # one feature more
+    s = cal.crossfit_report(runs, "rescorer", DEFAULT_MIN_CONFIDENCE).summary()
     print(json.dumps({"moby_rows": len(moby), "per_word": k, "count": count,
                       "recovery": s["recovery"], "precision": s["precision"],
                       "clean_per_1000": s["clean_changes_per_1000"]}))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one entry point: build KenLM's tools (once) and the default model (once),
-# then print the model's path. Idempotent: a second run only relinks (<1 s).
+# The one entry point: build KenLM's tools (once) and the default models (once: the main
+# model and the news model), then print their paths. Idempotent: a second run only relinks (<1 s).
 #   bash lm/build_default.sh
 # Environment: UNSPIN_CACHE (default ~/.cache/unspin), SHARED (default <repo>/../shared).
 set -euo pipefail
