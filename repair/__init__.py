@@ -37,7 +37,7 @@ __all__ = [
 # Calibrated confidence below which edits are dropped by default (chosen on the dev set,
 # leave-one-out and cross-fitted on training texts that never saw the scored fold: when set,
 # the lowest threshold whose precision was 0.925 or more under each of five assignments of
-# the texts to folds, bench/fold_seeds.py; re-measured with the news model, its lowest is
+# the texts to folds, bench/fold_seeds.py; re-measured with the news model, its lowest precision is
 # 0.935, and 0.82 would pass, but a default that follows each re-measurement's noise serves
 # no one; clean text all but untouched).
 DEFAULT_MIN_CONFIDENCE = 0.86
