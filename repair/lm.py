@@ -3,9 +3,9 @@
 The model path comes from an explicit argument, then ``$UNSPIN_LM``, then the default build
 location ``lm/build/default.binary`` (made by ``make setup``). The binary is memory-mapped.
 
-``make setup`` also builds a second, news-only model (``lm/build/news.binary``): the decoder
-searches with the main model alone, and the re-scorer weighs each proposed edit's gain under
-the news model beside it (:func:`default_news`).
+``make setup`` also builds a second, news-only model (``lm/build/news.binary``, or
+``$UNSPIN_NEWS_LM``): the decoder searches with the main model alone, and the re-scorer weighs
+each proposed edit's gain under the news model beside it (:func:`default_news`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ class ModelError(RuntimeError):
     """The language model is missing or unreadable; the message says what to do."""
 
 
-def locate(path: str | os.PathLike[str] | None = None) -> Path:
+MAIN_HINT = "pass --lm PATH / set UNSPIN_LM"
+NEWS_HINT = "set UNSPIN_NEWS_LM to a model, or to none"
+
+
+def locate(path: str | os.PathLike[str] | None = None, hint: str = MAIN_HINT) -> Path:
     """Resolve the model path: argument, then ``$UNSPIN_LM``, then the default build."""
     if path:
         p = Path(path)
@@ -36,14 +40,18 @@ def locate(path: str | os.PathLike[str] | None = None) -> Path:
         p = DEFAULT_MODEL
     if not p.is_file():
         raise ModelError(
-            f"no language model at {p}: run 'make setup' to build the default model, "
-            "or pass --lm PATH / set UNSPIN_LM"
+            f"no language model at {p}: run 'make setup' to build the default models, "
+            f"or {hint}"
         )
     return p
 
 
 def default_news() -> str | None:
-    """The news model that ``make setup`` builds beside the main one, when it is there."""
+    """The news model: ``$UNSPIN_NEWS_LM`` when set (``none``: no news model), else the one
+    that ``make setup`` builds beside the main model, when it is there."""
+    env = os.environ.get("UNSPIN_NEWS_LM")
+    if env:
+        return None if env.lower() == "none" else env
     return str(DEFAULT_NEWS_MODEL) if DEFAULT_NEWS_MODEL.is_file() else None
 
 
@@ -95,8 +103,8 @@ def _looks_like_model(path: Path) -> bool:
 class LanguageModel:
     """A memory-mapped KenLM model; picklable by path, so workers re-open it cheaply."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = locate(path)
+    def __init__(self, path: str | os.PathLike[str] | None = None, hint: str = MAIN_HINT) -> None:
+        self.path = locate(path, hint)
         cfg = kenlm.Config()
         cfg.load_method = kenlm.LoadMethod.LAZY
         if not _looks_like_model(self.path):

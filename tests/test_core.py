@@ -102,3 +102,18 @@ def test_model_fingerprint_sees_the_middle_of_the_file(tmp_path) -> None:
     small = tmp_path / "small.binary"
     small.write_bytes(b"mmap lm " + bytes(100))
     assert fingerprint(small) == fingerprint(small) != fingerprint(a)
+
+
+def test_news_model_from_the_environment(tiny_lm, tiny_lexicon, monkeypatch) -> None:
+    """`$UNSPIN_NEWS_LM` names the news model (`none`: none), as `$UNSPIN_LM` the main one;
+    a wrong path is a clear error, as for the main model."""
+    from repair import ModelError
+
+    monkeypatch.setenv("UNSPIN_NEWS_LM", str(tiny_lm))
+    r = Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),)))
+    assert r.news is not None and r.news.path == tiny_lm and f"|news:{r.news.hash}|" in r.signature
+    monkeypatch.setenv("UNSPIN_NEWS_LM", "none")
+    assert Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),))).news is None
+    monkeypatch.setenv("UNSPIN_NEWS_LM", str(tiny_lm) + ".missing")
+    with pytest.raises(ModelError, match="no language model at .*UNSPIN_NEWS_LM"):
+        Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),)))
