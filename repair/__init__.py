@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .decode import Settings, settings_for
-from .edits import Edit, EditMismatch, Result, apply
+from .edits import Edit, EditMismatch, Result, apply, compose
 from .lexicon import Lexicon, LexiconError
 from .lm import NEWS_HINT, LanguageModel, ModelError, default_news
 
@@ -82,6 +82,9 @@ class Config:
     min_confidence: float | None = None  # None: DEFAULT_MIN_CONFIDENCE once calibrated, else 0
     calibration: str | None = field(default_factory=default_calibration)
     disabled: str | None = field(default_factory=default_disabled)
+    # Repair the repaired text again, up to this many passes in all, until a pass finds
+    # nothing: fix(fix(x)) == fix(x) then holds whenever the passes settle (docs/guarantees.md).
+    passes: int = 1
 
     def raw(self, settings: Settings) -> Config:
         """This configuration proposing at ``settings`` with no map and no threshold: the raw
@@ -160,8 +163,10 @@ class Repairer:
             f"|lex:{self.lexicon.digest()}{off_tag}"
             f"|cal:{cal_tag}"
             f"|bias:{bias:g}|channel:{channel:g}|share:{share:g}|beam:{c.beam}"
-            f"|minconf:{min_conf:g}"
+            f"|minconf:{min_conf:g}" + (f"|passes:{c.passes}" if c.passes > 1 else "")
         )
+        if c.passes < 1:
+            raise ValueError("passes must be 1 or more")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Repairer, (self.config,))
@@ -194,8 +199,7 @@ class Repairer:
         )
 
     def fix_and_explain(self, text: str) -> Result:
-        edits, spin = self.decoder.run(text)
-        return Result(text, tuple(edits), self.signature, spin)
+        return self.fix_many([text])[0]
 
     def fix(self, text: str) -> str:
         return self.fix_and_explain(text).fixed
@@ -208,11 +212,28 @@ class Repairer:
         return Result(text, tuple(edits), self.signature, spin), feats
 
     def fix_many(self, texts: Sequence[str]) -> list[Result]:
-        """:meth:`fix_and_explain` for a batch: same results, the re-scorer called once."""
-        return [
+        """:meth:`fix_and_explain` for a batch: same results, the re-scorer called once per
+        pass. With ``Config.passes`` > 1, the texts a pass changed are repaired again, and
+        each later pass's edits are composed into edits of the untouched input
+        (:func:`repair.edits.compose`); the spin score is the first pass's."""
+        results = [
             Result(t, tuple(edits), self.signature, spin)
             for t, (edits, spin) in zip(texts, self.decoder.run_many(texts), strict=True)
         ]
+        todo = [i for i, r in enumerate(results) if r.edits]
+        for _ in range(self.config.passes - 1):
+            if not todo:
+                break
+            fixed = [results[i].fixed for i in todo]
+            again = self.decoder.run_many(fixed)
+            still = []
+            for i, (edits, _) in zip(todo, again, strict=True):
+                if edits:  # changed again: the next pass may find more
+                    r = results[i]
+                    results[i] = replace(r, edits=compose(r.text, r.edits, edits))
+                    still.append(i)
+            todo = still
+        return results
 
     def iter_fix(self, texts: Iterable[str], batch: int = 64) -> Iterator[Result]:
         """Repair a stream of texts, ``batch`` at a time (memory: one batch)."""

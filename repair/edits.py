@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -72,6 +72,81 @@ def apply(text: str, edits: Iterable[Edit]) -> str:
         pos = e.end
     parts.append(text[pos:])
     return "".join(parts)
+
+
+def compose(text: str, first: Iterable[Edit], second: Iterable[Edit]) -> tuple[Edit, ...]:
+    """Edits on ``text`` that do what ``first`` and then ``second`` do, ``second``'s offsets
+    being into ``apply(text, first)``.
+
+    A second edit inside the unchanged text moves back by the length the first edits
+    changed before it; one that touches a first edit's output merges with it into one edit
+    over the original span (rules joined by ``then``, gains added, the lower confidence);
+    a merged edit that restores the original text is dropped.
+
+    >>> t = "the navy mentioned it"
+    >>> a = (Edit(9, 18, "mentioned", "said", "r1", 1.0, 0.9),)
+    >>> b = (Edit(4, 8, "navy", "military", "r2", 2.0, 0.8),)
+    >>> [(e.start, e.end, e.after) for e in compose(t, a, b)]
+    [(4, 8, 'military'), (9, 18, 'said')]
+    >>> c = (Edit(9, 13, "said", "told", "r3", 1.0, 0.7),)
+    >>> [(e.before, e.after, e.rule) for e in compose(t, a, c)]
+    [('mentioned', 'told', 'r1 then r3')]
+    """
+    ones = sorted(first, key=lambda e: (e.start, e.end))
+    mid = apply(text, ones)
+    twos = sorted(second, key=lambda e: (e.start, e.end))
+    apply(mid, twos)  # validates the second edits against the intermediate text
+    # Each first edit's output span in ``mid``, and the shift it leaves behind it.
+    spans: list[tuple[int, int, int, Edit]] = []  # (start, end) in mid, shift after, edit
+    shift = 0
+    for e in ones:
+        s0 = e.start + shift
+        shift += len(e.after) - (e.end - e.start)
+        spans.append((s0, s0 + len(e.after), shift, e))
+
+    def to_text(p: int, end: bool) -> int:
+        """``mid`` offset (never strictly inside a first edit's output) -> ``text`` offset;
+        at a first edit that deleted text, a span's ``end`` stays before what was deleted
+        and its start comes after it."""
+        moved = 0
+        for s0, s1, after, _ in spans:
+            if s1 < p or (s1 == p and not (end and s0 == s1)):
+                moved = after
+            elif s0 > p:
+                break
+        return p - moved
+
+    def touches(a0: int, a1: int, b0: int, b1: int) -> bool:
+        return max(a0, b0) < min(a1, b1) or a0 < b0 == b1 < a1 or b0 < a0 == a1 < b1
+
+    # Group first-edit outputs and second edits that touch, in order along ``mid``.
+    items = [(s0, s1, 1, e) for s0, s1, _, e in spans] + [(e.start, e.end, 2, e) for e in twos]
+    items.sort(key=lambda x: (x[0], x[1], x[2]))
+    groups: list[list[tuple[int, int, int, Edit]]] = []
+    for it in items:
+        if groups and any(touches(g[0], g[1], it[0], it[1]) for g in groups[-1]):
+            groups[-1].append(it)
+        else:
+            groups.append([it])
+    out: list[Edit] = []
+    for g in groups:
+        if len(g) == 1 and g[0][2] == 1:
+            out.append(g[0][3])
+            continue
+        m0 = min(x[0] for x in g)
+        m1 = max(x[1] for x in g)
+        o0 = to_text(m0, end=False)
+        o1 = to_text(m1, end=m1 > m0)
+        seconds = [replace(x[3], start=x[0] - m0, end=x[1] - m0) for x in g if x[2] == 2]
+        after = apply(mid[m0:m1], seconds)
+        before = text[o0:o1]
+        if after == before:
+            continue
+        members = [x[3] for x in sorted(g, key=lambda x: (x[2], x[0]))]  # first pass first
+        out.append(Edit(o0, o1, before, after, " then ".join(e.rule for e in members),
+                        round(sum(e.gain for e in members), 3),
+                        min(e.confidence for e in members)))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from repair import Config, Repairer
+from repair import Config, Repairer, apply
 from repair.evaluate import read_clean, score_clean
 from repair.lm import DEFAULT_MODEL
 
@@ -152,3 +152,19 @@ def test_a_build_older_than_the_code_is_reported(tmp_path, monkeypatch, capsys) 
     monkeypatch.undo()
     code, out, err = run_main(["fix", str(spun)], monkeypatch, capsys)
     assert code == 0 and err == ""
+
+
+def test_passes_settle_what_a_second_run_would_change(default: Repairer) -> None:
+    """On the dev texts that a second run changes further (docs/guarantees.md), two passes
+    give a text that a further run leaves alone, as edits of the untouched input."""
+    names = ["pairs/132.spun.txt", "pairs/150.spun.txt", "pairs/171.spun.txt"]
+    texts = [(SHARED / "dev" / n).read_text(encoding="utf-8") for n in names]
+    once = default.fix_many(texts)
+    assert any(r.edits for r in default.fix_many([r.fixed for r in once]))
+    twice = default.with_config(passes=2)
+    assert "|passes:2" in twice.signature
+    results = twice.fix_many(texts)
+    for text, r in zip(texts, results, strict=True):
+        assert r.text == text and r.fixed == apply(text, r.edits)
+        assert not twice.fix_and_explain(r.fixed).edits
+    assert any(r2.fixed != r1.fixed for r1, r2 in zip(once, results, strict=True))

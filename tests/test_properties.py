@@ -198,3 +198,36 @@ def test_skip_spans_are_sorted_disjoint_and_in_range(text: str) -> None:
         is_english(text[a:b])
     for a, b in protected_spans(text):
         assert overlaps(protected_spans(text), a, b)
+
+
+@st.composite
+def _edits_on(draw: st.DrawFn, text: str) -> list:
+    """Non-overlapping edits of ``text``: replacements, deletions and insertions."""
+    from repair.edits import Edit
+
+    cuts = sorted(draw(st.lists(st.integers(0, len(text)), max_size=8)))
+    out = []
+    last = 0
+    for a, b in zip(cuts[::2], cuts[1::2], strict=False):
+        if a < last:
+            continue
+        after = draw(st.text(alphabet="abxy -", max_size=4))
+        out.append(Edit(a, b, text[a:b], after, f"r{len(out)}", 1.0, 0.5 + 0.01 * len(out)))
+        last = b + 1 if a == b else b  # an insertion and an edit at one point would overlap
+    return out
+
+
+@PROFILE
+@given(data=st.data(), text=st.text(alphabet="ab xy-", max_size=30))
+def test_compose_does_both_passes(data: st.DataObject, text: str) -> None:
+    """``compose(text, first, second)`` applied to ``text`` gives the text that ``second``
+    makes of ``first``'s output, as valid edits of ``text`` itself."""
+    from repair.edits import compose
+
+    first = data.draw(_edits_on(text))
+    mid = apply(text, first)
+    second = data.draw(_edits_on(mid))
+    both = compose(text, first, second)
+    assert apply(text, both) == apply(mid, second)
+    assert all(e.before == text[e.start : e.end] for e in both)
+    assert compose(text, first, ()) == tuple(sorted(first, key=lambda e: (e.start, e.end)))

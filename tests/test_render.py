@@ -107,6 +107,16 @@ def test_json_lists_edits_with_offsets(spun: Path, args: list[str], repairer) ->
     assert set(d["edits"][0]) == {"start", "end", "before", "after", "rule", "gain", "confidence"}
 
 
+def test_passes_option_reaches_the_engine(spun: Path, args: list[str], monkeypatch,
+                                          capsys) -> None:
+    res = invoke(["diff", "-f", "json", "--passes", "2", str(spun), *args])
+    d = json.loads(res.stdout)
+    assert d["signature"].endswith("|passes:2")
+    assert render.text_sha256(SPUN) == d["text_sha256"]
+    code, _, err = run_main(["fix", "--passes", "0", str(spun), *args], monkeypatch, capsys)
+    assert code == 2 and "--passes" in err
+
+
 @pytest.mark.parametrize(
     "text",
     [
