@@ -113,6 +113,8 @@ class Repairer:
 
         self.config = config or Config()
         c = self.config
+        if c.passes < 1:
+            raise ValueError(f"passes must be 1 or more, not {c.passes}")
         # Evaluation shares one loaded model across many tables; callers may pass either.
         self.lm = lm or LanguageModel(c.lm)
         self.news = news or (LanguageModel(c.news_lm, NEWS_HINT) if c.news_lm else None)
@@ -165,8 +167,6 @@ class Repairer:
             f"|bias:{bias:g}|channel:{channel:g}|share:{share:g}|beam:{c.beam}"
             f"|minconf:{min_conf:g}" + (f"|passes:{c.passes}" if c.passes > 1 else "")
         )
-        if c.passes < 1:
-            raise ValueError("passes must be 1 or more")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Repairer, (self.config,))
