@@ -117,3 +117,8 @@ def test_news_model_from_the_environment(tiny_lm, tiny_lexicon, monkeypatch) -> 
     monkeypatch.setenv("UNSPIN_NEWS_LM", str(tiny_lm) + ".missing")
     with pytest.raises(ModelError, match="no language model at .*UNSPIN_NEWS_LM"):
         Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),)))
+    junk = tiny_lm.parent / "junk.binary"
+    junk.write_bytes(b"not a model at all\n" * 10)
+    monkeypatch.setenv("UNSPIN_NEWS_LM", str(junk))
+    with pytest.raises(ModelError, match="junk.binary: not a KenLM binary or ARPA file"):
+        Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),)))
