@@ -125,12 +125,9 @@ class Repairer:
         # so is not applied (the decoder then judges alone): front ends say so.
         self.unfitted_map: str | None = None
         # A caller that hands in its own table (leave-one-out evaluation) vouches for the map.
-        fits = bool(c.calibration) and (
-            lexicon is not None or self._fitted_here(str(c.calibration))
-        )
-        if c.calibration and not fits:
+        if c.calibration and not (lexicon is not None or self._fitted_here(c.calibration)):
             self.unfitted_map = c.calibration
-        if c.calibration and fits:
+        elif c.calibration:
             from .calibrate import load_map
 
             try:
