@@ -1,4 +1,4 @@
-"""Frozen edit records and the one function that applies them.
+"""Frozen edit records, the one function that applies them, and their composition.
 
 >>> r = Result("a b", (Edit(2, 3, "b", "c", "demo", 1.0, 0.9),), "sig")
 >>> r.apply()
