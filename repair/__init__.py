@@ -17,7 +17,7 @@ from typing import Any
 from .decode import Settings, settings_for
 from .edits import Edit, EditMismatch, Result, apply, compose
 from .lexicon import Lexicon, LexiconError
-from .lm import NEWS_HINT, LanguageModel, ModelError, default_news
+from .lm import LanguageModel, ModelError, default_news, news_model
 
 __version__ = "0.1.0"
 __all__ = [
@@ -117,7 +117,7 @@ class Repairer:
             raise ValueError(f"passes must be 1 or more, not {c.passes}")
         # Evaluation shares one loaded model across many tables; callers may pass either.
         self.lm = lm or LanguageModel(c.lm)
-        self.news = news or (LanguageModel(c.news_lm, NEWS_HINT) if c.news_lm else None)
+        self.news = news or news_model(c.news_lm)
         self.lexicon = lexicon or Lexicon.load(c.lexicons)
         cal = None
         cal_tag = "none"

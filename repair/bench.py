@@ -22,9 +22,12 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import Config, Repairer, __version__
+
+if TYPE_CHECKING:
+    from .lm import LanguageModel
 
 SHARED_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
 SCALING_SIZES = (1_000, 10_000, 100_000, 1_000_000)
@@ -124,14 +127,14 @@ def measure(
 ) -> dict[str, Any]:
     """Time loading (unless ``repairer`` is given), repair and a plain KenLM pass over ``docs``."""
     from .lexicon import Lexicon
-    from .lm import LanguageModel
+    from .lm import LanguageModel, news_model
     from .text import count_words
 
     out: dict[str, Any] = {}
     if repairer is None:
         t0 = time.perf_counter()
         lm = LanguageModel(config.lm)
-        news = LanguageModel(config.news_lm) if config.news_lm else None
+        news = news_model(config.news_lm)
         t1 = time.perf_counter()
         lex = Lexicon.load(config.lexicons)
         t2 = time.perf_counter()
@@ -142,15 +145,9 @@ def measure(
         }
         out["rss_after_load_mb"] = round(peak_rss_mb(), 1)
     out["signature"] = repairer.signature
-    out["lm"] = {
-        "path": str(repairer.lm.path),
-        "mb": round(repairer.lm.path.stat().st_size / 2**20, 1),
-    }
+    out["lm"] = _model_info(repairer.lm)
     if repairer.news is not None:
-        out["news_lm"] = {
-            "path": str(repairer.news.path),
-            "mb": round(repairer.news.path.stat().st_size / 2**20, 1),
-        }
+        out["news_lm"] = _model_info(repairer.news)
     n_words = sum(count_words(d) for d in docs)
     sents = sentence_strings(docs)
     score = repairer.lm.model.score
@@ -295,6 +292,10 @@ def run(
         }
     report["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return report
+
+
+def _model_info(model: LanguageModel) -> dict[str, Any]:
+    return {"path": str(model.path), "mb": round(model.path.stat().st_size / 2**20, 1)}
 
 
 def _describe(paths: Sequence[str], texts: Sequence[str]) -> dict[str, Any]:

@@ -55,6 +55,11 @@ def default_news() -> str | None:
     return str(DEFAULT_NEWS_MODEL) if DEFAULT_NEWS_MODEL.is_file() else None
 
 
+def news_model(path: str | None) -> LanguageModel | None:
+    """The news model at ``path`` (``None``: none), its errors naming ``$UNSPIN_NEWS_LM``."""
+    return LanguageModel(path, NEWS_HINT) if path else None
+
+
 FINGERPRINT_BLOCKS = 256  # evenly spaced samples of a large model file
 FINGERPRINT_BLOCK = 1 << 14
 
