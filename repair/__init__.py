@@ -121,12 +121,15 @@ class Repairer:
         self.lexicon = lexicon or Lexicon.load(c.lexicons)
         cal = None
         cal_tag = "none"
-        # The default map, when it is there but was fitted for other models or tables and
-        # so is not applied (the decoder then judges alone): front ends say so.
+        # The default map, when the default build's models and tables are in use but the
+        # map was fitted for others, so is not applied (the decoder then judges alone): a
+        # build older than the code, which front ends report. Models or tables of the
+        # user's choosing skip the map as documented, and are not reported.
         self.unfitted_map: str | None = None
         # A caller that hands in its own table (leave-one-out evaluation) vouches for the map.
         if c.calibration and not (lexicon is not None or self._fitted_here(c.calibration)):
-            self.unfitted_map = c.calibration
+            if self._default_build():
+                self.unfitted_map = c.calibration
         elif c.calibration:
             from .calibrate import load_map
 
@@ -171,6 +174,22 @@ class Repairer:
     @property
     def news_tag(self) -> str:
         return self.news.hash if self.news is not None else "none"
+
+    def _default_build(self) -> bool:
+        """Whether the models and tables are those ``make setup`` builds, none chosen by
+        the user (``--lm``, ``$UNSPIN_LM``, ``$UNSPIN_NEWS_LM``, ``--lexicon``)."""
+        from . import lm as models  # read at call time: tests move the default paths
+
+        news = (
+            self.news.path == models.DEFAULT_NEWS_MODEL
+            if self.news is not None
+            else not models.DEFAULT_NEWS_MODEL.is_file()  # missing, not switched off
+        )
+        return (
+            self.lm.path == models.DEFAULT_MODEL
+            and news
+            and self.config.lexicons == default_lexicons()
+        )
 
     def _fitted_here(self, path: str) -> bool:
         """Whether a calibration map fits this model and these tables.

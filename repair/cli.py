@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.console import Console
 
-from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__, default_lexicons
+from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__
 from .decode import settings_for
 from .edits import EditMismatch
 from .io import InputError, encode, read_input, write_atomic, write_output
@@ -140,15 +140,13 @@ def load(
     config: Config, make: Callable[[Config], Repairer] = Repairer, repairs: bool = False
 ) -> Repairer:
     """``make(config)``, a missing model or bad table failing in one line; for a command
-    that ``repairs`` with the default models and tables, a one-line note when the default
-    confidence map does not fit them (a build older than the code: ``make setup`` refits).
-    With a model or table of the user's choosing the map is skipped as documented."""
+    that ``repairs``, a one-line note when the default confidence map does not fit the
+    default build it runs on (:attr:`Repairer.unfitted_map`; ``make setup`` refits)."""
     try:
         r = make(config)
     except (ModelError, LexiconError) as e:
         raise Fail(str(e)) from None
-    stale = config.lm is None and config.lexicons == default_lexicons()
-    if repairs and stale and r.unfitted_map:
+    if repairs and r.unfitted_map:
         err.print(
             f"unspin: note: {r.unfitted_map} was fitted for other models or tables and is not "
             "applied; the decoder judges its edits alone (run 'make setup' to refit it)",

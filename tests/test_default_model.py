@@ -152,6 +152,10 @@ def test_a_build_older_than_the_code_is_reported(tmp_path, monkeypatch, capsys) 
     monkeypatch.undo()
     code, out, err = run_main(["fix", str(spun)], monkeypatch, capsys)
     assert code == 0 and err == ""
+    # A news model switched off by choice is no stale build: the map is skipped quietly.
+    monkeypatch.setenv("UNSPIN_NEWS_LM", "none")
+    code, out, err = run_main(["fix", str(spun)], monkeypatch, capsys)
+    assert code == 0 and "AK Party" in out and err == ""
 
 
 def test_passes_settle_what_a_second_run_would_change(default: Repairer) -> None:
