@@ -365,6 +365,24 @@ def build_default(force: bool = False, name: str = "default") -> Path:
     return out
 
 
+def write_heldout(part: str = "dev") -> Path:
+    """Write the Wikinews lines held out as ``part`` to ``lm/build/heldout-PART.txt``, one
+    paragraph a line: clean news that no model saw. The "dev" lines are what
+    ``unspin calibrate`` spins into synthetic training texts for the re-scorer
+    (repair/calibrate.py); the "test" lines stay for perplexity and bench/clean_heldout.py.
+    The file is rewritten only when its text changes, so make sees it unchanged."""
+    corpus = shared_dir() / "corpus"
+    text = "".join(ln.strip() + "\n" for ln in news_lines(corpus, part) if ln.strip())
+    dest = LM_DIR / "build"
+    dest.mkdir(exist_ok=True)
+    target = dest / f"heldout-{part}.txt"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        tmp = dest / f".heldout-{part}.txt.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    return target
+
+
 # --- CLI ----------------------------------------------------------------------
 
 
@@ -418,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for name in MODELS:
         print(build_default(force=a.force, name=name))
+    print(write_heldout("dev"))
     return 0
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,9 +44,15 @@ from .evaluate import (
 )
 from .learn import count_pair, read_pairs
 from .lexicon import Lexicon, Row
+from .spin import Channel, spin
 from .text import tokenize, words
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "lexicon" / "built" / "calibration.json"
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "lexicon" / "built" / "calibration.json"
+# Clean news that no model saw, spun by the learned channel to give the re-scorer more
+# training texts (see raw_results): the Wikinews lines lm/build.py holds out as "dev".
+DEFAULT_SYNTHETIC = ROOT / "lm" / "build" / "heldout-dev.txt"
+SYNTHETIC_LINES = 15  # held-out lines per synthetic document
 MIN_BIN = 30  # edits a bin needs before its gap counts towards "within 0.1 in every bin"
 FOLDS = 5  # cross-validation folds over articles
 
@@ -134,6 +141,7 @@ def raw_results(
     learn_from: Callable[[str, list[str]], list[str]] | None = leave_one_out,
     held_out: Iterable[str] | None = None,
     seed: str = "",
+    synthetic: Sequence[str] = (),
 ) -> list[Doc]:
     """Raw repairs of ``dev/pairs`` and ``dev/clean`` (named ``clean/NAME``).
 
@@ -159,15 +167,18 @@ def raw_results(
     inner = folds(names, seed=seed) if held_out is not None else {}
     memo: dict[tuple[str, ...], Raw] = {}
 
-    def fixer(name: str) -> Raw:
-        use = tuple(learn_from(name, names)) if learn_from else ()
+    def fixer_without(use: tuple[str, ...], fold: int) -> Raw:
         if inner:
-            use = tuple(n for n in use if inner[n] != inner.get(name, -1))
+            use = tuple(n for n in use if inner[n] != fold)
         if use not in memo:
             if len(memo) > FOLDS:
                 memo.clear()  # a table per fold at most: they are rebuilt per text anyway
             memo[use] = raw_for(table_from(counts, use, base_rows))
         return memo[use]
+
+    def fixer(name: str) -> Raw:
+        use = tuple(learn_from(name, names)) if learn_from else ()
+        return fixer_without(use, inner.get(name, -1))
 
     out = [Doc(p.name, p.spun, p.orig, *fixer(p.name)(p.spun)) for p in pairs
            if p.name not in skip]
@@ -175,7 +186,35 @@ def raw_results(
         fix = fixer("")
         out.extend(Doc("clean/" + n, t, None, *fix(t)) for n, t in read_clean(d / "clean")
                    if "clean/" + n not in skip)
+    if held_out is not None and synthetic:
+        use = tuple(learn_from("", names)) if learn_from else ()
+        channel = Channel(table_from(counts, use, base_rows).rows)
+        for fold in range(FOLDS):  # fold by fold: one table each
+            fix = fixer_without(use, fold)
+            for i in range(fold, len(synthetic), FOLDS):
+                sp = spin(synthetic[i], channel, rng=random.Random(f"{seed}:synthetic:{i}"))
+                out.append(Doc(f"synthetic/{i}", sp.text, sp.orig, *fix(sp.text)))
     return out
+
+
+def synthetic_texts(path: Path | str, lines: int = SYNTHETIC_LINES) -> list[str]:
+    """Documents of ``lines`` non-empty lines each (paragraphs) from a file of clean text,
+    one paragraph a line, for :func:`raw_results`' ``synthetic``.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+    ...     _ = f.write("One.\\n\\nTwo.\\nThree.\\n")
+    >>> synthetic_texts(f.name, 2)
+    ['One.\\n\\nTwo.', 'Three.']
+    """
+    paras = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines()]
+    paras = [p for p in paras if p]
+    return ["\n\n".join(paras[i : i + lines]) for i in range(0, len(paras), lines)]
+
+
+def default_synthetic() -> Path | None:
+    """The synthetic texts' source that ``make setup`` writes, when it is there."""
+    return DEFAULT_SYNTHETIC if DEFAULT_SYNTHETIC.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -201,14 +240,17 @@ def dev_runs(
     learn_from: Callable[[str, list[str]], list[str]] | None = leave_one_out,
     k: int = FOLDS,
     seed: str = "",
+    synthetic: Sequence[str] = (),
 ) -> Runs:
     """:class:`Runs` of ``dev`` in ``k`` folds (``seed``: see :func:`folds`; the other
-    arguments are :func:`raw_results`')."""
+    arguments are :func:`raw_results`': ``synthetic`` texts join every fold's training
+    texts, spun by a channel that never saw the fold)."""
     scored = raw_results(dev, raw_for, base_rows, with_clean, learn_from)
     fold = folds((d.name for d in scored), k, seed) if k else {}
     training = [
         raw_results(dev, raw_for, base_rows, with_clean, learn_from,
-                    held_out=[n for n, g in fold.items() if g == f], seed=seed)
+                    held_out=[n for n, g in fold.items() if g == f], seed=seed,
+                    synthetic=synthetic)
         for f in range(k)
     ]
     return Runs(scored, training, fold)

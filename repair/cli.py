@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -76,6 +77,15 @@ BiasOpt = Annotated[
     float | None,
     typer.Option("--bias", help="Extra log10 cost per replacement (higher: fewer edits)"),
 ]
+SynthOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--synthetic", metavar="FILE|none",
+        help="Clean news (a paragraph a line) that the learned channel spins into more "
+        "training texts for the re-scorer (default: lm/build/heldout-dev.txt, which make "
+        "setup writes; none: the dev texts alone)",
+    ),
+]
 PassesOpt = Annotated[
     int,
     typer.Option(
@@ -134,6 +144,24 @@ def make_config(
     if lexicon:
         c = replace(c, lexicons=tuple(lexicon))
     return c if bias is None else replace(c, bias=bias)
+
+
+def synthetic_texts(path: str | None) -> tuple[list[str], str]:
+    """``--synthetic``: its documents and what to record of them (``none``: no file)."""
+    from . import calibrate as cal
+
+    if path is not None and path.lower() == "none":
+        return [], "none"
+    src = Path(path) if path is not None else cal.default_synthetic()
+    if src is None:
+        return [], "none"
+    try:
+        texts = cal.synthetic_texts(src)
+    except (OSError, UnicodeDecodeError) as e:
+        why = getattr(e, "strerror", None) or e
+        raise Fail(f"--synthetic {src}: cannot read ({why})") from None
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:12]
+    return texts, f"{src.name}:{digest}:{len(texts)}"
 
 
 def load(
@@ -341,6 +369,7 @@ def eval_(
         bool,
         typer.Option("--curve", help="Also score every --min-confidence from 0.5 to 0.95"),
     ] = False,
+    synthetic: SynthOpt = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = None,
@@ -350,8 +379,8 @@ def eval_(
 
     Each pair is repaired with the pairs table re-learnt without it (leave-one-out), and the
     confidence map, when there is one, is re-fitted for each fold of texts on the other
-    folds' texts, repaired with tables that never saw the fold: no text is scored by
-    anything learnt from it.
+    folds' texts, repaired with tables that never saw the fold, and on --synthetic texts
+    spun by a channel that never saw it: no text is scored by anything learnt from it.
     """
     from . import calibrate as cal
     from .evaluate import loo_tables
@@ -369,12 +398,14 @@ def eval_(
 
     fitted = base.decoder.calibration
     method = getattr(fitted, "method", None)
+    texts, synth = synthetic_texts(synthetic) if method == "rescorer" else ([], "none")
     runs = cal.dev_runs(dev, raw_for, rows, True, cal.leave_one_out if loo else None,
-                        cal.FOLDS if method else 0)
+                        cal.FOLDS if method else 0, synthetic=texts)
     thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
     rep, *others = cal.crossfit_reports(runs, method, thresholds)
     summary = {**rep.summary(), "loo": loo, "map": method or "none",
-               "map_folds": cal.FOLDS if method else 0, "signature": base.signature}
+               "map_folds": cal.FOLDS if method else 0, "synthetic": synth,
+               "signature": base.signature}
     points = [
         {"min_confidence": t, "recovery": round(r.recovery, 4),
          "precision": round(r.precision, 4), "clean_changes_per_1000": round(r.clean_per_1000, 3)}
@@ -919,6 +950,7 @@ def calibrate(
         Path | None, typer.Option("--output", "-o", help="Where to write the fitted map")
     ] = None,
     save: Annotated[bool, typer.Option(help="Write the map fitted on all pairs")] = True,
+    synthetic: SynthOpt = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
 ) -> None:
@@ -940,15 +972,17 @@ def calibrate(
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
 
-    runs = cal.dev_runs(dev, raw_for, rows, with_clean)
-    fit_on = cal.raw_results(dev, raw_for, rows, with_clean, held_out=())
+    texts, synth = synthetic_texts(synthetic) if method == "rescorer" else ([], "none")
+    runs = cal.dev_runs(dev, raw_for, rows, with_clean, synthetic=texts)
+    fit_on = cal.raw_results(dev, raw_for, rows, with_clean, held_out=(), synthetic=texts)
     try:
         res = cal.calibrate(cal.judge(runs.scored), lenient,
                             [cal.judge(t) for t in runs.training], cal.judge(fit_on), runs.folds)
     except ValueError as e:
         raise Fail(f"{dev}: cannot calibrate on these edits ({e})") from None
     meta = {"signature": base.signature, "check": "lenient" if lenient else "strict",
-            "edits": res.n, "with_clean": with_clean, "fitted_on": cal.dev_digest(dev)}
+            "edits": res.n, "with_clean": with_clean, "fitted_on": cal.dev_digest(dev),
+            "synthetic": synth}
     target = output or cal.DEFAULT_OUT
     if save and res.n:
         cal.save_map(res.fits[method], target, meta)
