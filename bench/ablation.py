@@ -17,6 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from _common import DEV, synthetic
+
 import repair.lexicon as lexicon_module
 from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
 from repair import calibrate as cal
@@ -24,7 +26,6 @@ from repair.decode import ALONE, PROPOSE, Settings
 from repair.evaluate import loo_tables
 from repair.lexicon import Lexicon, read_rows
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
 TARGET_PRECISION = 0.93  # also report the best recovery over thresholds 0.5-0.95 at this
 
 ROWS: list[tuple[str, dict[str, Any]]] = [
@@ -35,6 +36,8 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
     ("mined pairs only", {"drop": ("curated", "tortured"), "inflection_penalty": 99.0}),
     ("no table learned from the dev pairs", {"loo": False}),
     ("without the news model (re-scorer feature news_gain 0)", {"news": False}),
+    ("without the synthetic training texts (re-scorer fitted on the dev texts alone)",
+     {"synth": False}),
     ("no sparse-evidence penalty", {"sparse": 0.0}),
     ("no document spin prior", {"spin_mid": -100.0}),
     ("no re-scorer: decoder alone + Platt map at 0.85 (the previous default)",
@@ -47,7 +50,8 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
         sparse: float | None = None, inflection_penalty: float | None = None,
         spin_mid: float | None = None, preset: Settings = PROPOSE,
         method: str | None = "rescorer",
-        min_conf: float = DEFAULT_MIN_CONFIDENCE, news: bool = True) -> dict[str, Any]:
+        min_conf: float = DEFAULT_MIN_CONFIDENCE, news: bool = True,
+        synth: bool = True) -> dict[str, Any]:
     saved = (lexicon_module.SPARSE_PENALTY, lexicon_module.INFLECTION_PENALTY)
     if sparse is not None:
         lexicon_module.SPARSE_PENALTY = sparse
@@ -68,7 +72,8 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
 
         # Without loo, no table is mined from the pairs at all.
         runs = cal.dev_runs(DEV, raw_for, rows, True, cal.leave_one_out if loo else None,
-                            cal.FOLDS if method else 0)
+                            cal.FOLDS if method else 0,
+                            synthetic=synthetic() if synth and method == "rescorer" else ())
         grid = [round(0.5 + 0.01 * i, 2) for i in range(46)] if method else []
         at, *curve = cal.crossfit_reports(runs, method, [min_conf, *grid])
         out = at.summary()

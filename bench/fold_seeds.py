@@ -23,13 +23,10 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
-from repair import Config, Repairer
-from repair import calibrate as cal
-from repair.decode import PROPOSE
-from repair.evaluate import loo_tables
-from repair.lexicon import Lexicon, read_rows
+from _common import DEV, proposing, synthetic
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
+from repair import calibrate as cal
+
 THRESHOLDS = [round(0.78 + 0.01 * i, 2) for i in range(15)]
 
 
@@ -38,16 +35,12 @@ def main() -> None:
     ap.add_argument("seeds", nargs="*", default=["a", "b", "c", "d"])
     ap.add_argument("--json", type=Path, help="write the curves here")
     args = ap.parse_args()
-    base = Repairer(Config(calibration=None))
-    cfg = base.config.raw(PROPOSE)
-    rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
-
-    def raw_for(lex: Lexicon) -> cal.Raw:
-        return Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news).raw
+    base, rows, raw_for = proposing()
+    syn = synthetic()
 
     out = []
     for seed in ["", *args.seeds]:  # "": the sorted assignment of `unspin eval`
-        runs = cal.dev_runs(DEV, raw_for, rows, seed=seed)
+        runs = cal.dev_runs(DEV, raw_for, rows, seed=seed, synthetic=syn)
         reports = cal.crossfit_reports(runs, "rescorer", THRESHOLDS)
         curve = [{"threshold": t, "recovery": round(r.recovery, 4),
                   "precision": round(r.precision, 4),

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
+from _common import DEV, proposing, synthetic
+
+from repair import DEFAULT_MIN_CONFIDENCE
 from repair import calibrate as cal
-from repair.decode import PROPOSE
-from repair.evaluate import loo_tables
-from repair.lexicon import Lexicon, read_rows
-
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
 
 
 def following(k: int):  # type: ignore[no-untyped-def]
@@ -33,15 +29,11 @@ def following(k: int):  # type: ignore[no-untyped-def]
 
 
 def main(ks: list[int]) -> None:
-    base = Repairer(Config())
-    cfg = base.config.raw(PROPOSE)
-    rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
-
-    def raw_for(lex: Lexicon) -> cal.Raw:
-        return Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news).raw
+    base, rows, raw_for = proposing()
+    syn = synthetic()
 
     for k in ks:
-        runs = cal.dev_runs(DEV, raw_for, rows, True, following(k) if k else None)
+        runs = cal.dev_runs(DEV, raw_for, rows, True, following(k) if k else None, synthetic=syn)
         s = cal.crossfit_report(runs, "rescorer", DEFAULT_MIN_CONFIDENCE).summary()
         print(json.dumps({"train_pairs": k, "recovery": s["recovery"],
                           "precision": s["precision"],

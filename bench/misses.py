@@ -27,18 +27,17 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
+from _common import DEV, proposing, synthetic
 from rapidfuzz.distance import Levenshtein
 
-from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
+from repair import DEFAULT_MIN_CONFIDENCE
 from repair import calibrate as cal
-from repair.decode import PROPOSE
 from repair.edits import Edit, apply
-from repair.evaluate import loo_tables, table_from
+from repair.evaluate import table_from
 from repair.learn import count_pair, read_pairs, substitution_spans
-from repair.lexicon import Lexicon, key, read_rows
+from repair.lexicon import key
 from repair.text import tokenize, words
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
 CLASSES = ("restored", "rejected", "other restoration", "not proposed", "no row")
 
 
@@ -76,18 +75,14 @@ def main() -> None:
     ap.add_argument("--examples", type=int, default=15, help="commonest cases shown per class")
     ap.add_argument("--json", type=Path, help="write the counts and examples here")
     args = ap.parse_args()
-    base = Repairer(Config(calibration=None))  # the re-scorer is re-fitted per fold here
-    cfg = base.config.raw(PROPOSE)
-    rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
+    base, rows, raw_for = proposing()  # the re-scorer is re-fitted per fold here
+    syn = synthetic()
     pairs = read_pairs(DEV / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
 
-    def raw_for(lex: Lexicon) -> cal.Raw:
-        return Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news).raw
-
     # As `unspin eval` scores them: leave-one-out tables, maps fitted per fold on training
     # texts that never saw the fold (repair.calibrate.dev_runs).
-    runs = cal.dev_runs(DEV, raw_for, rows)
+    runs = cal.dev_runs(DEV, raw_for, rows, synthetic=syn)
     data = cal.judge(runs.scored)
     conf = cal.cross_validated(data, "rescorer", training=[cal.judge(t) for t in runs.training],
                                fold=runs.folds)

@@ -23,13 +23,11 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
-from repair import Config, Repairer
-from repair import calibrate as cal
-from repair.decode import FEATURES, PROPOSE
-from repair.evaluate import loo_tables
-from repair.lexicon import Lexicon, read_rows
+from _common import DEV, proposing, synthetic
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
+from repair import calibrate as cal
+from repair.decode import FEATURES
+
 SEEDS = ["", "a", "b", "c", "d"]  # "": the sorted assignment of `unspin eval`
 THRESHOLDS = [round(0.78 + 0.01 * i, 2) for i in range(15)]
 PRECISIONS = [0.92, 0.93, 0.935, 0.94, 0.945]
@@ -58,19 +56,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", type=Path, help="write the curves and summary here")
     a = ap.parse_args()
-    base = Repairer(Config(calibration=None))
+    base, rows, raw_for = proposing()
     if base.news is None:
         raise SystemExit("no news model: run make setup")
-    cfg = base.config.raw(PROPOSE)
-    rows = [r for f in loo_tables(cfg.lexicons) for r in read_rows(f)]
-
-    def raw_for(lex: Lexicon) -> cal.Raw:
-        return Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news).raw
+    syn = synthetic()
 
     ways: dict[str, list[list[tuple[float, float, float, float]]]] = {
         "news_gain": [], "zeroed": [], "monotone": []}
     for seed in SEEDS:
-        runs = cal.dev_runs(DEV, raw_for, rows, seed=seed)
+        runs = cal.dev_runs(DEV, raw_for, rows, seed=seed, synthetic=syn)
         ways["news_gain"].append(curve(runs))
         ways["zeroed"].append(curve(zeroed(runs)))
         saved = cal.MONOTONE.get("news_gain", 0)

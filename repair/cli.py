@@ -398,7 +398,9 @@ def eval_(
 
     fitted = base.decoder.calibration
     method = getattr(fitted, "method", None)
-    texts, synth = synthetic_texts(synthetic) if method == "rescorer" else ([], "none")
+    texts, synth = synthetic_texts(synthetic)
+    if method != "rescorer":  # the texts teach a re-scorer; other maps read confidences
+        texts, synth = [], "none"
     runs = cal.dev_runs(dev, raw_for, rows, True, cal.leave_one_out if loo else None,
                         cal.FOLDS if method else 0, synthetic=texts)
     thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
@@ -972,7 +974,9 @@ def calibrate(
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
 
-    texts, synth = synthetic_texts(synthetic) if method == "rescorer" else ([], "none")
+    texts, synth = synthetic_texts(synthetic)
+    if method != "rescorer":  # the texts teach a re-scorer; other maps read confidences
+        texts, synth = [], "none"
     runs = cal.dev_runs(dev, raw_for, rows, with_clean, synthetic=texts)
     fit_on = cal.raw_results(dev, raw_for, rows, with_clean, held_out=(), synthetic=texts)
     try:

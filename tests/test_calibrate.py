@@ -273,3 +273,62 @@ def test_dev_digest_follows_content_not_place(tmp_path) -> None:  # type: ignore
     assert a == b and a.startswith("dev:")
     (tmp_path / "b" / "dev" / "clean" / "c.txt").write_text("Prices fell.\n", encoding="utf-8")
     assert dev_digest(tmp_path / "b" / "dev") != a
+
+
+def test_synthetic_texts_train_maps_spun_by_a_channel_that_never_saw_the_fold(  # type: ignore[no-untyped-def]
+    tmp_path,
+) -> None:
+    """Synthetic texts join the training texts only: spun by the rows the training texts
+    may learn from (never a pair of the fold the map will score), and repaired, as a
+    training text of pseudo-fold I % FOLDS, without the pairs of that fold."""
+    import repair.calibrate as cal
+    from repair.edits import Result
+
+    (tmp_path / "pairs").mkdir()
+    (tmp_path / "clean").mkdir()
+    for i in range(15):  # pair i: "alpha<i>" always spun as "beta<i>"
+        (tmp_path / "pairs" / f"{i:03}.orig.txt").write_text(f"The alpha{i} rose.\n")
+        (tmp_path / "pairs" / f"{i:03}.spun.txt").write_text(f"The beta{i} rose.\n")
+    synthetic = [" ".join(f"alpha{i}" for i in range(15)) + f" doc{k}." for k in range(7)]
+    seen: dict[str, set[str]] = {}
+
+    def raw_for(lex):  # type: ignore[no-untyped-def]
+        originals = {r.original for r in lex.rows}
+
+        def raw(text):  # type: ignore[no-untyped-def]
+            seen[text] = originals
+            return Result(text, (), "sig"), []
+        return raw
+
+    runs = cal.dev_runs(tmp_path, raw_for, [], synthetic=synthetic)
+    assert not any(d.name.startswith("synthetic/") for d in runs.scored)
+    for f, train in enumerate(runs.training):
+        fold = {n for n, g in runs.folds.items() if g == f}
+        syn = [d for d in train if d.name.startswith("synthetic/")]
+        assert sorted(d.name for d in syn) == sorted(f"synthetic/{k}" for k in range(7))
+        pairs_left = sorted(n for n in runs.folds if n not in fold)
+        inner = cal.folds(pairs_left)
+        for d in syn:
+            k = int(d.name.split("/")[1])
+            assert d.orig == synthetic[k] and d.text != d.orig
+            # spun by every row outside the fold, by none inside it
+            assert all((f"beta{int(n)}" in d.text.split()) == (n not in fold) for n in runs.folds)
+            # repaired without the pairs of its pseudo-fold
+            expect = {f"alpha{int(n)}" for n in pairs_left if inner[n] != k % cal.FOLDS}
+            assert seen[d.text] == expect
+    # the same seed spins the same way; the map fitted for shipping sees every pair
+    again = cal.dev_runs(tmp_path, raw_for, [], synthetic=synthetic)
+    assert [d.text for d in again.training[0]] == [d.text for d in runs.training[0]]
+    ship = cal.raw_results(tmp_path, raw_for, [], held_out=(), synthetic=synthetic)
+    assert all(f"beta{i}" in d.text.split() for d in ship if d.name.startswith("synthetic/")
+               for i in range(15))
+
+
+def test_synthetic_texts_read_as_documents_of_paragraphs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import repair.calibrate as cal
+
+    f = tmp_path / "news.txt"
+    f.write_text("".join(f"Line {i}.\n" for i in range(32)) + "\n\n", encoding="utf-8")
+    docs = cal.synthetic_texts(f)
+    assert [d.count("\n\n") + 1 for d in docs] == [cal.SYNTHETIC_LINES] * 2 + [2]
+    assert docs[0].startswith("Line 0.\n\nLine 1.") and docs[-1] == "Line 30.\n\nLine 31."

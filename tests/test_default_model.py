@@ -104,6 +104,20 @@ def test_the_rescorer_judges_the_default_proposals(default: Repairer) -> None:
     assert kept <= {(e.start, e.end, e.after) for e in raw.edits}
 
 
+def test_the_default_map_learned_from_synthetic_texts_too() -> None:
+    """`make setup` writes the held-out news lines and fits the map on them spun as well."""
+    import json
+
+    from repair import calibrate as cal
+
+    src = cal.default_synthetic()
+    assert src is not None
+    n = len(cal.synthetic_texts(src))
+    assert n > 300  # about 105,000 words of Wikinews no model saw
+    meta = json.loads(cal.DEFAULT_OUT.read_text(encoding="utf-8"))
+    assert meta["synthetic"].startswith("heldout-dev.txt:") and meta["synthetic"].endswith(f":{n}")
+
+
 def test_the_news_model_gives_the_rescorer_a_second_opinion(default: Repairer) -> None:
     """`make setup` builds a news-only model; each proposal's gain under it is a feature,
     equal to the log-probability the restoration adds to its sentence there."""

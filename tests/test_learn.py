@@ -197,6 +197,26 @@ def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Pat
     )
 
 
+def test_calibrate_cli_names_a_missing_synthetic_file_in_one_line(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    write_pairs(dev / "pairs")
+    (dev / "clean").mkdir()
+    (dev / "clean" / "001.txt").write_text("The military said the schools were closed.\n")
+    # checked even for a map that reads confidences alone and spins no texts
+    args = [*model_args(tiny_lm, tiny_lexicon), "--method", "isotonic"]
+    missing = tmp_path / "missing.txt"
+    code, out_, err = run_main(["calibrate", str(dev), "--synthetic", str(missing), *args],
+                               monkeypatch, capsys)
+    assert code == 2 and out_ == ""
+    assert err.strip().splitlines() == [f"unspin: --synthetic {missing}: cannot read "
+                                        "(No such file or directory)"]
+    # (what the texts do: tests/test_calibrate.py; the default map: test_default_model.py)
+
+
 def test_learn_raw_on_unpaired_text(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path) -> None:
     d = tmp_path / "unpaired"
     d.mkdir()

@@ -1,0 +1,35 @@
+"""What the bench scripts share: the dev folder, the raw proposing repairer that every
+leave-one-out evaluation re-scores (as `unspin eval` builds it), and the synthetic texts
+`unspin calibrate` trains the re-scorer on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from repair import Config, Repairer
+from repair import calibrate as cal
+from repair.decode import PROPOSE
+from repair.evaluate import loo_tables
+from repair.lexicon import Lexicon, Row, read_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = ROOT.parent / "shared" / "dev"
+
+
+def proposing(
+    config: Config | None = None, drop: frozenset[str] = frozenset()
+) -> tuple[Repairer, list[Row], Callable[[Lexicon], cal.Raw]]:
+    """The repairer proposing raw (no map, no threshold), the rows of the tables that
+    leave-one-out keeps (without those whose file stem is in ``drop``), and the raw
+    repair with a given table on the same loaded models."""
+    base = Repairer((config or Config()).raw(PROPOSE))
+    files = [f for f in loo_tables(base.config.lexicons) if f.stem not in drop]
+    rows = [r for f in files for r in read_rows(f)]
+    return base, rows, lambda lex: base.with_lexicon(lex).raw
+
+
+def synthetic() -> list[str]:
+    """The synthetic texts' documents (``make setup`` writes their source), or none."""
+    src = cal.default_synthetic()
+    return cal.synthetic_texts(src) if src else []
