@@ -53,7 +53,6 @@ DEFAULT_OUT = ROOT / "lexicon" / "built" / "calibration.json"
 # training texts (see raw_results): the Wikinews lines lm/build.py holds out as "dev".
 DEFAULT_SYNTHETIC = ROOT / "lm" / "build" / "heldout-dev.txt"
 SYNTHETIC_LINES = 15  # held-out lines per synthetic document
-SYNTHETIC = "synthetic/"  # how the synthetic texts' names begin
 MIN_BIN = 30  # edits a bin needs before its gap counts towards "within 0.1 in every bin"
 FOLDS = 5  # cross-validation folds over articles
 
@@ -194,7 +193,7 @@ def raw_results(
             fix = fixer_without(use, fold)
             for i in range(fold, len(synthetic), FOLDS):
                 sp = spin(synthetic[i], channel, rng=random.Random(f"{seed}:synthetic:{i}"))
-                out.append(Doc(f"{SYNTHETIC}{i}", sp.text, sp.orig, *fix(sp.text)))
+                out.append(Doc(f"synthetic/{i}", sp.text, sp.orig, *fix(sp.text)))
     return out
 
 
@@ -412,7 +411,7 @@ class Rescorer:
     and the clean texts (:func:`raw_results` with ``held_out``).
     """
 
-    model: Any  # Calibrated: HistGradientBoostingClassifier and an isotonic map
+    model: Any  # sklearn CalibratedClassifierCV over HistGradientBoostingClassifier
     method: str = "rescorer"
 
     def scores(self, confidences: Sequence[float], features: Sequence[Features]) -> list[float]:
@@ -426,45 +425,25 @@ class Rescorer:
         return {"method": self.method, "features": list(FEATURES)}
 
 
-@dataclass(frozen=True)
-class Calibrated:
-    """Trees whose scores an isotonic map turns into probabilities (``predict_proba``)."""
-
-    trees: Any  # HistGradientBoostingClassifier, fitted on every training edit
-    iso: Any  # IsotonicRegression, fitted on the real texts' out-of-fold scores
-
-    def predict_proba(self, x: Any) -> Any:
-        import numpy as np
-
-        p = np.clip(self.iso.predict(self.trees.predict_proba(x)[:, 1]), 0.0, 1.0)
-        return np.column_stack([1.0 - p, p])
-
-
 def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
     """Fit a :class:`Rescorer` on judged edits (fixed settings and seed: same data, same
     model).
 
     Boosted trees rank edits well but their scores are over-confident, so they are
-    calibrated by isotonic regression on their out-of-fold predictions (folds grouped by
-    article), then refitted on everything: a confidence of 0.8 means right about 80% of
-    the time. Synthetic texts (``synthetic/`` names, see :func:`raw_results`) teach the
-    trees in every fold but are never among the predictions the map is fitted on: their
-    edits are right at other rates than real ones, and the confidence is about real text.
-    This is scikit-learn's ``CalibratedClassifierCV(cv=..., ensemble=False)`` with the
-    calibration set restricted to the real texts, which it cannot express.
+    calibrated by isotonic regression on their out-of-fold predictions (scikit-learn's
+    CalibratedClassifierCV, folds grouped by article): a confidence of 0.8 means right
+    about 80% of the time.
     """
     import numpy as np
-    from sklearn.base import clone
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.isotonic import IsotonicRegression
     from sklearn.model_selection import GroupKFold
 
     x = np.asarray([o.features for o in data], dtype=float)
     y = np.asarray([_label(o, lenient) for o in data], dtype=int)
-    groups = np.asarray([o.doc for o in data])
-    real = np.flatnonzero([not o.doc.startswith(SYNTHETIC) for o in data])
-    k = min(FOLDS, len(set(groups[real].tolist())))
-    if len(set(y[real].tolist())) < 2 or k < 2:
+    groups = [o.doc for o in data]
+    k = min(FOLDS, len(set(groups)))
+    if len(set(y.tolist())) < 2 or k < 2:
         raise ValueError("a re-scorer needs right and wrong edits from two articles or more")
     # More LM gain, channel, evidence, document spin, spin rate or share never makes an edit
     # less likely right, nor does coming from the number or compound mechanisms (they mend
@@ -476,16 +455,13 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
         max_iter=150, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=10,
         monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES], random_state=0,
     )
-    scores = np.zeros(len(real))
-    for _, test in GroupKFold(n_splits=k).split(x[real], y[real], groups[real]):
-        fit_on = ~np.isin(groups, groups[real[test]])  # all but the scored articles
-        model = clone(trees).fit(x[fit_on], y[fit_on])
-        scores[test] = model.predict_proba(x[real[test]])[:, 1]
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, y[real])
-    # One model at run time: the map is fitted on out-of-fold predictions, then the trees
-    # are refitted on everything; five models would cost five times the prediction time
-    # for no measurable gain.
-    return Rescorer(Calibrated(clone(trees).fit(x, y), iso))
+    splits = list(GroupKFold(n_splits=k).split(x, y, groups))
+    # One model at run time (ensemble=False): the isotonic map is fitted on out-of-fold
+    # predictions, then the trees are refitted on everything; five models would cost five
+    # times the prediction time for no measurable gain.
+    model = CalibratedClassifierCV(trees, method="isotonic", cv=splits, ensemble=False)
+    model.fit(x, y)
+    return Rescorer(model)
 
 
 MONOTONE = {"margin": 1, "gain": 1, "channel": 1, "log_prior": 1, "evidence": 1,

@@ -332,30 +332,3 @@ def test_synthetic_texts_read_as_documents_of_paragraphs(tmp_path) -> None:  # t
     docs = cal.synthetic_texts(f)
     assert [d.count("\n\n") + 1 for d in docs] == [cal.SYNTHETIC_LINES] * 2 + [2]
     assert docs[0].startswith("Line 0.\n\nLine 1.") and docs[-1] == "Line 30.\n\nLine 31."
-
-
-def test_rescorer_confidence_is_calibrated_on_real_texts_only() -> None:
-    """Synthetic texts teach the trees but never the isotonic map: a confidence is a
-    probability about real text, however differently the synthetic edits fare."""
-    import repair.calibrate as cal
-
-    rng = random.Random(7)
-    width = len(cal.FEATURES)
-
-    def edits(doc: str, n: int, rate: float) -> list[Outcome]:
-        out = []
-        for i in range(n):
-            right = rng.random() < rate
-            f = [rng.gauss(1.0 if right else 0.0, 1.0)] + [0.0] * (width - 1)
-            out.append(Outcome(doc, "r", 0.5, right, right, tuple(f), i))
-        return out
-
-    real = [o for d in range(10) for o in edits(f"{d:03}", 60, 0.7)]
-    junk = [o for d in range(10) for o in edits(f"{cal.SYNTHETIC}{d}", 300, 0.1)]
-    fit = cal.rescorer(real + junk)
-    conf = fit.scores([0.5] * len(real), [o.features for o in real])
-    mean, rate = sum(conf) / len(conf), sum(o.right for o in real) / len(real)
-    assert abs(mean - rate) < 0.05  # calibrated to the real rate, not the mixture's
-    both = cal.rescorer(real)  # without synthetic texts: the same kind of map
-    assert abs(sum(both.scores([0.5] * len(real), [o.features for o in real])) / len(real)
-               - rate) < 0.05
