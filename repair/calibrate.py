@@ -445,8 +445,9 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
     k = min(FOLDS, len(set(groups)))
     if len(set(y.tolist())) < 2 or k < 2:
         raise ValueError("a re-scorer needs right and wrong edits from two articles or more")
-    # More LM gain, channel, evidence, document spin, spin rate or share never makes an edit
-    # less likely right, nor does coming from the number or compound mechanisms (they mend
+    # More LM gain (under either model), channel, evidence, document spin, spin rate or
+    # share never makes an edit less likely right, nor does coming from the number or
+    # compound mechanisms (they mend
     # tokens that cannot be right as written, "3.six": 37 of 38 right on the dev pairs, too
     # few for trees to learn alone). Besides being true, this keeps trees from reading a
     # training text's own answer from statistics mined without it (see raw_results), and
@@ -465,7 +466,7 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
 
 
 MONOTONE = {"margin": 1, "gain": 1, "channel": 1, "log_prior": 1, "evidence": 1,
-            "spin_rate": 1, "share": 1, "src_number": 1, "src_hyphen": 1}
+            "spin_rate": 1, "share": 1, "src_number": 1, "src_hyphen": 1, "news_gain": 1}
 Map = Isotonic | Platt | Rescorer
 
 
