@@ -129,7 +129,7 @@ def test_rescorer_is_monotone_in_evidence_and_gain() -> None:
 
     fit = calibrate(_featured(1500)).fits["rescorer"]
     rng = random.Random(5)
-    for name in ("margin", "gain", "channel", "evidence"):
+    for name in ("margin", "gain", "channel", "evidence", "news_gain"):
         k = FEATURES.index(name)
         for _ in range(20):
             base = [rng.uniform(-1, 1) for _ in FEATURES]
