@@ -447,11 +447,10 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
         raise ValueError("a re-scorer needs right and wrong edits from two articles or more")
     # More LM gain (under either model), channel, evidence, document spin, spin rate or
     # share never makes an edit less likely right, nor does coming from the number or
-    # compound mechanisms (they mend
-    # tokens that cannot be right as written, "3.six": 37 of 38 right on the dev pairs, too
-    # few for trees to learn alone). Besides being true, this keeps trees from reading a
-    # training text's own answer from statistics mined without it (see raw_results), and
-    # from memorising a row by its exact count.
+    # compound mechanisms (they mend tokens that cannot be right as written, "3.six": 37 of
+    # 38 right on the dev pairs, too few for trees to learn alone). Besides being true, this
+    # keeps trees from reading a training text's own answer from statistics mined without it
+    # (see raw_results), and from memorising a row by its exact count.
     trees = HistGradientBoostingClassifier(
         max_iter=150, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=10,
         monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES], random_state=0,

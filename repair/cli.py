@@ -146,8 +146,10 @@ def make_config(
     return c if bias is None else replace(c, bias=bias)
 
 
-def synthetic_texts(path: str | None) -> tuple[list[str], str]:
-    """``--synthetic``: its documents and what to record of them (``none``: no file)."""
+def synthetic_texts(path: str | None, method: str | None) -> tuple[list[str], str]:
+    """``--synthetic``: its documents and what to record of them (``none``: no file). A
+    named file is read, and so checked, whatever the map; only a re-scorer learns from the
+    texts (the other maps read the decoder's confidence alone)."""
     from . import calibrate as cal
 
     if path is not None and path.lower() == "none":
@@ -160,6 +162,8 @@ def synthetic_texts(path: str | None) -> tuple[list[str], str]:
     except (OSError, UnicodeDecodeError) as e:
         why = getattr(e, "strerror", None) or e
         raise Fail(f"--synthetic {src}: cannot read ({why})") from None
+    if method != "rescorer":
+        return [], "none"
     digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:12]
     return texts, f"{src.name}:{digest}:{len(texts)}"
 
@@ -398,9 +402,7 @@ def eval_(
 
     fitted = base.decoder.calibration
     method = getattr(fitted, "method", None)
-    texts, synth = synthetic_texts(synthetic)
-    if method != "rescorer":  # the texts teach a re-scorer; other maps read confidences
-        texts, synth = [], "none"
+    texts, synth = synthetic_texts(synthetic, method)
     runs = cal.dev_runs(dev, raw_for, rows, True, cal.leave_one_out if loo else None,
                         cal.FOLDS if method else 0, synthetic=texts)
     thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
@@ -974,9 +976,7 @@ def calibrate(
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
 
-    texts, synth = synthetic_texts(synthetic)
-    if method != "rescorer":  # the texts teach a re-scorer; other maps read confidences
-        texts, synth = [], "none"
+    texts, synth = synthetic_texts(synthetic, method)
     runs = cal.dev_runs(dev, raw_for, rows, with_clean, synthetic=texts)
     fit_on = cal.raw_results(dev, raw_for, rows, with_clean, held_out=(), synthetic=texts)
     try:
