@@ -41,9 +41,10 @@ from .evaluate import (
     score_clean,
     score_pair,
     table_from,
+    table_rows,
 )
 from .learn import count_pair, read_pairs
-from .lexicon import Lexicon, Row
+from .lexicon import Lexicon, Row, usable
 from .spin import Channel, spin
 from .text import tokenize, words
 
@@ -188,7 +189,7 @@ def raw_results(
                    if "clean/" + n not in skip)
     if held_out is not None and synthetic:
         use = tuple(learn_from("", names)) if learn_from else ()
-        channel = Channel(table_from(counts, use, base_rows).rows)
+        channel = Channel(usable(table_rows(counts, use, base_rows)))  # the table's rows
         for fold in range(FOLDS):  # fold by fold: one table each
             fix = fixer_without(use, fold)
             for i in range(fold, len(synthetic), FOLDS):

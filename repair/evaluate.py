@@ -156,10 +156,18 @@ def mined_rows(rows: Iterable[MinedRow], source: str = PAIRS_SOURCE) -> list[Row
     return [Row(s, o, source, c, t, "", f"{source}:{s}->{o}", n) for s, o, c, t, n in rows]
 
 
+def table_rows(
+    counts: Mapping[str, PairCounts], names: Iterable[str], base_rows: list[Row]
+) -> list[Row]:
+    """``base_rows`` plus the rows mined from the pairs ``names`` (as ``learn pairs`` would
+    mine them from those pairs alone)."""
+    use = list(names)
+    return base_rows + (mined_rows(aggregate(counts[n] for n in use)) if use else [])
+
+
 def table_from(
     counts: Mapping[str, PairCounts], names: Iterable[str], base_rows: list[Row]
 ) -> Lexicon:
-    """``base_rows`` plus the table mined from the pairs ``names`` (as ``learn pairs`` would
-    mine it from them alone): how every leave-one-out evaluation builds a text's table."""
-    use = list(names)
-    return Lexicon(base_rows + (mined_rows(aggregate(counts[n] for n in use)) if use else []))
+    """The table of :func:`table_rows`: how every leave-one-out evaluation builds a text's
+    table."""
+    return Lexicon(table_rows(counts, names, base_rows))

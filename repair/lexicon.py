@@ -188,6 +188,21 @@ def key(phrase: str) -> tuple[str, ...]:
     return tuple(w.lower() for w in words(phrase))
 
 
+def _entry(r: Row) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """A row's index key and original words, or ``None`` when an index cannot hold it
+    (no spun words, longer than :data:`MAX_SPAN`, or a spin of itself)."""
+    k = key(r.spun)
+    orig = tuple(words(r.original))
+    if not k or len(k) > MAX_SPAN or tuple(w.lower() for w in orig) == k:
+        return None
+    return k, orig
+
+
+def usable(rows: Iterable[Row]) -> list[Row]:
+    """The rows a :class:`Lexicon` of ``rows`` keeps (its ``rows``), without building it."""
+    return [r for r in rows if _entry(r) is not None]
+
+
 class Lexicon:
     """An index from spun phrases (lower-cased token tuples) to candidate restorations."""
 
@@ -200,10 +215,10 @@ class Lexicon:
         derived = list(inflections(given)) if inflect else []
         given_set = set(given)
         for r in given + derived:
-            k = key(r.spun)
-            orig = tuple(words(r.original))
-            if not k or len(k) > MAX_SPAN or tuple(w.lower() for w in orig) == k:
+            entry = _entry(r)
+            if entry is None:
                 continue
+            k, orig = entry
             if r in given_set:
                 self.rows.append(r)
             slot = index.setdefault(k, {})
