@@ -286,11 +286,13 @@ def test_long_paragraph_tokenizer_memory() -> None:
     assert full_peak < 250 * len(toks) and len(toks) > 150_000
 
 
-# Peak RSS from VmHWM, the high-water mark of this process's own memory map: Linux carries
-# ru_maxrss across exec, so a child of a large pytest process would report its parent's peak.
+# Peak RSS as `unspin bench` reads it (repair.bench.peak_rss_mb: VmHWM, this process's own
+# high-water mark; Linux carries ru_maxrss across exec, so a child of a large pytest process
+# would report its parent's peak).
 ENGINE_RSS = """
 import sys
 from repair import Config, Repairer, apply
+from repair.bench import peak_rss_mb
 from tests.test_reliability import long_paragraph
 r = Repairer(Config(lm=sys.argv[1], lexicons=(sys.argv[2],)))
 text = long_paragraph(int(sys.argv[3]))
@@ -299,8 +301,7 @@ fixed = res.fixed
 assert fixed == apply(text, res.edits)
 assert fixed.count("Party") == text.count("Social gathering") > 0, "repairs missing"
 assert len(fixed) == len(text) - len(res.edits) // 2 * (16 - 5 + 6 - 5)
-hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")][0]
-print(int(hwm.split()[1]) * 1024)
+print(round(peak_rss_mb() * 2**20))
 """
 
 
