@@ -4,6 +4,7 @@ leave-one-out evaluation re-scores (as `unspin eval` builds it), and the synthet
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,3 +34,17 @@ def synthetic() -> list[str]:
     """The synthetic texts' documents (``make setup`` writes their source), or none."""
     src = cal.default_synthetic()
     return cal.synthetic_texts(src) if src else []
+
+
+def flag_rule(runs: cal.Runs, prefix: str) -> cal.Runs:
+    """``runs`` with one feature more on every edit: 1.0 when its rule starts with ``prefix``
+    (candidates from a source under test), else 0.0. The caller names the feature in
+    ``cal.FEATURES`` for the re-scorer's monotone table."""
+
+    def flagged(docs: list[cal.Doc]) -> list[cal.Doc]:
+        return [dataclasses.replace(d, features=[(*f, float(e.rule.startswith(prefix)))
+                                                 for e, f in zip(d.result.edits, d.features,
+                                                                 strict=True)])
+                for d in docs]
+
+    return cal.Runs(flagged(runs.scored), [flagged(t) for t in runs.training], runs.folds)

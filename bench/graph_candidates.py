@@ -14,21 +14,17 @@ Usage: .venv/bin/python bench/graph_candidates.py
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
-import repair.calibrate as cal  # noqa: E402
-from repair import Config, Repairer  # noqa: E402
-from repair.decode import PROPOSE  # noqa: E402
-from repair.evaluate import loo_tables  # noqa: E402
-from repair.lexicon import TORTURED_SOURCE, Lexicon, Row, read_rows  # noqa: E402
+from _common import DEV, flag_rule, proposing  # noqa: E402
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
+import repair.calibrate as cal  # noqa: E402
+from repair.lexicon import TORTURED_SOURCE, Lexicon, Row  # noqa: E402
+
 SOURCE, PENALTY, HUB = "synonym-graph", 1.5, 12
 THRESHOLDS = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
 
@@ -81,25 +77,14 @@ def curve(runs: cal.Runs) -> list[dict[str, float]]:
 
 
 def main() -> None:
-    base = Repairer(Config().raw(PROPOSE))
-    rows = [r for f in loo_tables(base.config.lexicons) for r in read_rows(f)]
-
-    def plain(lex: Lexicon) -> cal.Raw:
-        return base.with_lexicon(lex).raw
+    base, rows, plain = proposing()
 
     def graph(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(Lexicon(lex.rows + list(synonym_rows(lex.rows)))).raw
 
     print(json.dumps({"configuration": "default", "curve": curve(
         cal.dev_runs(DEV, plain, rows))}), flush=True)
-    def flagged(docs: list[cal.Doc]) -> list[cal.Doc]:  # one feature more: from the graph?
-        return [dataclasses.replace(d, features=[(*f, float(e.rule.startswith("graph:")))
-                                                 for e, f in zip(d.result.edits, d.features,
-                                                                 strict=True)])
-                for d in docs]
-
-    runs = cal.dev_runs(DEV, graph, rows)
-    runs = cal.Runs(flagged(runs.scored), [flagged(t) for t in runs.training], runs.folds)
+    runs = flag_rule(cal.dev_runs(DEV, graph, rows), "graph:")
     cal.FEATURES = (*cal.FEATURES, "src_graph")  # the re-scorer sees one feature more
     print(json.dumps({"configuration": "with synonym-graph candidates",
                       "curve": curve(runs)}), flush=True)

@@ -9,26 +9,22 @@ Usage: .venv/bin/python bench/moby_candidates.py [K [COUNT]]
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
-from pathlib import Path
+
+from _common import DEV, flag_rule, proposing
 
 import repair.calibrate as cal
-from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
-from repair.decode import PROPOSE
-from repair.evaluate import loo_tables, read_clean
+from repair import DEFAULT_MIN_CONFIDENCE
+from repair.evaluate import read_clean
 from repair.learn import read_pairs
-from repair.lexicon import Lexicon, Row, read_rows
+from repair.lexicon import Row
 from repair.text import words
 from repair.thesaurus import reverse_lookup
 
-DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "dev"
-
 
 def main(k: int = 5, count: float = 1.0) -> None:
-    base = Repairer(Config().raw(PROPOSE))  # the news model's gain among the features
-    rows = [r for f in loo_tables(base.config.lexicons) for r in read_rows(f)]
+    base, rows, raw_for = proposing()  # the news model's gain among the features
     texts = [p.spun for p in read_pairs(DEV / "pairs")] + [t for _, t in read_clean(DEV / "clean")]
     vocab = {w.lower() for t in texts for w in words(t) if w.isalpha()}
 
@@ -42,17 +38,7 @@ def main(k: int = 5, count: float = 1.0) -> None:
                         reverse=True)[:k]
     ]
 
-    def raw_for(lex: Lexicon) -> cal.Raw:
-        return base.with_lexicon(lex).raw
-
-    def marked(docs: list[cal.Doc]) -> list[cal.Doc]:
-        return [dataclasses.replace(d, features=[(*f, float(e.rule.startswith("moby")))
-                                                 for e, f in zip(d.result.edits, d.features,
-                                                                 strict=True)])
-                for d in docs]
-
-    runs = cal.dev_runs(DEV, raw_for, rows + moby)
-    runs = cal.Runs(marked(runs.scored), [marked(t) for t in runs.training], runs.folds)
+    runs = flag_rule(cal.dev_runs(DEV, raw_for, rows + moby), "moby")
     cal.FEATURES = (*cal.FEATURES, "src_moby")  # type: ignore[assignment]  # one feature more
     s = cal.crossfit_report(runs, "rescorer", DEFAULT_MIN_CONFIDENCE).summary()
     print(json.dumps({"moby_rows": len(moby), "per_word": k, "count": count,
