@@ -124,6 +124,20 @@ def test_rescorer_learns_round_trips_and_refuses_a_stale_model(tmp_path) -> None
         load_map(p)
 
 
+def test_synthetic_texts_weigh_less_than_real_ones_in_the_rescorer() -> None:
+    from repair.calibrate import SYNTHETIC, SYNTHETIC_WEIGHT, rescorer
+    from repair.decode import FEATURES
+
+    same = (0.0,) * len(FEATURES)  # nothing to split on: the fit is the weighted base rate
+    real = [Outcome(f"d{i % 20}", "r", 0.5, i % 10 != 0, True, same, i) for i in range(600)]
+    syn = [Outcome(f"{SYNTHETIC}{i % 20}", "r", 0.5, i % 10 < 3, True, same, i)
+           for i in range(600)]
+    (got,) = rescorer(real + syn).scores([0.5], [same])
+    w = SYNTHETIC_WEIGHT
+    assert w < 1
+    assert abs(got - (0.9 + 0.3 * w) / (1 + w)) < 0.01  # 0.70 at weight 0.5, not 0.60
+
+
 def test_rescorer_is_monotone_in_evidence_and_gain() -> None:
     from repair.decode import FEATURES
 
