@@ -96,6 +96,8 @@ class Option:
     count: float = 0.0  # the table's evidence for it (rows' count); 0 for mechanisms
     source: str = ""  # the table's source column, or the mechanism ("number", "hyphen")
     share: float = 0.0  # of the spun phrase's occurrences in spun text, the share restored so
+    # (seen, spin rate, share) of the spun phrase: Lexicon.spun_evidence, -1s where unknown
+    evidence: tuple[float, float, float] = (-1.0, -1.0, -1.0)
 
 
 def broken_number(tok: str) -> str | None:
@@ -239,9 +241,11 @@ class Decoder:
                     c.rule,
                     c.count,
                     c.source,
-                    max(self.lex.spun_evidence(k, tuple(w.lower() for w in c.words))[2], 0.0),
+                    max(ev[2], 0.0),
+                    ev,
                 )
                 for c in self._candidates(k)
+                for ev in (self.lex.spun_evidence(k, tuple(w.lower() for w in c.words)),)
             )
             self._span_memo[norms] = got
         return got
@@ -253,7 +257,8 @@ class Decoder:
         if got is None:
             num = broken_number(tok)
             if num is not None:
-                got = (Option(1, (num,), 0.0, "number", 0.0, "number"),)
+                ev = self.lex.spun_evidence((tok.lower(),), (num.lower(),))
+                got = (Option(1, (num,), 0.0, "number", 0.0, "number", evidence=ev),)
             elif "-" in tok and not tok.startswith("-"):
                 got = tuple(self._hyphen_options(tok))
             else:
@@ -271,8 +276,9 @@ class Decoder:
             for c in self._candidates((part.lower(),)):
                 if len(c.words) != 1:
                     continue
-                new = parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :]
-                yield Option(1, ("-".join(new),), c.logp, c.rule, c.count, "hyphen")
+                new = "-".join(parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :])
+                ev = self.lex.spun_evidence((tok.lower(),), (new.lower(),))
+                yield Option(1, (new,), c.logp, c.rule, c.count, "hyphen", evidence=ev)
 
     def sentence_options(
         self, toks: list[Token], skip: list[tuple[int, int]]
@@ -532,9 +538,7 @@ class Decoder:
         """The edit's description for the re-scorer, in the order of :data:`FEATURES`."""
         spun = words[pos : pos + opt.length]
         src = opt.source.split("+")[0]
-        seen, rate, share = self.lex.spun_evidence(
-            tuple(w.lower() for w in spun), tuple(w.lower() for w in opt.words)
-        )
+        seen, rate, share = opt.evidence
         initial = pos == 0 or words[pos - 1] in ('"', "“", ":", ".", "(")
         return (
             _clip(margin),
