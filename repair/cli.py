@@ -373,6 +373,11 @@ def eval_(
         bool,
         typer.Option("--curve", help="Also score every --min-confidence from 0.5 to 0.95"),
     ] = False,
+    boot: Annotated[
+        int,
+        typer.Option("--bootstrap", min=0, metavar="N",
+                     help="95% intervals from N resamples of the articles (seed 0; 0: none)"),
+    ] = 0,
     synthetic: SynthOpt = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
@@ -385,9 +390,11 @@ def eval_(
     confidence map, when there is one, is re-fitted for each fold of texts on the other
     folds' texts, repaired with tables that never saw the fold, and on --synthetic texts
     spun by a channel that never saw it: no text is scored by anything learnt from it.
+    With --bootstrap, each figure gets a percentile interval from resampling whole articles:
+    how far it could move on other articles of the same kind.
     """
     from . import calibrate as cal
-    from .evaluate import loo_tables
+    from .evaluate import Report, loo_tables
     from .lexicon import Lexicon, read_rows
 
     if not (dev / "pairs").is_dir():
@@ -407,12 +414,17 @@ def eval_(
                         cal.FOLDS if method else 0, synthetic=texts)
     thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
     rep, *others = cal.crossfit_reports(runs, method, thresholds)
-    summary = {**rep.summary(), "loo": loo, "map": method or "none",
+
+    def cis(r: Report) -> dict[str, list[float]]:
+        return {f"{k}_ci95": list(v) for k, v in r.intervals(boot).items()} if boot else {}
+
+    summary = {**rep.summary(), **cis(rep), "loo": loo, "map": method or "none",
                "map_folds": cal.FOLDS if method else 0, "synthetic": synth,
-               "signature": base.signature}
+               "bootstrap": boot, "signature": base.signature}
     points = [
         {"min_confidence": t, "recovery": round(r.recovery, 4),
-         "precision": round(r.precision, 4), "clean_changes_per_1000": round(r.clean_per_1000, 3)}
+         "precision": round(r.precision, 4), "clean_changes_per_1000": round(r.clean_per_1000, 3),
+         **cis(r)}
         for t, r in zip(CURVE, others, strict=True)
     ] if curve else []
     if as_json:
@@ -426,15 +438,19 @@ def eval_(
         print(json.dumps(out, indent=2))
         return
     for k, v in summary.items():
-        print(f"{k}: {v}")
+        print(f"{k}: {_cell(v)}")
     if curve:
-        print("\nmin_confidence\trecovery\tprecision\tclean_changes_per_1000")
+        print("\n" + "\t".join(points[0]))
         for pt in points:
-            print("\t".join(str(v) for v in pt.values()))
+            print("\t".join(_cell(v) for v in pt.values()))
     if by_rule:
         print("\nrule\tfired\tright")
         for r in _rules(rep.rules):
             print(f"{r['rule']}\t{r['fired']}\t{r['right']}")
+
+
+def _cell(v: object) -> str:
+    return "-".join(map(str, v)) if isinstance(v, list) else str(v)
 
 
 def _row(p: object) -> dict[str, object]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from clihelp import invoke, model_args, run_main
 
-from repair.evaluate import auc, score_clean, score_pair
+from repair.evaluate import CleanScore, PairScore, Report, auc, score_clean, score_pair
 from repair.learn import Pair, aggregate, count_pair, mine_tortured, substitutions
 from repair.lexicon import Lexicon, LexiconError, Row, check, read_rows
 
@@ -168,6 +168,24 @@ def test_scoring_conventions() -> None:
     assert auc([1.0], [0.0]) == 1.0
 
 
+def test_bootstrap_intervals_resample_articles() -> None:
+    # Half the articles fully restored, half untouched: recovery 0.5, and resampling the
+    # articles moves it; identical articles leave nothing to move.
+    mixed = Report([PairScore(f"a{i}", 100, 10, 0 if i % 2 else 10, 10 if i % 2 else 0,
+                              10 if i % 2 else 0) for i in range(40)],
+                   [CleanScore(f"c{i}", 1000, int(i == 0)) for i in range(20)])
+    got = mixed.intervals(500)
+    lo, hi = got["recovery"]
+    assert lo < mixed.recovery == 0.5 < hi and hi - lo > 0.2
+    assert got["precision"] == (1.0, 1.0)  # every introduced token is right
+    lo, hi = got["clean_changes_per_1000"]  # one change in one of 20 clean texts
+    assert lo == 0.0 < mixed.clean_per_1000 <= hi
+    assert mixed.intervals(500) == got  # fixed seed: the same intervals
+    same = Report([PairScore(f"a{i}", 100, 10, 6, 5, 4) for i in range(40)])
+    assert same.intervals(200) == {"recovery": (0.4, 0.4), "precision": (0.8, 0.8),
+                                   "clean_changes_per_1000": (0.0, 0.0)}
+
+
 def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path) -> None:
     dev = tmp_path / "dev"
     dev.mkdir()
@@ -195,6 +213,19 @@ def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Pat
     assert (at["recovery"], at["precision"]) == (
         out["summary"]["recovery"], out["summary"]["precision"]
     )
+    # --bootstrap: an interval around each figure, at every point of the curve too
+    res = invoke(["eval", str(dev), "--json", "--curve", "--bootstrap", "200",
+                  *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    for point in (out["summary"], *out["curve"]):
+        for k in ("recovery", "precision", "clean_changes_per_1000"):
+            lo, hi = point[f"{k}_ci95"]
+            assert lo <= point[k] <= hi, (k, point)
+    res = invoke(["eval", str(dev), "--curve", "--bootstrap", "200",
+                  *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0 and "recovery_ci95: " in res.stdout
+    assert "\trecovery_ci95\t" in res.stdout
 
 
 def test_calibrate_cli_names_a_missing_synthetic_file_in_one_line(
