@@ -415,12 +415,12 @@ def eval_(
     thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
     rep, *others = cal.crossfit_reports(runs, method, thresholds)
 
-    def cis(r: Report) -> dict[str, list[float]]:
+    def cis(r: Report) -> dict[str, object]:
         return {f"{k}_ci95": list(v) for k, v in r.intervals(boot).items()} if boot else {}
 
     summary = {**rep.summary(), **cis(rep), "loo": loo, "map": method or "none",
                "map_folds": cal.FOLDS if method else 0, "synthetic": synth,
-               "bootstrap": boot, "signature": base.signature}
+               **({"bootstrap": boot} if boot else {}), "signature": base.signature}
     points = [
         {"min_confidence": t, "recovery": round(r.recovery, 4),
          "precision": round(r.precision, 4), "clean_changes_per_1000": round(r.clean_per_1000, 3),

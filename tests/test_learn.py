@@ -198,6 +198,7 @@ def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Pat
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["summary"]["pairs"] == 2 and out["summary"]["loo"] is True
+    assert not any(k.endswith("_ci95") or k == "bootstrap" for k in out["summary"])
     assert out["summary"]["clean_changes_per_1000"] == 0.0
     assert 0 < out["summary"]["recovery"] <= 1
     assert all({"rule", "fired", "right"} <= set(r) for r in out["rules"])
@@ -225,6 +226,7 @@ def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Pat
     res = invoke(["eval", str(dev), "--curve", "--bootstrap", "200",
                   *model_args(tiny_lm, tiny_lexicon)])
     assert res.exit_code == 0 and "recovery_ci95: " in res.stdout
+    assert "bootstrap: 200" in res.stdout
     assert "\trecovery_ci95\t" in res.stdout
 
 
