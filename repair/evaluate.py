@@ -123,32 +123,28 @@ class Report:
         import numpy as np
         from scipy.stats import bootstrap
 
-        def ci(rows: Sequence[tuple[int, ...]], stat: Callable[[Any], Any]) -> tuple[float, float]:
-            if not rows:
-                return (0.0, 0.0)
-            data = np.asarray(rows, dtype=float)
-            if len(rows) == 1:  # every resample is the one article
-                v = round(float(stat(data.sum(axis=0))), 4)
+        def ci(n: int, resample: Callable[[Any], Report], figure: Callable[[Report], float]
+               ) -> tuple[float, float]:
+            if n < 2:  # every resample is these articles
+                v = round(figure(self), 4)
                 return (v, v)
-
-            def statistic(idx: Any, axis: int = -1) -> Any:
-                return stat(data[idx.astype(int)].sum(axis=-2))
-
-            got = bootstrap((np.arange(len(rows)),), statistic, n_resamples=resamples,
-                            confidence_level=level, method="percentile", vectorized=True,
+            got = bootstrap((np.arange(n),), lambda idx: figure(resample(idx)),
+                            n_resamples=resamples, confidence_level=level,
+                            method="percentile", vectorized=False,
                             rng=np.random.default_rng(seed))
             lo, hi = got.confidence_interval
             return (round(float(lo), 4), round(float(hi), 4))
 
-        def ratio(num: Any, den: Any, empty: float) -> Any:
-            return np.where(den > 0, num / np.where(den > 0, den, 1), empty)
+        def pairs(idx: Any) -> Report:
+            return Report([self.pairs[i] for i in idx])
 
-        pairs = [(p.damage, p.residual, p.introduced, p.correct) for p in self.pairs]
-        clean = [(c.words, c.changes) for c in self.clean]
+        def clean(idx: Any) -> Report:
+            return Report(clean=[self.clean[i] for i in idx])
+
         return {
-            "recovery": ci(pairs, lambda t: 1 - ratio(t[..., 1], t[..., 0], 1.0)),
-            "precision": ci(pairs, lambda t: ratio(t[..., 3], t[..., 2], 1.0)),
-            "clean_changes_per_1000": ci(clean, lambda t: 1000 * ratio(t[..., 1], t[..., 0], 0.0)),
+            "recovery": ci(len(self.pairs), pairs, lambda r: r.recovery),
+            "precision": ci(len(self.pairs), pairs, lambda r: r.precision),
+            "clean_changes_per_1000": ci(len(self.clean), clean, lambda r: r.clean_per_1000),
         }
 
     @property
