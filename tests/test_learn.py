@@ -186,14 +186,20 @@ def test_bootstrap_intervals_resample_articles() -> None:
                                    "clean_changes_per_1000": (0.0, 0.0)}
 
 
-def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path) -> None:
-    dev = tmp_path / "dev"
-    dev.mkdir()
-    write_pairs(dev / "pairs")
-    (dev / "clean").mkdir()
-    (dev / "clean" / "001.txt").write_text(
+def write_dev(root: Path) -> Path:
+    """A dev folder laid out like ../shared/dev: the pairs of :func:`write_pairs` and one
+    clean text."""
+    root.mkdir()
+    write_pairs(root / "pairs")
+    (root / "clean").mkdir()
+    (root / "clean" / "001.txt").write_text(
         "The military said the schools were closed for a month .\n"
     )
+    return root
+
+
+def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path) -> None:
+    dev = write_dev(tmp_path / "dev")
     res = invoke(["eval", str(dev), "--json", "--by-rule", *model_args(tiny_lm, tiny_lexicon)])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
@@ -234,11 +240,7 @@ def test_calibrate_cli_names_a_missing_synthetic_file_in_one_line(
     tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    dev = tmp_path / "dev"
-    dev.mkdir()
-    write_pairs(dev / "pairs")
-    (dev / "clean").mkdir()
-    (dev / "clean" / "001.txt").write_text("The military said the schools were closed.\n")
+    dev = write_dev(tmp_path / "dev")
     # checked even for a map that reads confidences alone and spins no texts
     args = [*model_args(tiny_lm, tiny_lexicon), "--method", "isotonic"]
     missing = tmp_path / "missing.txt"
