@@ -19,12 +19,11 @@ from typing import Any
 
 from _common import DEV, synthetic
 
-import repair.lexicon as lexicon_module
 from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
 from repair import calibrate as cal
 from repair.decode import ALONE, PROPOSE, Settings
 from repair.evaluate import loo_tables
-from repair.lexicon import Lexicon, read_rows
+from repair.lexicon import INFLECTION_PENALTY, SPARSE_PENALTY, Lexicon, read_rows
 
 TARGET_PRECISION = 0.93  # also report the best recovery over thresholds 0.5-0.95 at this
 
@@ -47,47 +46,43 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
 
 
 def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool = True,
-        sparse: float | None = None, inflection_penalty: float | None = None,
+        sparse: float = SPARSE_PENALTY, inflection_penalty: float = INFLECTION_PENALTY,
         spin_mid: float | None = None, preset: Settings = PROPOSE,
         method: str | None = "rescorer",
         min_conf: float = DEFAULT_MIN_CONFIDENCE, news: bool = True,
         synth: bool = True) -> dict[str, Any]:
-    saved = (lexicon_module.SPARSE_PENALTY, lexicon_module.INFLECTION_PENALTY)
-    if sparse is not None:
-        lexicon_module.SPARSE_PENALTY = sparse
-    if inflection_penalty is not None:
-        lexicon_module.INFLECTION_PENALTY = inflection_penalty
-    try:
-        cfg = base.config.raw(preset)
-        if not news:
-            cfg = dataclasses.replace(cfg, news_lm=None)
-        files = [f for f in loo_tables(cfg.lexicons) if f.stem not in drop] + extra
-        rows = [r for f in files for r in read_rows(f)]
+    cfg = base.config.raw(preset)
+    if not news:
+        cfg = dataclasses.replace(cfg, news_lm=None)
+    files = [f for f in loo_tables(cfg.lexicons) if f.stem not in drop] + extra
+    rows = [r for f in files for r in read_rows(f)]
+    penalties = (sparse, inflection_penalty) != (SPARSE_PENALTY, INFLECTION_PENALTY)
 
-        def raw_for(lex: Lexicon) -> cal.Raw:
-            r = Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news if news else None)
-            if spin_mid is not None:
-                r.decoder.w = dataclasses.replace(r.decoder.w, spin_mid=spin_mid)
-            return r.raw
+    def raw_for(lex: Lexicon) -> cal.Raw:
+        if penalties:  # the same rows, indexed with this row's penalties
+            lex = Lexicon(lex.rows, lex.files, sparse_penalty=sparse,
+                          inflection_penalty=inflection_penalty)
+        r = Repairer(cfg, lm=base.lm, lexicon=lex, news=base.news if news else None)
+        if spin_mid is not None:
+            r.decoder.w = dataclasses.replace(r.decoder.w, spin_mid=spin_mid)
+        return r.raw
 
-        # Without loo, no table is mined from the pairs at all.
-        runs = cal.dev_runs(DEV, raw_for, rows, True, cal.leave_one_out if loo else None,
-                            cal.FOLDS if method else 0,
-                            synthetic=synthetic() if synth and method == "rescorer" else ())
-        grid = [round(0.5 + 0.01 * i, 2) for i in range(46)] if method else []
-        at, *curve = cal.crossfit_reports(runs, method, [min_conf, *grid])
-        out = at.summary()
-        # Sources move where a threshold falls: compare them at equal precision too.
-        ok = [(r.recovery, t, r) for t, r in zip(grid, curve, strict=True)
-              if r.precision >= TARGET_PRECISION]
-        if ok:
-            rec, t, r = max(ok, key=lambda x: (x[0], x[1]))
-            out["at_target"] = {"threshold": t, "recovery": round(rec, 4),
-                                "precision": round(r.precision, 4),
-                                "clean_per_1000": round(r.clean_per_1000, 3)}
-        return out
-    finally:
-        lexicon_module.SPARSE_PENALTY, lexicon_module.INFLECTION_PENALTY = saved
+    # Without loo, no table is mined from the pairs at all.
+    runs = cal.dev_runs(DEV, raw_for, rows, True, cal.leave_one_out if loo else None,
+                        cal.FOLDS if method else 0,
+                        synthetic=synthetic() if synth and method == "rescorer" else ())
+    grid = [round(0.5 + 0.01 * i, 2) for i in range(46)] if method else []
+    at, *curve = cal.crossfit_reports(runs, method, [min_conf, *grid])
+    out = at.summary()
+    # Sources move where a threshold falls: compare them at equal precision too.
+    ok = [(r.recovery, t, r) for t, r in zip(grid, curve, strict=True)
+          if r.precision >= TARGET_PRECISION]
+    if ok:
+        rec, t, r = max(ok, key=lambda x: (x[0], x[1]))
+        out["at_target"] = {"threshold": t, "recovery": round(rec, 4),
+                            "precision": round(r.precision, 4),
+                            "clean_per_1000": round(r.clean_per_1000, 3)}
+    return out
 
 
 def main() -> None:

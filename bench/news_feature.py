@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 from pathlib import Path
@@ -34,6 +35,7 @@ SEEDS = ["", "a", "b", "c", "d"]  # "": the sorted assignment of `unspin eval`
 THRESHOLDS = [round(0.78 + 0.01 * i, 2) for i in range(15)]
 PRECISIONS = [0.92, 0.93, 0.935, 0.94, 0.945]
 NEWS = FEATURES.index("news_gain")
+UNCONSTRAINED = functools.partial(cal.rescorer, monotone={**cal.MONOTONE, "news_gain": 0})
 
 
 def zeroed(runs: cal.Runs) -> cal.Runs:
@@ -44,8 +46,9 @@ def zeroed(runs: cal.Runs) -> cal.Runs:
     return cal.Runs(strip(runs.scored), [strip(t) for t in runs.training], runs.folds)
 
 
-def curve(runs: cal.Runs) -> list[tuple[float, float, float, float]]:
-    reps = cal.crossfit_reports(runs, "rescorer", THRESHOLDS)
+def curve(runs: cal.Runs, fit: cal.Fitter = cal.rescorer
+          ) -> list[tuple[float, float, float, float]]:
+    reps = cal.crossfit_reports(runs, fit, THRESHOLDS)
     return [(t, round(r.recovery, 4), round(r.precision, 4), round(r.clean_per_1000, 3))
             for t, r in zip(THRESHOLDS, reps, strict=True)]
 
@@ -69,12 +72,7 @@ def main() -> None:
         runs = cal.dev_runs(DEV, raw_for, rows, seed=seed, synthetic=syn)
         ways["news_gain"].append(curve(runs))
         ways["zeroed"].append(curve(zeroed(runs)))
-        saved = cal.MONOTONE["news_gain"]
-        cal.MONOTONE["news_gain"] = 0
-        try:
-            ways["unconstrained"].append(curve(runs))
-        finally:
-            cal.MONOTONE["news_gain"] = saved
+        ways["unconstrained"].append(curve(runs, UNCONSTRAINED))
         print(seed or "sorted", "done", flush=True)
     summary: dict[str, Any] = {}
     for way, curves in ways.items():

@@ -25,9 +25,10 @@ import hashlib
 import json
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from .decode import FEATURES, Features
@@ -430,7 +431,19 @@ class Rescorer:
         return {"method": self.method, "features": list(FEATURES)}
 
 
-def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
+# The features an edit's chance of being right never falls with (see rescorer).
+MONOTONE: Mapping[str, int] = MappingProxyType(
+    {"margin": 1, "gain": 1, "channel": 1, "log_prior": 1, "evidence": 1, "spin_rate": 1,
+     "share": 1, "src_number": 1, "src_hyphen": 1, "news_gain": 1})
+
+
+def rescorer(
+    data: Sequence[Outcome],
+    lenient: bool = False,
+    *,
+    monotone: Mapping[str, int] = MONOTONE,
+    synthetic_weight: float = SYNTHETIC_WEIGHT,
+) -> Rescorer:
     """Fit a :class:`Rescorer` on judged edits (fixed settings and seed: same data, same
     model).
 
@@ -438,7 +451,9 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
     calibrated by isotonic regression on their out-of-fold predictions (scikit-learn's
     CalibratedClassifierCV, folds grouped by article): a confidence of 0.8 means right
     about 80% of the time. Edits of synthetic texts (named ``SYNTHETIC...``, see
-    :func:`raw_results`) weigh ``SYNTHETIC_WEIGHT`` each in both fits, a real text's 1.
+    :func:`raw_results`) weigh ``synthetic_weight`` each in both fits, a real text's 1.
+    ``monotone``: feature name -> 1 where the trees may only rise with it (-1: only fall;
+    missing or 0: free).
     """
     import numpy as np
     from sklearn.calibration import CalibratedClassifierCV
@@ -448,7 +463,7 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
     x = np.asarray([o.features for o in data], dtype=float)
     y = np.asarray([_label(o, lenient) for o in data], dtype=int)
     groups = [o.doc for o in data]
-    weight = np.asarray([SYNTHETIC_WEIGHT if o.doc.startswith(SYNTHETIC) else 1.0 for o in data])
+    weight = np.asarray([synthetic_weight if o.doc.startswith(SYNTHETIC) else 1.0 for o in data])
     k = min(FOLDS, len(set(groups)))
     if len(set(y.tolist())) < 2 or k < 2:
         raise ValueError("a re-scorer needs right and wrong edits from two articles or more")
@@ -460,7 +475,7 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
     # (see raw_results), and from memorising a row by its exact count.
     trees = HistGradientBoostingClassifier(
         max_iter=150, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=10,
-        monotonic_cst=[MONOTONE.get(f, 0) for f in FEATURES], random_state=0,
+        monotonic_cst=[monotone.get(f, 0) for f in FEATURES], random_state=0,
     )
     splits = list(GroupKFold(n_splits=k).split(x, y, groups))
     # One model at run time (ensemble=False): the isotonic map is fitted on out-of-fold
@@ -471,8 +486,6 @@ def rescorer(data: Sequence[Outcome], lenient: bool = False) -> Rescorer:
     return Rescorer(model)
 
 
-MONOTONE = {"margin": 1, "gain": 1, "channel": 1, "log_prior": 1, "evidence": 1,
-            "spin_rate": 1, "share": 1, "src_number": 1, "src_hyphen": 1, "news_gain": 1}
 Map = Isotonic | Platt | Rescorer
 
 
@@ -480,11 +493,18 @@ def _label(o: Outcome, lenient: bool) -> bool:
     return o.lenient if lenient else o.right
 
 
-FITTERS: dict[str, Callable[[Sequence[Outcome], bool], Map]] = {
+Fitter = Callable[[Sequence[Outcome], bool], Map]  # judged edits, lenient -> a fitted map
+FITTERS: Mapping[str, Fitter] = MappingProxyType({
     "isotonic": lambda d, len_: pav([o.confidence for o in d], [_label(o, len_) for o in d]),
     "platt": lambda d, len_: platt([o.confidence for o in d], [_label(o, len_) for o in d]),
     "rescorer": rescorer,
-}
+})
+
+
+def fitter(method: str | Fitter) -> Fitter:
+    """The fitter named ``method`` in :data:`FITTERS`, or ``method`` itself (say a
+    :func:`rescorer` with other settings, ``functools.partial``)."""
+    return FITTERS[method] if isinstance(method, str) else method
 
 
 def _model_path(path: Path) -> Path:
@@ -556,16 +576,16 @@ def folds(docs: Iterable[str], k: int = FOLDS, seed: str = "") -> dict[str, int]
 
 def cross_validated(
     data: Sequence[Outcome],
-    method: str,
+    method: str | Fitter,
     lenient: bool = False,
     k: int = FOLDS,
     training: Sequence[Sequence[Outcome]] | None = None,
     fold: dict[str, int] | None = None,
 ) -> list[float]:
-    """Each edit's calibrated confidence from a map fitted on the other folds' articles:
-    their edits in ``data`` (``k`` folds), or ``training[f]`` for fold ``f`` (see
-    :class:`Runs`; then ``fold`` must be the folds ``training`` was made for, over every
-    text)."""
+    """Each edit's calibrated confidence from a ``method`` map (see :func:`fitter`) fitted on
+    the other folds' articles: their edits in ``data`` (``k`` folds), or ``training[f]`` for
+    fold ``f`` (see :class:`Runs`; then ``fold`` must be the folds ``training`` was made
+    for, over every text)."""
     if (training is None) != (fold is None):
         raise ValueError("training sets need the folds they were made for")
     if training is not None:
@@ -574,7 +594,7 @@ def cross_validated(
     out = [0.0] * len(data)
     for f in range(k):
         train = training[f] if training is not None else [o for o in data if fold[o.doc] != f]
-        fit = FITTERS[method](train, lenient)
+        fit = fitter(method)(train, lenient)
         idx = [i for i, o in enumerate(data) if fold[o.doc] == f]
         got = fit.scores([data[i].confidence for i in idx], [data[i].features for i in idx])
         for i, c in zip(idx, got, strict=True):
@@ -598,18 +618,18 @@ def calibrate(
                       accuracy=sum(right) / len(right) if right else 0.0)
     if not data:
         return cal
-    for method, fitter in FITTERS.items():
+    for method, fit_map in FITTERS.items():
         if method == "rescorer" and not all(o.features for o in data):
             continue  # outcomes without features (judged from finished results)
         conf_cv = cross_validated(data, method, lenient, training=training, fold=fold)
         cal.after[method] = reliability(conf_cv, right)
         cal.auc[method] = auc([c for c, r in zip(conf_cv, right, strict=True) if r],
                               [c for c, r in zip(conf_cv, right, strict=True) if not r])
-        cal.fits[method] = fitter(data if fit_on is None else fit_on, lenient)
+        cal.fits[method] = fit_map(data if fit_on is None else fit_on, lenient)
     return cal
 
 
-def crossfit_report(runs: Runs, method: str | None, min_confidence: float) -> Report:
+def crossfit_report(runs: Runs, method: str | Fitter | None, min_confidence: float) -> Report:
     """Score raw repairs as the engine would finish them, without scoring any text with a
     map fitted on it or on statistics that saw it: each scored text's edits get
     confidences from a ``method`` map fitted on the other folds' training texts (``None``:
@@ -619,7 +639,7 @@ def crossfit_report(runs: Runs, method: str | None, min_confidence: float) -> Re
 
 
 def crossfit_reports(
-    runs: Runs, method: str | None, thresholds: Sequence[float]
+    runs: Runs, method: str | Fitter | None, thresholds: Sequence[float]
 ) -> list[Report]:
     """:func:`crossfit_report` at each of ``thresholds``, the maps fitted once."""
     docs = runs.scored

@@ -135,8 +135,9 @@ SPARSE_PENALTY = 1.0  # log10, divided by sqrt(1 + count)
 INFLECTION_PENALTY = 1.5  # log10: a row seen in one form is much less sure in another
 
 
-def inflections(rows: Iterable[Row]) -> Iterator[Row]:
-    """Rows for every inflected form of each single-word (or noun-final) substitution.
+def inflections(rows: Iterable[Row], penalty: float = INFLECTION_PENALTY) -> Iterator[Row]:
+    """Rows for every inflected form of each single-word (or noun-final) substitution, their
+    totals raised by ``penalty`` (log10).
 
     The spinner substitutes lemmas and re-inflects them ("send" -> "despatch": sent ->
     despatched), so a row seen as ``arrived -> came`` also proposes ``arrives -> comes``.
@@ -152,7 +153,7 @@ def inflections(rows: Iterable[Row]) -> Iterator[Row]:
                 of,
                 r.source + "+inflection",
                 r.count,
-                r.total * 10**INFLECTION_PENALTY,
+                r.total * 10**penalty,
                 r.note,
                 r.rule + "+inflection",
             )
@@ -204,15 +205,27 @@ def usable(rows: Iterable[Row]) -> list[Row]:
 
 
 class Lexicon:
-    """An index from spun phrases (lower-cased token tuples) to candidate restorations."""
+    """An index from spun phrases (lower-cased token tuples) to candidate restorations.
+
+    ``inflect``: add every inflected form of the rows (:func:`inflections`, their totals
+    raised by ``inflection_penalty``). Each candidate's log-probability is its row's minus
+    ``sparse_penalty / sqrt(1 + count)``: sparse rows pay for the uncertainty of their
+    estimate.
+    """
 
     def __init__(
-        self, rows: Iterable[Row], files: Iterable[Path] = (), inflect: bool = True
+        self,
+        rows: Iterable[Row],
+        files: Iterable[Path] = (),
+        inflect: bool = True,
+        *,
+        sparse_penalty: float = SPARSE_PENALTY,
+        inflection_penalty: float = INFLECTION_PENALTY,
     ) -> None:
         index: dict[tuple[str, ...], dict[tuple[str, ...], Candidate]] = {}
         self.rows: list[Row] = []
         given = list(rows)
-        derived = list(inflections(given)) if inflect else []
+        derived = list(inflections(given, inflection_penalty)) if inflect else []
         given_set = set(given)
         for r in given + derived:
             entry = _entry(r)
@@ -223,10 +236,9 @@ class Lexicon:
                 self.rows.append(r)
             slot = index.setdefault(k, {})
             prev = slot.get(orig)
-            # Sparse rows pay for the uncertainty of their estimate.
             c = Candidate(
                 orig,
-                r.logp - SPARSE_PENALTY / math.sqrt(1.0 + r.count),
+                r.logp - sparse_penalty / math.sqrt(1.0 + r.count),
                 r.rule,
                 r.count,
                 r.source,

@@ -136,6 +136,31 @@ def test_synthetic_texts_weigh_less_than_real_ones_in_the_rescorer() -> None:
     w = SYNTHETIC_WEIGHT
     assert w < 1
     assert abs(got - (0.9 + 0.3 * w) / (1 + w)) < 0.01  # 0.70 at weight 0.5, not 0.60
+    (even,) = rescorer(real + syn, synthetic_weight=1.0).scores([0.5], [same])
+    assert abs(even - 0.6) < 0.01
+
+
+def test_rescorer_monotone_constraints_are_a_setting() -> None:
+    import pytest
+
+    from repair.calibrate import MONOTONE, rescorer
+    from repair.decode import FEATURES
+
+    k = FEATURES.index("news_gain")
+    rng = random.Random(3)
+    data = []
+    for i in range(800):  # an edit is right when its news gain is low: against the default
+        f = [0.0] * len(FEATURES)
+        f[k] = rng.uniform(-2, 2)
+        data.append(Outcome(f"d{i % 20}", "r", 0.5, f[k] < 0, True, tuple(f), i))
+    grid = [tuple(-1.5 if j == k else 0.0 for j in range(len(FEATURES))),
+            tuple(1.5 if j == k else 0.0 for j in range(len(FEATURES)))]
+    low, high = rescorer(data).scores([0.5, 0.5], grid)
+    assert low <= high  # rising only, so it cannot follow the data
+    low, high = rescorer(data, monotone={**MONOTONE, "news_gain": 0}).scores([0.5, 0.5], grid)
+    assert low > 0.9 and high < 0.1
+    with pytest.raises(TypeError):
+        MONOTONE["news_gain"] = 0  # type: ignore[index]
 
 
 def test_rescorer_is_monotone_in_evidence_and_gain() -> None:
@@ -152,7 +177,7 @@ def test_rescorer_is_monotone_in_evidence_and_gain() -> None:
             assert all(a <= b + 1e-12 for a, b in zip(got, got[1:], strict=False)), name
 
 
-def test_cross_fitting_uses_each_folds_own_training_texts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cross_fitting_uses_each_folds_own_training_texts() -> None:
     from dataclasses import replace
 
     import pytest
@@ -172,14 +197,13 @@ def test_cross_fitting_uses_each_folds_own_training_texts(monkeypatch) -> None: 
         fitted.append({o.doc for o in train})
         return Spy()
 
-    monkeypatch.setitem(cal.FITTERS, "spy", fitter)
-    cal.cross_validated(data, "spy", training=training, fold=fold)
+    cal.cross_validated(data, fitter, training=training, fold=fold)
     assert [next(iter(s))[:2] for s in fitted] == [f"t{f}" for f in range(cal.FOLDS)]
     with pytest.raises(ValueError, match="folds"):
-        cal.cross_validated(data, "spy", training=training)
+        cal.cross_validated(data, fitter, training=training)
 
 
-def test_cross_validation_never_scores_a_text_with_a_map_fitted_on_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_cross_validation_never_scores_a_text_with_a_map_fitted_on_it() -> None:
     import repair.calibrate as cal
 
     data = _featured(400)
@@ -197,9 +221,8 @@ def test_cross_validation_never_scores_a_text_with_a_map_fitted_on_it(monkeypatc
         seen.append(docs)
         return Spy(docs)
 
-    monkeypatch.setitem(cal.FITTERS, "spy", fitter)
     fold = cal.folds(o.doc for o in data)
-    cal.cross_validated(data, "spy")
+    cal.cross_validated(data, fitter)
     assert len(seen) == cal.FOLDS
     for f, train in enumerate(seen):
         scored = {d for d, k in fold.items() if k == f}

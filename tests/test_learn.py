@@ -142,6 +142,19 @@ def test_inflected_forms_are_proposed() -> None:
     assert lex.lookup(("despatched",))[0].logp > lex.lookup(("despatches",))[0].logp
 
 
+def test_lexicon_penalties_are_its_own_settings() -> None:
+    row = Row("despatched", "sent", "t", 3, 4, "", "t.tsv:2")
+    plain = Lexicon([row], sparse_penalty=0.0, inflection_penalty=0.0)
+    assert plain.lookup(("despatched",))[0].logp == row.logp
+    derived = plain.lookup(("despatches",))[0].logp  # the same counts in another form
+    assert derived == row.logp
+    lex = Lexicon([row], sparse_penalty=1.0, inflection_penalty=2.0)
+    assert abs(lex.lookup(("despatched",))[0].logp - (row.logp - 1.0 / 2.0)) < 1e-12
+    assert lex.lookup(("despatches",))[0].logp < derived - 1.5  # total raised 100-fold
+    assert Lexicon([row]).lookup(("despatched",))[0].logp == Lexicon([row]).lookup(
+        ("despatched",))[0].logp  # no state shared between tables
+
+
 def test_check_finds_cycles_and_identity() -> None:
     rows = [Row("a", "b", "x", 1, 2, "", "t:2"), Row("b", "a", "x", 1, 2, "", "t:3"),
             Row("Iphone", "iPhone", "x", 1, 2, "", "t:4")]
