@@ -20,7 +20,7 @@ and prints, per way, the best recovery among thresholds 0.78-0.92 whose precisio
 at the default threshold, and, on the sorted assignment, how many proposed restorations of
 "said" the default threshold keeps (and how many of those are right).
 
-Usage: .venv/bin/python bench/register.py [--weight W] [--json OUT]   (about 15 minutes)
+Usage: .venv/bin/python bench/register.py [--weight W] [--json OUT]   (about 25 minutes on 2 cores)
 """
 
 from __future__ import annotations
