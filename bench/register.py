@@ -29,7 +29,6 @@ import argparse
 import dataclasses
 import functools
 import json
-import math
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -42,7 +41,7 @@ from _common import DEV, proposing, synthetic
 
 from repair import DEFAULT_MIN_CONFIDENCE
 from repair import calibrate as cal
-from repair.decode import FEATURES
+from repair.decode import FEATURES, evidence_features
 from repair.evaluate import table_rows
 from repair.learn import Pair, count_pair
 from repair.lexicon import Lexicon, key
@@ -71,13 +70,13 @@ def own_register(docs: list[cal.Doc], only_known: bool) -> list[cal.Doc]:
         lex = lexica[group[d.name]]
         feats = []
         for e, f in zip(d.result.edits, d.features, strict=True):
-            seen, rate, share = lex.spun_evidence(key(e.before), key(e.after))
-            if only_known and seen < 0:
+            ev = lex.spun_evidence(key(e.before), key(e.after))
+            if only_known and ev[0] < 0:
                 feats.append(f)
                 continue
             v = list(f)
-            v[EVIDENCE[0]] = math.log10(1.0 + seen) if seen >= 0 else -1.0
-            v[EVIDENCE[1]], v[EVIDENCE[2]] = rate, share
+            for i, x in zip(EVIDENCE, evidence_features(*ev), strict=True):
+                v[i] = x
             feats.append(tuple(v))
         out.append(dataclasses.replace(d, features=feats))
     return out

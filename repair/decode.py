@@ -73,6 +73,16 @@ FEATURES = (  # what a re-scorer sees of each edit (Decoder._features), in this 
 )
 
 
+def evidence_features(seen: float, rate: float, share: float) -> tuple[float, float, float]:
+    """The features ``seen``, ``spin_rate`` and ``share`` of a spun phrase's evidence
+    (:meth:`repair.lexicon.Lexicon.spun_evidence`, -1s where unknown).
+
+    >>> evidence_features(9, 0.8, 0.5)
+    (1.0, 0.8, 0.5)
+    """
+    return (math.log10(1.0 + seen) if seen >= 0 else -1.0, rate, share)
+
+
 def _clip(x: float, lo: float = -5.0, hi: float = 10.0) -> float:
     return min(max(x, lo), hi)
 
@@ -538,7 +548,6 @@ class Decoder:
         """The edit's description for the re-scorer, in the order of :data:`FEATURES`."""
         spun = words[pos : pos + opt.length]
         src = opt.source.split("+")[0]
-        seen, rate, share = opt.evidence
         initial = pos == 0 or words[pos - 1] in ('"', "“", ":", ".", "(")
         return (
             _clip(margin),
@@ -559,9 +568,7 @@ class Decoder:
             float("+inflection" in opt.source),
             float(src == "number"),
             float(src == "hyphen"),
-            math.log10(1.0 + seen) if seen >= 0 else -1.0,
-            rate,
-            share,
+            *evidence_features(*opt.evidence),
             _clip(news_gain),
         )
 
