@@ -83,9 +83,7 @@ def main() -> None:
     # As `unspin eval` scores them: leave-one-out tables, maps fitted per fold on training
     # texts that never saw the fold (repair.calibrate.dev_runs).
     runs = cal.dev_runs(DEV, raw_for, rows, synthetic=syn)
-    data = cal.judge(runs.scored)
-    conf = cal.cross_validated(data, "rescorer", training=[cal.judge(t) for t in runs.training],
-                               fold=runs.folds)
+    data, conf = cal.crossfit_confidences(runs, "rescorer")
     final = {(o.doc, o.index): c for o, c in zip(data, conf, strict=True)}
     by_name = {d.name: d for d in runs.scored}
     docs = [by_name[p.name] for p in pairs]

@@ -96,11 +96,10 @@ WAYS: dict[str, Callable[[list[cal.Doc]], list[cal.Doc]]] = {
 }
 
 
-def said_kept(runs: cal.Runs, fit: cal.Fitter) -> dict[str, list[int]]:
-    """Per spun word restored as "said": [proposed, right, kept at the default, kept right]."""
-    data = cal.judge(runs.scored)
-    conf = cal.cross_validated(data, fit, training=[cal.judge(t) for t in runs.training],
-                               fold=runs.folds)
+def said_kept(runs: cal.Runs, data: list[cal.Outcome], conf: list[float]
+              ) -> dict[str, list[int]]:
+    """Per spun word restored as "said": [proposed, right, kept at the default, kept right],
+    from the scored edits ``data`` and their cross-fitted confidences ``conf``."""
     docs = {d.name: d for d in runs.scored}
     out: dict[str, list[int]] = {}
     for o, c in zip(data, conf, strict=True):
@@ -133,13 +132,15 @@ def main() -> None:
         runs = cal.dev_runs(DEV, raw_for, rows, seed=seed, synthetic=syn)
         for way, change in WAYS.items():
             changed = cal.Runs(runs.scored, [change(t) for t in runs.training], runs.folds)
-            reps = cal.crossfit_reports(changed, fit, [*THRESHOLDS, DEFAULT_MIN_CONFIDENCE])
+            data, conf = cal.crossfit_confidences(changed, fit)
+            reps = cal.reports_at(changed.scored, data, conf,
+                                  [*THRESHOLDS, DEFAULT_MIN_CONFIDENCE])
             curves[way].append([{"threshold": t, "recovery": round(r.recovery, 4),
                                  "precision": round(r.precision, 4)}
                                 for t, r in zip([*THRESHOLDS, DEFAULT_MIN_CONFIDENCE], reps,
                                                 strict=True)])
             if not seed and way in ("as built", "own register"):
-                said[way] = said_kept(changed, fit)
+                said[way] = said_kept(changed, data, conf)
         print(seed or "sorted", "done", flush=True)
 
     summary: dict[str, Any] = {}

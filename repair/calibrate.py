@@ -642,13 +642,27 @@ def crossfit_reports(
     runs: Runs, method: str | Fitter | None, thresholds: Sequence[float]
 ) -> list[Report]:
     """:func:`crossfit_report` at each of ``thresholds``, the maps fitted once."""
-    docs = runs.scored
-    data = judge(docs)
-    conf = (
-        cross_validated(data, method, training=[judge(t) for t in runs.training],
-                        fold=runs.folds)
-        if method else [o.confidence for o in data]
-    )
+    return reports_at(runs.scored, *crossfit_confidences(runs, method), thresholds)
+
+
+def crossfit_confidences(
+    runs: Runs, method: str | Fitter | None
+) -> tuple[list[Outcome], list[float]]:
+    """Every edit of ``runs.scored`` judged, and its confidence from a ``method`` map fitted
+    on the other folds' training texts (``None``: its raw confidence)."""
+    data = judge(runs.scored)
+    if not method:
+        return data, [o.confidence for o in data]
+    return data, cross_validated(data, method, training=[judge(t) for t in runs.training],
+                                 fold=runs.folds)
+
+
+def reports_at(
+    docs: Sequence[Doc], data: Sequence[Outcome], conf: Sequence[float],
+    thresholds: Sequence[float],
+) -> list[Report]:
+    """A :class:`Report` of ``docs`` per threshold, keeping the edits whose confidence in
+    ``conf`` (parallel to ``data``, :func:`crossfit_confidences`) reaches it."""
     got: dict[tuple[str, int], float] = {
         (o.doc, o.index): c for o, c in zip(data, conf, strict=True)
     }
