@@ -28,7 +28,7 @@ from .lexicon import (
     transfer_case,
 )
 from .lm import LanguageModel
-from .text import Token, count_words, iter_sentences, overlaps, skip_spans
+from .text import Token, compound_parts, count_words, iter_sentences, overlaps, skip_spans
 
 _NUMBER_WORDS = {
     "zero": "0",
@@ -45,6 +45,8 @@ _NUMBER_WORDS = {
 _NUM_SPLIT = re.compile(r"([.,])")
 KEEP_LATTICE_CHARS = 1_000_000  # above this, the second pass re-scans instead of keeping
 MEMO_LIMIT = 200_000  # entries per option memo; bounds memory in long-running workers
+COMPOUND_CANDIDATES = 3  # restorations per row matched inside a compound, best channel first
+COMPOUND_OPTIONS = 48  # options per stretch of compounds at most
 
 
 Features = tuple[float, ...]
@@ -206,6 +208,7 @@ class Decoder:
         self.disabled = disabled  # (spun key, original key) pairs never proposed
         self._span_memo: dict[tuple[str, ...], tuple[Option, ...]] = {}
         self._token_memo: dict[str, tuple[Option, ...]] = {}
+        self._compound_memo: dict[tuple[str, ...], tuple[tuple[int, Option], ...]] = {}
         self._unigram_memo: dict[str, float] = {}
 
     # -- candidates -----------------------------------------------------------------
@@ -226,6 +229,8 @@ class Decoder:
                     break
             here.extend(self._token_options(norms[a]))
             out.append(here)
+        for a, opt in self._compound_options(norms):
+            out[a].append(opt)
         return out
 
     def _candidates(self, k: tuple[str, ...]) -> tuple[Candidate, ...]:
@@ -269,8 +274,6 @@ class Decoder:
             if num is not None:
                 ev = self.lex.spun_evidence((tok.lower(),), (num.lower(),))
                 got = (Option(1, (num,), 0.0, "number", 0.0, "number", evidence=ev),)
-            elif "-" in tok and not tok.startswith("-"):
-                got = tuple(self._hyphen_options(tok))
             else:
                 got = ()
             if len(self._token_memo) >= MEMO_LIMIT:
@@ -279,16 +282,100 @@ class Decoder:
             self._token_memo[tok] = got
         return got
 
-    def _hyphen_options(self, tok: str) -> Iterator[Option]:
-        # "Secretary-Typical": a spun word inside a hyphenated compound.
-        parts = tok.split("-")
-        for k, part in enumerate(parts):
-            for c in self._candidates((part.lower(),)):
-                if len(c.words) != 1:
-                    continue
-                new = "-".join(parts[:k] + [transfer_case(part, c.words[0])] + parts[k + 1 :])
-                ev = self.lex.spun_evidence((tok.lower(),), (new.lower(),))
-                yield Option(1, (new,), c.logp, c.rule, c.count, "hyphen", evidence=ev)
+    def _compound_options(self, norms: list[str]) -> Iterator[tuple[int, Option]]:
+        """Options that restore words inside hyphenated compounds, by the first token each
+        covers: "Secretary-Typical" -> "Secretary-General", "43-12 months-outdated" ->
+        "43-year-old", "Britain-based mostly" -> "Britain-based" (see :meth:`_inside`)."""
+        comp = [i for i, w in enumerate(norms) if len(compound_parts(w)) > 1]
+        reach = max(self.lex.max_len - 1, 0)
+        stretches: list[list[int]] = []  # compounds whose neighbourhoods touch, together
+        for i in comp:
+            if stretches and i - stretches[-1][1] <= 2 * reach + 1:
+                stretches[-1][1] = i
+            else:
+                stretches.append([i, i])
+        for lo, hi in stretches:
+            a, b = max(0, lo - reach), min(len(norms), hi + reach + 1)
+            window = tuple(norms[a:b])
+            got = self._token_memo_window(window)
+            for off, opt in got:
+                yield a + off, opt
+
+    def _token_memo_window(self, window: tuple[str, ...]) -> tuple[tuple[int, Option], ...]:
+        got = self._compound_memo.get(window)
+        if got is None:
+            if len(self._compound_memo) >= MEMO_LIMIT:
+                self._compound_memo.clear()
+            got = self._compound_memo[window] = tuple(self._inside(window))
+        return got
+
+    def _inside(self, window: tuple[str, ...]) -> Iterator[tuple[int, Option]]:
+        """The words of ``window`` with its compounds read as parts, each part glued to the
+        next by its hyphen; table rows match stretches of them that touch a compound and
+        cross no hyphen. Rows that touch the same token make one option together (two
+        options over one token could not both be chosen), over whole tokens."""
+        subs: list[tuple[str, int, bool]] = []  # (part, its token, glued to the next part)
+        for t, w in enumerate(window):
+            parts = compound_parts(w)
+            subs.extend((part, t, k < len(parts) - 1) for k, part in enumerate(parts))
+        inner = {t for t, w in enumerate(window) if len(compound_parts(w)) > 1}
+        lows = [p.lower() for p, _, _ in subs]
+        matches: list[tuple[int, int, list[Candidate]]] = []  # part range, restorations
+        for x in range(len(subs)):
+            for y in range(x + 1, min(len(subs), x + self.lex.max_len) + 1):
+                k = tuple(lows[x:y])
+                if any(subs[z][1] in inner for z in range(x, y)):
+                    cands = sorted(self._candidates(k), key=lambda c: -c.logp)
+                    if cands:
+                        matches.append((x, y, cands[:COMPOUND_CANDIDATES]))
+                if subs[y - 1][2] or k not in self.lex.prefixes:
+                    break  # a hyphen ends the stretch; no longer key starts so
+        seen: dict[tuple[int, int, tuple[str, ...]], Option] = {}
+
+        def emit(chain: list[tuple[int, int, Candidate]]) -> None:
+            t_lo, t_hi = subs[chain[0][0]][1], subs[chain[-1][1] - 1][1]
+            text, pos = "", next(z for z, s in enumerate(subs) if s[1] == t_lo)
+            rules, logp, count, evs = [], 0.0, math.inf, []
+            pieces: list[tuple[str, bool]] = []
+            for x, y, c in chain:
+                pieces.extend((subs[z][0], subs[z][2]) for z in range(pos, x))
+                src = " ".join(subs[z][0] for z in range(x, y))
+                pieces.append((transfer_case(src, " ".join(c.words)), subs[y - 1][2]))
+                pos = y
+                rules.append(c.rule)
+                logp += c.logp
+                count = min(count, c.count)
+                evs.append(self.lex.spun_evidence(tuple(lows[x:y]),
+                                                  tuple(w.lower() for w in c.words)))
+            end = max(z for z, s in enumerate(subs) if s[1] == t_hi) + 1
+            pieces.extend((subs[z][0], subs[z][2]) for z in range(pos, end))
+            for i, (piece, _) in enumerate(pieces):
+                text += ("-" if i and pieces[i - 1][1] else " " if i else "") + piece
+            out = tuple(text.split())
+            if out == window[t_lo : t_hi + 1] or not out:
+                return
+            ev = min(evs, key=lambda e: e[2])  # the weakest evidence of the rows combined
+            opt = Option(t_hi - t_lo + 1, out, logp, "+".join(rules), count, "hyphen",
+                         max(ev[2], 0.0), ev)
+            old = seen.get((t_lo, opt.length, out))
+            if old is None or opt.logp > old.logp:
+                seen[(t_lo, opt.length, out)] = opt
+
+        def grow(chain: list[tuple[int, int, Candidate]]) -> None:
+            if len(seen) >= COMPOUND_OPTIONS:
+                return
+            emit(chain)
+            last_tok = subs[chain[-1][1] - 1][1]
+            for x, y, cands in matches:
+                if x >= chain[-1][1] and subs[x][1] == last_tok:  # shares the last token
+                    for c in cands:
+                        grow([*chain, (x, y, c)])
+
+        for x, y, cands in matches:
+            for c in cands:
+                grow([(x, y, c)])
+        for (t_lo, _, _), opt in seen.items():
+            yield t_lo, opt
 
     def sentence_options(
         self, toks: list[Token], skip: list[tuple[int, int]]

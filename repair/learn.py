@@ -17,7 +17,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
 from .lexicon import MAX_SPAN, Row, write_rows
-from .text import words
+from .text import compound_parts, words
 
 MAX_SIDE = 4
 
@@ -120,7 +120,43 @@ def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]
         ss, so = spun[s1:s2], orig[o1:o2]
         if s1 == 0 or spun[s1 - 1] in (".", "!", "?", '"', ":"):
             so = _lower_first(ss, so)
+        yield from _inside_compounds(ss, so)
+
+
+def segments(toks: list[str]) -> list[list[str]]:
+    """``toks`` cut at the hyphens inside compounds: the stretches of words between them.
+
+    >>> segments(["the", "Britain-based", "mostly", "group"])
+    [['the', 'Britain'], ['based', 'mostly', 'group']]
+    """
+    out: list[list[str]] = [[]]
+    for t in toks:
+        parts = compound_parts(t)
+        out[-1].append(parts[0])
+        for part in parts[1:]:
+            out.append([part])
+    return out
+
+
+def _inside_compounds(ss: list[str], so: list[str]) -> Iterator[tuple[str, str]]:
+    """A substitution, as word-level rows where both sides have the same compounds
+    ("43-12 months-outdated" -> "43-year-old" gives "12 months" -> "year" and "outdated"
+    -> "old", which hold for every age and outside compounds too); whole where the
+    hyphens themselves changed ("on-line" -> "online").
+
+    >>> list(_inside_compounds(["California-primarily", "based"], ["California-based"]))
+    [('primarily based', 'based')]
+    >>> list(_inside_compounds(["on-line"], ["online"]))
+    [('on-line', 'online')]
+    """
+    a, b = segments(ss), segments(so)
+    if len(a) == 1 or len(a) != len(b):
         yield " ".join(ss), " ".join(so)
+        return
+    for x, y in zip(a, b, strict=True):
+        if x != y:
+            for s1, s2, o1, o2 in substitution_spans(x, y):
+                yield " ".join(x[s1:s2]), " ".join(y[o1:o2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +180,23 @@ def count_pair(p: Pair) -> PairCounts:
         sw, ow = words(s), words(o)
         subs.update(substitutions(sw, ow))
         for side, into in ((ow, grams), (sw, spun_grams)):
-            low = [w.lower() for w in side]
-            for n in range(1, MAX_SIDE + 1):
-                into.update(tuple(low[i : i + n]) for i in range(len(low) - n + 1))
+            into.update(_grams(side))
     return PairCounts(subs, grams, spun_grams)
+
+
+def _grams(toks: list[str]) -> Iterator[tuple[str, ...]]:
+    """The lower-case n-grams (up to :data:`MAX_SIDE`) that rows are counted against: those
+    of the words with compounds read as their parts (so "old" in "43-year-old" counts
+    towards the total of "outdated" -> "old"), and those that hold a whole compound (for
+    the rows kept whole, "on-line" -> "online")."""
+    low = [w.lower() for w in toks]
+    split = [w for seg in segments(low) for w in (*seg, "-")][:-1]
+    for n in range(1, MAX_SIDE + 1):
+        yield from (tuple(split[i : i + n]) for i in range(len(split) - n + 1))
+        for i in range(len(low) - n + 1):
+            g = tuple(low[i : i + n])
+            if any(len(compound_parts(w)) > 1 for w in g):
+                yield g
 
 
 def _segmentations(toks: list[str], k: int) -> Iterator[list[str]]:

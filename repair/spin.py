@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .lexicon import MAX_SPAN, Row, key, read_rows, transfer_case
-from .text import sentences, tokenize
+from .text import compound_parts, sentences, tokenize
 
 LABEL = "# SYNTHETIC spun text made by `unspin spin` (not real spinning)"
 
@@ -90,11 +90,22 @@ def spin(text: str, channel: Channel, *, seed: int | None = 0, rate: float = 1.0
     toks = tokenize(text)
     swaps: list[Swap] = []
     for i, j in sentences(text, toks):
-        lows = [t.norm.lower() for t in toks[i:j]]
+        # Words, with compounds read as their parts ("43-year-old": the spinner makes it
+        # "43-12 months-outdated"); no phrase crosses a compound's hyphen.
+        parts: list[tuple[str, int, int, bool]] = []  # lower-case word, start, end, glued
+        for t in toks[i:j]:
+            at = t.start
+            ps = compound_parts(t.norm) if len(t.norm) == len(t.text) else [t.norm]
+            for k, part in enumerate(ps):
+                parts.append((part.lower(), at, at + len(part), k < len(ps) - 1))
+                at += len(part) + 1
+        lows = [w for w, *_ in parts]
         a = 0
         while a < len(lows):
             step = 1
-            for n in range(min(channel.max_len, len(lows) - a), 0, -1):
+            longest = next((n for n in range(1, len(lows) - a + 1) if parts[a + n - 1][3]),
+                           len(lows) - a)
+            for n in range(min(channel.max_len, longest), 0, -1):
                 entry = channel.index.get(tuple(lows[a : a + n]))
                 if entry is None:
                     continue
@@ -102,7 +113,7 @@ def spin(text: str, channel: Channel, *, seed: int | None = 0, rate: float = 1.0
                 if rng.random() >= min(1.0, rate * p):
                     continue
                 pick = rng.choices(range(len(spuns)), weights)[0]
-                s, e = toks[i + a].start, toks[i + a + n - 1].end
+                s, e = parts[a][1], parts[a + n - 1][2]
                 src = text[s:e]
                 swaps.append(Swap(s, e, src, transfer_case(src, spuns[pick]), rules[pick]))
                 step = n

@@ -82,6 +82,17 @@ def words(text: str) -> list[str]:
     return [m.group() for m in TOKEN_RE.finditer(normalize(text))]
 
 
+def compound_parts(word: str) -> list[str]:
+    """The parts of a hyphenated compound (a normalised word); a word without an inner
+    hyphen is its one part. The spinner replaces words inside compounds ("43-year-old" ->
+    "43-12 months-outdated"), so learning, decoding and the synthetic spinner look inside.
+
+    >>> compound_parts("43-year-old"), compound_parts("said"), compound_parts("-")
+    (['43', 'year', 'old'], ['said'], ['-'])
+    """
+    return word.split("-") if "-" in word[1:-1] else [word]
+
+
 def _ends_sentence(text: str, prev: Token | None, tok: Token, nxt: Token, length: int) -> bool:
     """Whether a sentence of ``length`` tokens ends at ``tok`` (``prev`` precedes it)."""
     if _LINE_BREAK.search(text, tok.end, nxt.start):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from repair import Config, Repairer, Result
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize(
@@ -122,3 +128,60 @@ def test_news_model_from_the_environment(tiny_lm, tiny_lexicon, monkeypatch) -> 
     monkeypatch.setenv("UNSPIN_NEWS_LM", str(junk))
     with pytest.raises(ModelError, match="junk.binary: not a KenLM binary or ARPA file"):
         Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),)))
+
+
+def test_rows_apply_inside_compounds_and_across_their_edges(tiny_lm) -> None:
+    """The spinner rewrites words inside hyphenated compounds, and its phrases run over a
+    compound's edge ("43-year-old" -> "43-12 months-outdated", "Britain-based" ->
+    "Britain-based mostly"): word rows apply to the parts, rows that touch one token make
+    one option together, and no row crosses a hyphen."""
+    from repair.decode import Decoder, Weights
+    from repair.lexicon import Lexicon, Row
+    from repair.lm import LanguageModel
+    from repair.text import tokenize
+
+    lex = Lexicon([Row("12 months", "year", "pairs", 5, 17, "", "t:2", 6),
+                   Row("outdated", "old", "pairs", 3, 9, "", "t:3", 4),
+                   Row("based mostly", "based", "pairs", 2, 3, "", "t:4", 2),
+                   Row("Typical", "General", "curated", 2, 10, "", "t:5"),
+                   Row("months outdated", "never", "pairs", 1, 9, "", "t:6", 1)], inflect=False)
+    dec = Decoder(LanguageModel(str(tiny_lm)), lex, Weights())
+
+    def opts(text: str) -> dict[tuple[int, int], set[str]]:
+        out: dict[tuple[int, int], set[str]] = {}
+        for a, here in enumerate(dec.options(tokenize(text))):
+            for o in here:
+                out.setdefault((a, o.length), set()).add(" ".join(o.words))
+        return out
+
+    got = opts("A 67-12 months-outdated man died .")
+    assert got[(1, 2)] == {"67-year-outdated", "67-year-old"}  # 1 row, and both together
+    assert got[(2, 1)] == {"months-old"}
+    assert "never" not in str(got)  # "months-outdated" has a hyphen inside
+    got = opts("The Germany-based mostly group said the Secretary-Typical said .")
+    assert got == {(1, 2): {"Germany-based"}, (6, 1): {"Secretary-General"}}
+    (o,) = dec.options(tokenize("A 67-12 months-outdated man"))[2]
+    assert (o.rule, o.source, o.logp) == ("t:3", "hyphen", lex.lookup(("outdated",))[0].logp)
+    assert opts("The 12 months were outdated .") == {(1, 2): {"year"}, (4, 1): {"old"}}
+
+
+def test_decoder_restores_an_age_it_never_saw(tmp_path) -> None:
+    from repair import Config, Repairer
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("A 43-year-old man said .\nThe 30-year-old man died .\n"
+                      "The 55-year-old man said the 43-year-old died .\n" * 3, encoding="utf-8")
+    lm = tmp_path / "lm.binary"
+    subprocess.run([sys.executable, str(ROOT / "lm" / "build.py"), "--text", str(corpus),
+                    "--out", str(lm), "--order", "3"], check=True, capture_output=True)
+    table = tmp_path / "t.tsv"
+    table.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\n"
+                     "12 months\tyear\tcurated\t5\t10\t\n"
+                     "outdated\told\tcurated\t5\t10\t\n", encoding="utf-8")
+    r = Repairer(Config(lm=str(lm), lexicons=(str(table),), calibration=None,
+                        min_confidence=0.0, spin_prior=0.99))
+    res = r.fix_and_explain("The 55-12 months-outdated man said .")
+    assert res.fixed == "The 55-year-old man said ."
+    (e,) = res.edits
+    assert (e.before, e.after) == ("55-12 months-outdated", "55-year-old")
+    assert e.rule == "t.tsv:2+t.tsv:3"  # both rows named

@@ -74,6 +74,22 @@ def test_mined_counts_and_totals(tmp_path: Path) -> None:
     assert rows[("Social gathering", "Party")] == (1, 1)
 
 
+def test_substitutions_inside_compounds_are_mined_as_words() -> None:
+    """Where both sides have the same compounds, the words inside them are rows that hold
+    for every age and outside compounds too, and the totals and spun-side counts read the
+    compounds as their parts; where the hyphens themselves changed, the row stays whole."""
+    spun = "A 43-12 months-outdated man said the on-line 67-yr-outdated boss was old ."
+    orig = "A 43-year-old man said the online 67-year-old boss was old ."
+    assert list(substitutions(spun.split(), orig.split())) == [
+        ("12 months", "year"), ("outdated", "old"), ("on-line", "online"), ("yr", "year"),
+        ("outdated", "old")]
+    rows = {(s, o): (c, t, seen) for s, o, c, t, seen in aggregate([count_pair(
+        Pair("p", spun, orig))])}
+    assert rows[("outdated", "old")] == (2, 3, 2)  # "old": twice in compounds, once alone
+    assert rows[("12 months", "year")] == (1, 2, 1)
+    assert rows[("on-line", "online")] == (1, 1, 1)
+
+
 def test_learn_pairs_cli_writes_a_valid_table(tmp_path: Path) -> None:
     d = write_pairs(tmp_path / "pairs")
     out = tmp_path / "t.tsv"

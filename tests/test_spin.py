@@ -82,3 +82,15 @@ def test_cli_jsonl_and_label(tiny_lexicon: Path, tmp_path: Path) -> None:
     assert r2.exit_code == 0
     assert r2.stdout.startswith(LABEL)
     assert r2.stdout.split("\n", 1)[1] == rec["spun"]
+
+
+def test_spin_reaches_inside_compounds_but_never_across_a_hyphen() -> None:
+    from repair.lexicon import Row
+
+    ch = Channel([Row("12 months", "year", "t", 9, 9, "", "t:1"),
+                  Row("outdated", "old", "t", 9, 9, "", "t:2"),
+                  Row("never", "year old", "t", 9, 9, "", "t:3")])
+    out = spin("The 43-year-old man, a year old, said.", ch, seed=0)
+    assert out.text == "The 43-12 months-outdated man, a never, said."
+    assert [(out.orig[w.start:w.end], w.spun) for w in out.swaps] == [
+        ("year", "12 months"), ("old", "outdated"), ("year old", "never")]
