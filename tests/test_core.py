@@ -185,3 +185,23 @@ def test_decoder_restores_an_age_it_never_saw(tmp_path) -> None:
     (e,) = res.edits
     assert (e.before, e.after) == ("55-12 months-outdated", "55-year-old")
     assert e.rule == "t.tsv:2+t.tsv:3"  # both rows named
+
+
+def test_broken_numerals_are_mended_where_the_lm_knows_neither_form(tiny_lm) -> None:
+    """"three,133" and "3,133" are both unknown to the model, so its gain is 0; no writer
+    spells a numeral so, and the repair pays no net cost. Inside a range too."""
+    from repair.decode import NUMBER_LOGP, Decoder, Weights
+    from repair.lexicon import Lexicon
+    from repair.lm import LanguageModel
+    from repair.text import tokenize
+
+    dec = Decoder(LanguageModel(str(tiny_lm)), Lexicon([]), Weights())
+    (o,) = dec.options(tokenize("one.0849-0849"))[0]
+    assert (o.words, o.logp, o.source) == (("1.0849-0849",), NUMBER_LOGP, "number")
+    assert dec.options(tokenize("well-known one-two 3.6-4")) == [[], [], []]
+    edits, _, spun = dec.run_raw("Officials said 3.6 million , three,133 people , two,766 "
+                                 "others and one,497.60 more fled at nine.51 .")
+    assert [(e.before, e.after) for e in edits] == [
+        ("three,133", "3,133"), ("two,766", "2,766"), ("one,497.60", "1,497.60"),
+        ("nine.51", "9.51")]
+    assert spun > 0.9  # and they tell a spun text: the first pass counts them
