@@ -51,7 +51,8 @@ MEMO_LIMIT = 200_000  # entries per option memo; bounds memory in long-running w
 # mechanism was right 37 times of 38 on the dev pairs), so the repair pays no net cost.
 NUMBER_LOGP = 1.0
 COMPOUND_CANDIDATES = 3  # restorations per row matched inside a compound, best channel first
-COMPOUND_OPTIONS = 48  # options per stretch of compounds at most
+COMPOUND_CHAIN = 3  # rows combined into one option inside compounds at most
+COMPOUND_OPTIONS = 24  # options grown from one row matched inside a compound at most
 
 
 Features = tuple[float, ...]
@@ -325,6 +326,8 @@ class Decoder:
         for t, w in enumerate(window):
             parts = compound_parts(w)
             subs.extend((part, t, k < len(parts) - 1) for k, part in enumerate(parts))
+        first = {t: z for z, (_, t, _) in reversed(list(enumerate(subs)))}  # token -> part
+        last = {t: z for z, (_, t, _) in enumerate(subs)}
         inner = {t for t, w in enumerate(window) if len(compound_parts(w)) > 1}
         lows = [p.lower() for p, _, _ in subs]
         matches: list[tuple[int, int, list[Candidate]]] = []  # part range, restorations
@@ -341,7 +344,7 @@ class Decoder:
 
         def emit(chain: list[tuple[int, int, Candidate]]) -> None:
             t_lo, t_hi = subs[chain[0][0]][1], subs[chain[-1][1] - 1][1]
-            text, pos = "", next(z for z, s in enumerate(subs) if s[1] == t_lo)
+            text, pos = "", first[t_lo]
             rules, logp, count, evs = [], 0.0, math.inf, []
             pieces: list[tuple[str, bool]] = []
             for x, y, c in chain:
@@ -354,8 +357,7 @@ class Decoder:
                 count = min(count, c.count)
                 evs.append(self.lex.spun_evidence(tuple(lows[x:y]),
                                                   tuple(w.lower() for w in c.words)))
-            end = max(z for z, s in enumerate(subs) if s[1] == t_hi) + 1
-            pieces.extend((subs[z][0], subs[z][2]) for z in range(pos, end))
+            pieces.extend((subs[z][0], subs[z][2]) for z in range(pos, last[t_hi] + 1))
             for i, (piece, _) in enumerate(pieces):
                 text += ("-" if i and pieces[i - 1][1] else " " if i else "") + piece
             out = tuple(text.split())
@@ -368,19 +370,22 @@ class Decoder:
             if old is None or opt.logp > old.logp:
                 seen[(t_lo, opt.length, out)] = opt
 
-        def grow(chain: list[tuple[int, int, Candidate]]) -> None:
-            if len(seen) >= COMPOUND_OPTIONS:
+        def grow(chain: list[tuple[int, int, Candidate]], budget: list[int]) -> None:
+            if budget[0] <= 0:
                 return
+            budget[0] -= 1
             emit(chain)
+            if len(chain) == COMPOUND_CHAIN:
+                return
             last_tok = subs[chain[-1][1] - 1][1]
             for x, y, cands in matches:
                 if x >= chain[-1][1] and subs[x][1] == last_tok:  # shares the last token
                     for c in cands:
-                        grow([*chain, (x, y, c)])
+                        grow([*chain, (x, y, c)], budget)
 
         for x, y, cands in matches:
             for c in cands:
-                grow([(x, y, c)])
+                grow([(x, y, c)], [COMPOUND_OPTIONS])
         for (t_lo, _, _), opt in seen.items():
             yield t_lo, opt
 

@@ -165,6 +165,21 @@ def test_rows_apply_inside_compounds_and_across_their_edges(tiny_lm) -> None:
     assert opts("The 12 months were outdated .") == {(1, 2): {"year"}, (4, 1): {"old"}}
 
 
+def test_every_compound_of_a_long_stretch_gets_its_options(tiny_lm) -> None:
+    """Compounds close together share one window; the cap on options holds per row matched,
+    so the last compound of a long stretch is read as well as the first."""
+    from repair.decode import COMPOUND_OPTIONS, Decoder, Weights
+    from repair.lexicon import Lexicon, Row
+    from repair.lm import LanguageModel
+    from repair.text import tokenize
+
+    lex = Lexicon([Row("Typical", "General", "curated", 2, 10, "", "t:2")], inflect=False)
+    dec = Decoder(LanguageModel(str(tiny_lm)), lex, Weights())
+    n = 2 * COMPOUND_OPTIONS + 1
+    opts = dec.options(tokenize(" ".join(["Secretary-Typical"] * n)))
+    assert [[o.words for o in here] for here in opts] == [[("Secretary-General",)]] * n
+
+
 def test_decoder_restores_an_age_it_never_saw(tmp_path) -> None:
     from repair import Config, Repairer
 
