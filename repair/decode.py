@@ -305,11 +305,12 @@ class Decoder:
         for lo, hi in stretches:
             a, b = max(0, lo - reach), min(len(norms), hi + reach + 1)
             window = tuple(norms[a:b])
-            got = self._token_memo_window(window)
+            got = self._window_options(window)
             for off, opt in got:
                 yield a + off, opt
 
-    def _token_memo_window(self, window: tuple[str, ...]) -> tuple[tuple[int, Option], ...]:
+    def _window_options(self, window: tuple[str, ...]) -> tuple[tuple[int, Option], ...]:
+        """:meth:`_inside` of ``window``, memoised (a pure function of its tokens)."""
         got = self._compound_memo.get(window)
         if got is None:
             if len(self._compound_memo) >= MEMO_LIMIT:
