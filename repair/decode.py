@@ -53,6 +53,9 @@ NUMBER_LOGP = 1.0
 COMPOUND_CANDIDATES = 3  # restorations per row matched inside a compound, best channel first
 COMPOUND_CHAIN = 3  # rows combined into one option inside compounds at most
 COMPOUND_OPTIONS = 24  # options grown from one row matched inside a compound at most
+# Windows around compounds seldom repeat and each holds its options (about 5 KB): a smaller
+# memo than the others keeps a long-running worker's memory bounded (50 MB, not 1 GB).
+COMPOUND_MEMO_LIMIT = 10_000
 
 
 Features = tuple[float, ...]
@@ -313,7 +316,7 @@ class Decoder:
         """:meth:`_inside` of ``window``, memoised (a pure function of its tokens)."""
         got = self._compound_memo.get(window)
         if got is None:
-            if len(self._compound_memo) >= MEMO_LIMIT:
+            if len(self._compound_memo) >= COMPOUND_MEMO_LIMIT:
                 self._compound_memo.clear()
             got = self._compound_memo[window] = tuple(self._inside(window))
         return got

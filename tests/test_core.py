@@ -180,6 +180,24 @@ def test_every_compound_of_a_long_stretch_gets_its_options(tiny_lm) -> None:
     assert [[o.words for o in here] for here in opts] == [[("Secretary-General",)]] * n
 
 
+def test_option_memos_stay_bounded(tiny_lm, monkeypatch) -> None:
+    """A worker that reads millions of documents meets millions of distinct compounds and
+    windows around them: each memo is cleared at its limit instead of growing."""
+    import repair.decode as dec_mod
+    from repair.lexicon import Lexicon, Row
+    from repair.lm import LanguageModel
+    from repair.text import tokenize
+
+    monkeypatch.setattr(dec_mod, "COMPOUND_MEMO_LIMIT", 5)
+    monkeypatch.setattr(dec_mod, "MEMO_LIMIT", 5)
+    lex = Lexicon([Row("Typical", "General", "curated", 2, 10, "", "t:2")], inflect=False)
+    dec = dec_mod.Decoder(LanguageModel(str(tiny_lm)), lex, dec_mod.Weights())
+    for i in range(40):
+        opts = dec.options(tokenize(f"The Secretary-Typical {i}-Typical and 3.{i}x rose ."))
+        assert [o.words for o in opts[1]] == [("Secretary-General",)]
+        assert len(dec._compound_memo) <= 5 and len(dec._token_memo) <= 5
+
+
 def test_decoder_restores_an_age_it_never_saw(tmp_path) -> None:
     from repair import Config, Repairer
 
