@@ -38,6 +38,7 @@ def default() -> Repairer:
         ("Human Legal rights", "Human Rights"),
         ("3.six million", "3.6 million"),
         ("displaced thousands and thousands", "displaced millions"),
+        ("professional-govt", "pro-government"),  # two rows inside one compound
         ("hundreds of countless numbers", "hundreds of thousands"),
     ],
 )
