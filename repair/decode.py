@@ -330,9 +330,12 @@ class Decoder:
         for t, w in enumerate(window):
             parts = compound_parts(w)
             subs.extend((part, t, k < len(parts) - 1) for k, part in enumerate(parts))
-        first = {t: z for z, (_, t, _) in reversed(list(enumerate(subs)))}  # token -> part
-        last = {t: z for z, (_, t, _) in enumerate(subs)}
-        inner = {t for t, w in enumerate(window) if len(compound_parts(w)) > 1}
+        first: dict[int, int] = {}  # token -> its first part, and its last
+        last: dict[int, int] = {}
+        for z, (_, t, _) in enumerate(subs):
+            first.setdefault(t, z)
+            last[t] = z
+        inner = {t for _, t, glued in subs if glued}  # the compounds: a part glued to the next
         lows = [p.lower() for p, _, _ in subs]
         matches: list[tuple[int, int, list[Candidate]]] = []  # part range, restorations
         for x in range(len(subs)):

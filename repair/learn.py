@@ -191,12 +191,11 @@ def _grams(toks: list[str]) -> Iterator[tuple[str, ...]]:
     the rows kept whole, "on-line" -> "online")."""
     low = [w.lower() for w in toks]
     split = [w for seg in segments(low) for w in (*seg, "-")][:-1]
+    compound = [len(compound_parts(w)) > 1 for w in low]
     for n in range(1, MAX_SIDE + 1):
         yield from (tuple(split[i : i + n]) for i in range(len(split) - n + 1))
-        for i in range(len(low) - n + 1):
-            g = tuple(low[i : i + n])
-            if any(len(compound_parts(w)) > 1 for w in g):
-                yield g
+        yield from (tuple(low[i : i + n]) for i in range(len(low) - n + 1)
+                    if any(compound[i : i + n]))
 
 
 def _segmentations(toks: list[str], k: int) -> Iterator[list[str]]:
