@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import kenlm
 
@@ -28,7 +28,15 @@ from .lexicon import (
     transfer_case,
 )
 from .lm import LanguageModel
-from .text import Token, compound_parts, count_words, iter_sentences, overlaps, skip_spans
+from .text import (
+    Token,
+    compound_parts,
+    count_words,
+    iter_sentences,
+    overlaps,
+    skip_spans,
+    word_parts,
+)
 
 _NUMBER_WORDS = {
     "zero": "0",
@@ -43,6 +51,7 @@ _NUMBER_WORDS = {
     "nine": "9",
 }
 _NUM_SPLIT = re.compile(r"([.,])")
+_NUM_UNIT = re.compile(r"(.*[.,].*\d)([a-z]{1,3})")  # "nine.51am": numeral, then unit
 KEEP_LATTICE_CHARS = 1_000_000  # above this, the second pass re-scans instead of keeping
 MEMO_LIMIT = 200_000  # entries per option memo; bounds memory in long-running workers
 # The channel of a broken numeral's restoration. Where both forms are unknown to the LM
@@ -53,9 +62,31 @@ NUMBER_LOGP = 1.0
 COMPOUND_CANDIDATES = 3  # restorations per row matched inside a compound, best channel first
 COMPOUND_CHAIN = 3  # rows combined into one option inside compounds at most
 COMPOUND_OPTIONS = 24  # options grown from one row matched inside a compound at most
-# Windows around compounds seldom repeat and each holds its options (about 5 KB): a smaller
-# memo than the others keeps a long-running worker's memory bounded (50 MB, not 1 GB).
 COMPOUND_MEMO_LIMIT = 10_000
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Memo(dict[K, V]):
+    """A memo that empties itself when it holds ``limit`` entries: a worker reading millions
+    of documents meets millions of distinct keys, and its memory must stay bounded.
+
+    >>> m = Memo[str, int](2)
+    >>> m.put("a", 1), m.put("b", 2), m.put("c", 3), sorted(m)
+    (1, 2, 3, ['c'])
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key: K, value: V) -> V:
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
 
 
 Features = tuple[float, ...]
@@ -130,7 +161,16 @@ def broken_number(tok: str) -> str | None:
     ('3.4', None, None)
     >>> broken_number("six.Three") is None
     True
+
+    A unit written onto the numeral stays: times, amounts, distances.
+
+    >>> broken_number("nine.51am"), broken_number("one.30pm"), broken_number("two.5bn")
+    ('9.51am', '1.30pm', '2.5bn')
     """
+    unit = _NUM_UNIT.fullmatch(tok)
+    if unit:
+        num = broken_number(unit[1])
+        return num + unit[2] if num else None
     parts = _NUM_SPLIT.split(tok)
     if len(parts) < 3:
         return None
@@ -196,8 +236,10 @@ class Weights:
 class Decoder:
     """Beam search over keep/replace lattices, one sentence at a time.
 
-    The decoder holds the model, the table and two memo tables of candidate options (pure
-    functions of the tokens, so sharing them across threads is safe).
+    The decoder holds the model, the table and memos of candidate options and unigram
+    scores (pure functions of the tokens, so sharing them across threads is safe), each
+    emptied at its limit (``memo_limit``; ``compound_memo_limit`` for the windows around
+    compounds, which seldom repeat and hold about 5 KB each: 50 MB, not 1 GB).
     """
 
     def __init__(
@@ -208,6 +250,8 @@ class Decoder:
         calibration: EditScorer | None = None,
         disabled: Disabled = frozenset(),
         news: LanguageModel | None = None,
+        memo_limit: int = MEMO_LIMIT,
+        compound_memo_limit: int = COMPOUND_MEMO_LIMIT,
     ) -> None:
         self.lm = lm
         self.news = news  # a second opinion for the re-scorer (repair.lm), never searched with
@@ -215,10 +259,11 @@ class Decoder:
         self.w = weights
         self.calibration = calibration
         self.disabled = disabled  # (spun key, original key) pairs never proposed
-        self._span_memo: dict[tuple[str, ...], tuple[Option, ...]] = {}
-        self._token_memo: dict[str, tuple[Option, ...]] = {}
-        self._compound_memo: dict[tuple[str, ...], tuple[tuple[int, Option], ...]] = {}
-        self._unigram_memo: dict[str, float] = {}
+        self._span_memo = Memo[tuple[str, ...], tuple[Option, ...]](memo_limit)
+        self._token_memo = Memo[str, tuple[Option, ...]](memo_limit)
+        self._compound_memo = Memo[tuple[str, ...], tuple[tuple[int, Option], ...]](
+            compound_memo_limit)
+        self._unigram_memo = Memo[str, float](memo_limit)
 
     # -- candidates -----------------------------------------------------------------
     def options(self, toks: list[Token]) -> list[list[Option]]:
@@ -253,8 +298,6 @@ class Decoder:
     def _span_options(self, norms: tuple[str, ...]) -> tuple[Option, ...]:
         got = self._span_memo.get(norms)
         if got is None:
-            if len(self._span_memo) >= MEMO_LIMIT:
-                self._span_memo.clear()
             src = " ".join(norms)
             k = tuple(w.lower() for w in norms)
             got = tuple(
@@ -271,7 +314,7 @@ class Decoder:
                 for c in self._candidates(k)
                 for ev in (self.lex.spun_evidence(k, tuple(w.lower() for w in c.words)),)
             )
-            self._span_memo[norms] = got
+            self._span_memo.put(norms, got)
         return got
 
     def _token_options(self, tok: str) -> tuple[Option, ...]:
@@ -287,10 +330,7 @@ class Decoder:
                 got = (Option(1, (num,), NUMBER_LOGP, "number", 0.0, "number", evidence=ev),)
             else:
                 got = ()
-            if len(self._token_memo) >= MEMO_LIMIT:
-                # A corpus of millions of documents has millions of distinct compounds.
-                self._token_memo.clear()
-            self._token_memo[tok] = got
+            self._token_memo.put(tok, got)
         return got
 
     def _compound_options(self, norms: list[str]) -> Iterator[tuple[int, Option]]:
@@ -316,9 +356,7 @@ class Decoder:
         """:meth:`_inside` of ``window``, memoised (a pure function of its tokens)."""
         got = self._compound_memo.get(window)
         if got is None:
-            if len(self._compound_memo) >= COMPOUND_MEMO_LIMIT:
-                self._compound_memo.clear()
-            got = self._compound_memo[window] = tuple(self._inside(window))
+            got = self._compound_memo.put(window, tuple(self._inside(window)))
         return got
 
     def _inside(self, window: tuple[str, ...]) -> Iterator[tuple[int, Option]]:
@@ -326,45 +364,42 @@ class Decoder:
         next by its hyphen; table rows match stretches of them that touch a compound and
         cross no hyphen. Rows that touch the same token make one option together (two
         options over one token could not both be chosen), over whole tokens."""
-        subs: list[tuple[str, int, bool]] = []  # (part, its token, glued to the next part)
-        for t, w in enumerate(window):
-            parts = compound_parts(w)
-            subs.extend((part, t, k < len(parts) - 1) for k, part in enumerate(parts))
+        subs = word_parts(window)
         first: dict[int, int] = {}  # token -> its first part, and its last
         last: dict[int, int] = {}
-        for z, (_, t, _) in enumerate(subs):
-            first.setdefault(t, z)
-            last[t] = z
-        inner = {t for _, t, glued in subs if glued}  # the compounds: a part glued to the next
-        lows = [p.lower() for p, _, _ in subs]
+        for z, p in enumerate(subs):
+            first.setdefault(p.token, z)
+            last[p.token] = z
+        inner = {p.token for p in subs if p.glued}  # the compounds: a part glued to the next
+        lows = [p.text.lower() for p in subs]
         matches: list[tuple[int, int, list[Candidate]]] = []  # part range, restorations
         for x in range(len(subs)):
             for y in range(x + 1, min(len(subs), x + self.lex.max_len) + 1):
                 k = tuple(lows[x:y])
-                if any(subs[z][1] in inner for z in range(x, y)):
+                if any(subs[z].token in inner for z in range(x, y)):
                     cands = sorted(self._candidates(k), key=lambda c: -c.logp)
                     if cands:
                         matches.append((x, y, cands[:COMPOUND_CANDIDATES]))
-                if subs[y - 1][2] or k not in self.lex.prefixes:
+                if subs[y - 1].glued or k not in self.lex.prefixes:
                     break  # a hyphen ends the stretch; no longer key starts so
         seen: dict[tuple[int, int, tuple[str, ...]], Option] = {}
 
         def emit(chain: list[tuple[int, int, Candidate]]) -> None:
-            t_lo, t_hi = subs[chain[0][0]][1], subs[chain[-1][1] - 1][1]
+            t_lo, t_hi = subs[chain[0][0]].token, subs[chain[-1][1] - 1].token
             text, pos = "", first[t_lo]
             rules, logp, count, evs = [], 0.0, math.inf, []
             pieces: list[tuple[str, bool]] = []
             for x, y, c in chain:
-                pieces.extend((subs[z][0], subs[z][2]) for z in range(pos, x))
-                src = " ".join(subs[z][0] for z in range(x, y))
-                pieces.append((transfer_case(src, " ".join(c.words)), subs[y - 1][2]))
+                pieces.extend((subs[z].text, subs[z].glued) for z in range(pos, x))
+                src = " ".join(subs[z].text for z in range(x, y))
+                pieces.append((transfer_case(src, " ".join(c.words)), subs[y - 1].glued))
                 pos = y
                 rules.append(c.rule)
                 logp += c.logp
                 count = min(count, c.count)
                 evs.append(self.lex.spun_evidence(tuple(lows[x:y]),
                                                   tuple(w.lower() for w in c.words)))
-            pieces.extend((subs[z][0], subs[z][2]) for z in range(pos, last[t_hi] + 1))
+            pieces.extend((subs[z].text, subs[z].glued) for z in range(pos, last[t_hi] + 1))
             for i, (piece, _) in enumerate(pieces):
                 text += ("-" if i and pieces[i - 1][1] else " " if i else "") + piece
             out = tuple(text.split())
@@ -384,9 +419,9 @@ class Decoder:
             emit(chain)
             if len(chain) == COMPOUND_CHAIN:
                 return
-            last_tok = subs[chain[-1][1] - 1][1]
+            last_tok = subs[chain[-1][1] - 1].token
             for x, y, cands in matches:
-                if x >= chain[-1][1] and subs[x][1] == last_tok:  # shares the last token
+                if x >= chain[-1][1] and subs[x].token == last_tok:  # shares the last token
                     for c in cands:
                         grow([*chain, (x, y, c)], budget)
 
@@ -685,9 +720,6 @@ class Decoder:
             lw = w.lower()
             got = self._unigram_memo.get(lw)
             if got is None:
-                if len(self._unigram_memo) >= MEMO_LIMIT:
-                    self._unigram_memo.clear()
-                got = self.lm.model.score(lw, bos=False, eos=False)
-                self._unigram_memo[lw] = got
+                got = self._unigram_memo.put(lw, self.lm.model.score(lw, bos=False, eos=False))
             total += got
         return total / max(len(ws), 1)

@@ -17,7 +17,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
 from .lexicon import MAX_SPAN, Row, write_rows
-from .text import compound_parts, words
+from .text import compound_parts, word_parts, words
 
 MAX_SIDE = 4
 
@@ -130,11 +130,10 @@ def segments(toks: list[str]) -> list[list[str]]:
     [['the', 'Britain'], ['based', 'mostly', 'group']]
     """
     out: list[list[str]] = [[]]
-    for t in toks:
-        parts = compound_parts(t)
-        out[-1].append(parts[0])
-        for part in parts[1:]:
-            out.append([part])
+    for p in word_parts(toks):
+        out[-1].append(p.text)
+        if p.glued:
+            out.append([])
     return out
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .lexicon import MAX_SPAN, Row, key, read_rows, transfer_case
-from .text import compound_parts, sentences, tokenize
+from .text import sentences, tokenize, word_parts
 
 LABEL = "# SYNTHETIC spun text made by `unspin spin` (not real spinning)"
 
@@ -92,18 +92,16 @@ def spin(text: str, channel: Channel, *, seed: int | None = 0, rate: float = 1.0
     for i, j in sentences(text, toks):
         # Words, with compounds read as their parts ("43-year-old": the spinner makes it
         # "43-12 months-outdated"); no phrase crosses a compound's hyphen.
-        parts: list[tuple[str, int, int, bool]] = []  # lower-case word, start, end, glued
-        for t in toks[i:j]:
-            at = t.start
-            ps = compound_parts(t.norm) if len(t.norm) == len(t.text) else [t.norm]
-            for k, part in enumerate(ps):
-                parts.append((part.lower(), at, at + len(part), k < len(ps) - 1))
-                at += len(part) + 1
-        lows = [w for w, *_ in parts]
+        # A word that normalisation changed in length stays whole: offsets into its
+        # normal form would not be offsets into the text.
+        sent = toks[i:j]
+        parts = word_parts([t.norm for t in sent],
+                           whole={k for k, t in enumerate(sent) if len(t.norm) != len(t.text)})
+        lows = [p.text.lower() for p in parts]
         a = 0
         while a < len(lows):
             step = 1
-            longest = next((n for n in range(1, len(lows) - a + 1) if parts[a + n - 1][3]),
+            longest = next((n for n in range(1, len(lows) - a + 1) if parts[a + n - 1].glued),
                            len(lows) - a)
             for n in range(min(channel.max_len, longest), 0, -1):
                 entry = channel.index.get(tuple(lows[a : a + n]))
@@ -113,7 +111,9 @@ def spin(text: str, channel: Channel, *, seed: int | None = 0, rate: float = 1.0
                 if rng.random() >= min(1.0, rate * p):
                     continue
                 pick = rng.choices(range(len(spuns)), weights)[0]
-                s, e = parts[a][1], parts[a + n - 1][2]
+                p0, p1 = parts[a], parts[a + n - 1]
+                s = sent[p0.token].start + p0.offset
+                e = sent[p1.token].start + p1.offset + len(p1.text)
                 src = text[s:e]
                 swaps.append(Swap(s, e, src, transfer_case(src, spuns[pick]), rules[pick]))
                 step = n

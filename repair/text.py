@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Sequence
 from typing import NamedTuple
 
 # Inner joiners include the typographic variants that normalise to ' and -.
@@ -91,6 +91,35 @@ def compound_parts(word: str) -> list[str]:
     (['43', 'year', 'old'], ['said'], ['-'])
     """
     return word.split("-") if "-" in word[1:-1] else [word]
+
+
+class Part(NamedTuple):
+    """A word, or a part of a hyphenated compound (:func:`word_parts`)."""
+
+    text: str
+    token: int  # the index of the word it is (part of)
+    offset: int  # where it starts inside that word
+    glued: bool  # joined to the next part by a hyphen: no phrase crosses it
+
+
+def word_parts(words: Sequence[str], whole: Container[int] = ()) -> list[Part]:
+    """``words`` with their compounds read as parts, each glued to the next by its hyphen;
+    the words whose indices are in ``whole`` stay whole. What learning, decoding and the
+    synthetic spinner all read phrases from.
+
+    >>> [(p.text, p.token, p.offset, p.glued) for p in word_parts(["a", "43-year-old"])]
+    [('a', 0, 0, False), ('43', 1, 0, True), ('year', 1, 3, True), ('old', 1, 8, False)]
+    >>> [p.text for p in word_parts(["a", "43-year-old"], whole={1})]
+    ['a', '43-year-old']
+    """
+    out: list[Part] = []
+    for t, w in enumerate(words):
+        parts = [w] if t in whole else compound_parts(w)
+        at = 0
+        for k, part in enumerate(parts):
+            out.append(Part(part, t, at, k < len(parts) - 1))
+            at += len(part) + 1
+    return out
 
 
 def _ends_sentence(text: str, prev: Token | None, tok: Token, nxt: Token, length: int) -> bool:

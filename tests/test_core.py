@@ -180,7 +180,7 @@ def test_every_compound_of_a_long_stretch_gets_its_options(tiny_lm) -> None:
     assert [[o.words for o in here] for here in opts] == [[("Secretary-General",)]] * n
 
 
-def test_option_memos_stay_bounded(tiny_lm, monkeypatch) -> None:
+def test_option_memos_stay_bounded(tiny_lm) -> None:
     """A worker that reads millions of documents meets millions of distinct compounds and
     windows around them: each memo is cleared at its limit instead of growing."""
     import repair.decode as dec_mod
@@ -188,14 +188,15 @@ def test_option_memos_stay_bounded(tiny_lm, monkeypatch) -> None:
     from repair.lm import LanguageModel
     from repair.text import tokenize
 
-    monkeypatch.setattr(dec_mod, "COMPOUND_MEMO_LIMIT", 5)
-    monkeypatch.setattr(dec_mod, "MEMO_LIMIT", 5)
     lex = Lexicon([Row("Typical", "General", "curated", 2, 10, "", "t:2")], inflect=False)
-    dec = dec_mod.Decoder(LanguageModel(str(tiny_lm)), lex, dec_mod.Weights())
+    dec = dec_mod.Decoder(LanguageModel(str(tiny_lm)), lex, dec_mod.Weights(), memo_limit=5,
+                          compound_memo_limit=5)
     for i in range(40):
         opts = dec.options(tokenize(f"The Secretary-Typical {i}-Typical and 3.{i}x rose ."))
         assert [o.words for o in opts[1]] == [("Secretary-General",)]
-        assert len(dec._compound_memo) <= 5 and len(dec._token_memo) <= 5
+        memos = (dec._compound_memo, dec._token_memo, dec._span_memo, dec._unigram_memo)
+        assert all(len(m) <= 5 for m in memos)
+    assert dec._compound_memo and dec._token_memo  # used, and cleared at the limit
 
 
 def test_decoder_restores_an_age_it_never_saw(tmp_path) -> None:
@@ -222,7 +223,8 @@ def test_decoder_restores_an_age_it_never_saw(tmp_path) -> None:
 
 def test_broken_numerals_are_mended_where_the_lm_knows_neither_form(tiny_lm) -> None:
     """"three,133" and "3,133" are both unknown to the model, so its gain is 0; no writer
-    spells a numeral so, and the repair pays no net cost. Inside a range too."""
+    spells a numeral so, and the repair pays no net cost. Inside a range, and with a unit,
+    too."""
     from repair.decode import NUMBER_LOGP, Decoder, Weights
     from repair.lexicon import Lexicon
     from repair.lm import LanguageModel
@@ -233,8 +235,8 @@ def test_broken_numerals_are_mended_where_the_lm_knows_neither_form(tiny_lm) -> 
     assert (o.words, o.logp, o.source) == (("1.0849-0849",), NUMBER_LOGP, "number")
     assert dec.options(tokenize("well-known one-two 3.6-4")) == [[], [], []]
     edits, _, spun = dec.run_raw("Officials said 3.6 million , three,133 people , two,766 "
-                                 "others and one,497.60 more fled at nine.51 .")
+                                 "others and one,497.60 more fled at nine.51 and one.30pm .")
     assert [(e.before, e.after) for e in edits] == [
         ("three,133", "3,133"), ("two,766", "2,766"), ("one,497.60", "1,497.60"),
-        ("nine.51", "9.51")]
+        ("nine.51", "9.51"), ("one.30pm", "1.30pm")]  # a unit on the numeral stays
     assert spun > 0.9  # and they tell a spun text: the first pass counts them
