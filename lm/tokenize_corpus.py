@@ -4,7 +4,7 @@ The LM only scores what this module produces, so ``repair/text.py`` must use
 the same ``TOKEN_PATTERN`` and the same normalisation. Stdlib only.
 
 >>> tokens("Al-Assad’s 9,300 troops — don’t ask… “3.6%”")
-["Al-Assad's", '9,300', 'troops', '-', "don't", 'ask', '...', '"', '3.6', '%', '"']
+["Al-Assad's", '0,000', 'troops', '-', "don't", 'ask', '...', '"', '0.0', '%', '"']
 
 Run as a script it tokenizes stdin to stdout, one output line per input line
 (``--split`` first splits paragraphs into sentences)::
@@ -46,13 +46,33 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFC", text).translate(CHAR_MAP)
 
 
+# A numeral of two digits or more, alone or as a part of a compound.
+_NUMERAL_RE = re.compile(r"[0-9][0-9.,]*[0-9]")
+_DIGIT_RE = re.compile(r"[0-9]")
+_ZEROS = str.maketrans("0123456789", "0000000000")
+
+
+def shape(token: str) -> str:
+    """The form the LM knows a token by: numerals of two digits or more by their shape, every
+    digit 0 (each numeral is rare, its shape is not: "59.07 points" is then as familiar as
+    "12.50 points"); single digits and all other tokens as they are.
+
+    >>> [shape(t) for t in ["59.07", "1,051", "43-year-old", "3", "G7", "COVID-19", "3.six"]]
+    ['00.00', '0,000', '00-year-old', '3', 'G7', 'COVID-00', '3.six']
+    """
+    if not _DIGIT_RE.search(token):
+        return token
+    return "-".join(p.translate(_ZEROS) if _NUMERAL_RE.fullmatch(p) else p
+                    for p in token.split("-"))
+
+
 def tokens(line: str) -> list[str]:
     """Tokens of one line as the LM sees them (join with a single space).
 
     >>> tokens("Lunch was at 12:30, in São Paulo.")
-    ['Lunch', 'was', 'at', '12', ':', '30', ',', 'in', 'São', 'Paulo', '.']
+    ['Lunch', 'was', 'at', '00', ':', '00', ',', 'in', 'São', 'Paulo', '.']
     """
-    return [TOKEN_MAP.get(t, t) for t in TOKEN_RE.findall(normalize(line))]
+    return [shape(TOKEN_MAP.get(t, t)) for t in TOKEN_RE.findall(normalize(line))]
 
 
 # --- sentence splitting for paragraph-per-line text (Wikipedia) ---------------

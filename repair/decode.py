@@ -34,6 +34,7 @@ from .text import (
     count_words,
     iter_sentences,
     overlaps,
+    shape,
     skip_spans,
     word_parts,
 )
@@ -568,6 +569,8 @@ class Decoder:
         score_word = self.lm.model.BaseScore  # the hot path: no wrapper per word
         new_state = kenlm.State
         words = [t.norm for t in toks]
+        lm_words = [shape(w) for w in words]  # as the LM knows them (LanguageModel)
+        lm_opts = [[(opt, tuple(shape(w) for w in opt.words)) for opt in here] for here in opts]
         n = len(toks)
         log_prior = math.log10(max(prior, 1e-9))
         wt = self.w
@@ -590,17 +593,17 @@ class Decoder:
             for state, (score, _back) in layer:
                 # Keep the token as it is: no channel cost.
                 st = new_state()
-                s = score + score_word(state, words[k], st)
+                s = score + score_word(state, lm_words[k], st)
                 if k + 1 == n:
                     s += score_word(st, "</s>", new_state())
                 slot = hyps[k + 1]
                 prev = slot.get(st)
                 if prev is None or s > prev[0]:
                     slot[st] = (s, (k, state, None))
-                for opt in opts[k]:
+                for opt, lm_ws in lm_opts[k]:
                     s = score + lam * opt.logp + shw * opt.share + extra
                     st = state
-                    for w in opt.words:
+                    for w in lm_ws:
                         nxt = new_state()
                         s += score_word(st, w, nxt)
                         st = nxt
@@ -720,6 +723,6 @@ class Decoder:
             lw = w.lower()
             got = self._unigram_memo.get(lw)
             if got is None:
-                got = self._unigram_memo.put(lw, self.lm.model.score(lw, bos=False, eos=False))
+                got = self._unigram_memo.put(lw, self.lm.unigram(lw))
             total += got
         return total / max(len(ws), 1)

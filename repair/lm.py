@@ -17,6 +17,8 @@ from typing import Any
 
 import kenlm
 
+from .text import shape
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "lm" / "build" / "default.binary"
 DEFAULT_NEWS_MODEL = ROOT / "lm" / "build" / "news.binary"
@@ -106,7 +108,10 @@ def _looks_like_model(path: Path) -> bool:
 
 
 class LanguageModel:
-    """A memory-mapped KenLM model; picklable by path, so workers re-open it cheaply."""
+    """A memory-mapped KenLM model; picklable by path, so workers re-open it cheaply.
+
+    Words are scored by their :func:`repair.text.shape` (numerals by their digits' shape), as
+    ``lm/build.py`` trains the models; the decoder's hot path shapes them itself."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, hint: str = MAIN_HINT) -> None:
         self.path = locate(path, hint)
@@ -139,11 +144,15 @@ class LanguageModel:
 
     def advance(self, state: kenlm.State, word: str) -> tuple[float, kenlm.State]:
         out = kenlm.State()
-        return self.model.BaseScore(state, word, out), out
+        return self.model.BaseScore(state, shape(word), out), out
 
     def sentence(self, toks: list[str] | tuple[str, ...]) -> float:
         """log10 probability of a whole tokenised sentence with <s> and </s>."""
-        return float(self.model.score(" ".join(toks), bos=True, eos=True))
+        return float(self.model.score(" ".join(map(shape, toks)), bos=True, eos=True))
+
+    def unigram(self, word: str) -> float:
+        """log10 probability of ``word`` alone (no sentence boundaries)."""
+        return float(self.model.score(shape(word), bos=False, eos=False))
 
     def known(self, word: str) -> bool:
-        return word in self.model
+        return shape(word) in self.model

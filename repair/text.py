@@ -93,6 +93,27 @@ def compound_parts(word: str) -> list[str]:
     return word.split("-") if "-" in word[1:-1] else [word]
 
 
+# A numeral of two digits or more, alone or as a part of a compound.
+_NUMERAL = re.compile(r"[0-9][0-9.,]*[0-9]")
+_DIGIT = re.compile(r"[0-9]")
+_ZEROS = str.maketrans("0123456789", "0000000000")
+
+
+def shape(word: str) -> str:
+    """The form the LM knows a normalised word by (``lm/tokenize_corpus.py``'s ``shape``,
+    which the models are trained with): numerals of two digits or more by their shape, every
+    digit 0 ("59.07 points" is then as familiar as "12.50 points"); single digits and all
+    other words as they are.
+
+    >>> [shape(w) for w in ["59.07", "1,051", "43-year-old", "3", "G7", "COVID-19", "3.six"]]
+    ['00.00', '0,000', '00-year-old', '3', 'G7', 'COVID-00', '3.six']
+    """
+    if not _DIGIT.search(word):
+        return word
+    return "-".join(p.translate(_ZEROS) if _NUMERAL.fullmatch(p) else p
+                    for p in word.split("-"))
+
+
 class Part(NamedTuple):
     """A word, or a part of a hyphenated compound (:func:`word_parts`)."""
 

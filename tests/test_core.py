@@ -240,3 +240,29 @@ def test_broken_numerals_are_mended_where_the_lm_knows_neither_form(tiny_lm) -> 
         ("three,133", "3,133"), ("two,766", "2,766"), ("one,497.60", "1,497.60"),
         ("nine.51", "9.51"), ("one.30pm", "1.30pm")]  # a unit on the numeral stays
     assert spun > 0.9  # and they tell a spun text: the first pass counts them
+
+
+def test_numerals_are_scored_by_their_shape(tmp_path) -> None:
+    """Each numeral is rare, its shape is not: the model has never seen 59.07, but it has
+    seen numerals of that shape before "points", so "59.07 details" is mended."""
+    from repair.lm import LanguageModel
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("The index fell 12.50 points on Monday .\n"
+                      "The index rose 31.25 points on Friday .\n"
+                      "He gave no details on Monday .\n" * 3, encoding="utf-8")
+    lm = tmp_path / "lm.binary"
+    subprocess.run([sys.executable, str(ROOT / "lm" / "build.py"), "--text", str(corpus),
+                    "--out", str(lm), "--order", "3"], check=True, capture_output=True)
+    model = LanguageModel(str(lm))
+    assert model.known("59.07") and model.sentence(["59.07"]) == model.sentence(["12.50"])
+    assert not model.known("59.7")  # another shape
+    table = tmp_path / "t.tsv"
+    table.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\n"
+                     "details\tpoints\tcurated\t5\t10\t\n", encoding="utf-8")
+    r = Repairer(Config(lm=str(lm), lexicons=(str(table),), calibration=None,
+                        min_confidence=0.0, spin_prior=0.99))
+    assert r.fix("The index rose 44.18 details on Friday . The index fell 59.07 details on "
+                 "Friday . He gave no details on Monday .") == (
+        "The index rose 44.18 points on Friday . The index fell 59.07 points on Friday . "
+        "He gave no details on Monday .")

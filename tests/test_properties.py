@@ -24,6 +24,7 @@ from repair.text import (
     paragraph_spans,
     protected_spans,
     sentences,
+    shape,
     skip_spans,
     tokenize,
 )
@@ -231,3 +232,27 @@ def test_compose_does_both_passes(data: st.DataObject, text: str) -> None:
     assert apply(text, both) == apply(mid, second)
     assert all(e.before == text[e.start : e.end] for e in both)
     assert compose(text, first, ()) == tuple(sorted(first, key=lambda e: (e.start, e.end)))
+
+
+def _lm_tokenizer():  # type: ignore[no-untyped-def]
+    """lm/tokenize_corpus.py, which trains the models (a script, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "lm" / "tokenize_corpus.py"
+    spec = importlib.util.spec_from_file_location("tokenize_corpus", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@settings(max_examples=300, deadline=None)
+@given(word=st.one_of(st.from_regex(r"[0-9a-zA-Z.,\-]{1,12}", fullmatch=True),
+                      st.text(max_size=12)))
+@example(word="1,051.53-year-old")
+@example(word="٣٤")  # Arabic-Indic digits are not 0-9: kept
+def test_the_runtime_scores_numerals_as_the_models_were_trained(word: str) -> None:
+    """The LM knows numerals by their shape; the decoder must shape words as the training
+    tokenizer did, or every numeral would be unknown."""
+    assert shape(word) == _lm_tokenizer().shape(word)
