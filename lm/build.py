@@ -340,7 +340,8 @@ def build_default(force: bool = False, name: str = "default") -> Path:
             "recipe": asdict(recipe),
             "tokenizer": TOKEN_PATTERN,
             "normalisation": "NFC; curly quotes -> straight; U+2010-2015 dashes -> '-'; "
-            "U+2026 -> '...'; case kept",
+            "U+2026 -> '...'; case kept; numerals of two digits or more (alone or in a "
+            "compound) by their shape, every digit 0",
             "sha256": sha256(out),
             "heldout_news": {
                 "sentences": len(test),
