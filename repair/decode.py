@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 import kenlm
@@ -138,6 +138,11 @@ class EditScorer(Protocol):
     ) -> list[float]: ...
 
 
+def _lm_form(word: str) -> str:
+    """:func:`repair.text.shape`, with the common case (letters only) first."""
+    return word if word.isalpha() else shape(word)
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     """One way to read tokens ``i..i+length``: emit ``words`` at channel cost ``logp``."""
@@ -151,6 +156,11 @@ class Option:
     share: float = 0.0  # of the spun phrase's occurrences in spun text, the share restored so
     # (seen, spin rate, share) of the spun phrase: Lexicon.spun_evidence, -1s where unknown
     evidence: tuple[float, float, float] = (-1.0, -1.0, -1.0)
+    # ``words`` as the LM knows them (repair.text.shape), once per option, not per search
+    lm_words: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lm_words", tuple(_lm_form(w) for w in self.words))
 
 
 def broken_number(tok: str) -> str | None:
@@ -569,8 +579,7 @@ class Decoder:
         score_word = self.lm.model.BaseScore  # the hot path: no wrapper per word
         new_state = kenlm.State
         words = [t.norm for t in toks]
-        lm_words = [shape(w) for w in words]  # as the LM knows them (LanguageModel)
-        lm_opts = [[(opt, tuple(shape(w) for w in opt.words)) for opt in here] for here in opts]
+        lm_words = [_lm_form(w) for w in words]  # as the LM knows them (LanguageModel)
         n = len(toks)
         log_prior = math.log10(max(prior, 1e-9))
         wt = self.w
@@ -600,10 +609,10 @@ class Decoder:
                 prev = slot.get(st)
                 if prev is None or s > prev[0]:
                     slot[st] = (s, (k, state, None))
-                for opt, lm_ws in lm_opts[k]:
+                for opt in opts[k]:
                     s = score + lam * opt.logp + shw * opt.share + extra
                     st = state
-                    for w in lm_ws:
+                    for w in opt.lm_words:
                         nxt = new_state()
                         s += score_word(st, w, nxt)
                         st = nxt
