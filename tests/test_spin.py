@@ -94,3 +94,22 @@ def test_spin_reaches_inside_compounds_but_never_across_a_hyphen() -> None:
     assert out.text == "The 43-12 months-outdated man, a never, said."
     assert [(out.orig[w.start:w.end], w.spun) for w in out.swaps] == [
         ("year", "12 months"), ("old", "outdated"), ("year old", "never")]
+
+
+def test_a_word_normalisation_changes_in_length_stays_whole() -> None:
+    """Offsets into a word's normal form are offsets into the text only where normalisation
+    kept its length: the Hangul jamo U+1100 U+1161 compose to one syllable in NFC, so the
+    spinner leaves the compound they start whole, and still spins the words around it at the
+    right offsets."""
+    from repair.lexicon import Row
+    from repair.text import tokenize
+
+    ch = Channel([Row("outdated", "old", "t", 9, 9, "", "t:1")])
+    text = "The \u1100\u1161-old owner is old."
+    (tok,) = [t for t in tokenize(text) if t.text.endswith("-old")]
+    assert len(tok.norm) != len(tok.text)
+    out = spin(text, ch, seed=0)
+    assert out.text == "The \u1100\u1161-old owner is outdated."
+    assert [(out.orig[w.start:w.end], w.spun) for w in out.swaps] == [("old", "outdated")]
+    plain = spin("The \uac00-old owner is old.", ch, seed=0)  # composed: read as parts
+    assert plain.text == "The \uac00-outdated owner is outdated."
