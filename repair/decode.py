@@ -138,11 +138,6 @@ class EditScorer(Protocol):
     ) -> list[float]: ...
 
 
-def _lm_form(word: str) -> str:
-    """:func:`repair.text.shape`, with the common case (letters only) first."""
-    return word if word.isalpha() else shape(word)
-
-
 @dataclass(frozen=True, slots=True)
 class Option:
     """One way to read tokens ``i..i+length``: emit ``words`` at channel cost ``logp``."""
@@ -160,7 +155,7 @@ class Option:
     lm_words: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "lm_words", tuple(_lm_form(w) for w in self.words))
+        object.__setattr__(self, "lm_words", tuple(shape(w) for w in self.words))
 
 
 def broken_number(tok: str) -> str | None:
@@ -579,7 +574,7 @@ class Decoder:
         score_word = self.lm.model.BaseScore  # the hot path: no wrapper per word
         new_state = kenlm.State
         words = [t.norm for t in toks]
-        lm_words = [_lm_form(w) for w in words]  # as the LM knows them (LanguageModel)
+        lm_words = [shape(w) for w in words]  # as the LM knows them (LanguageModel)
         n = len(toks)
         log_prior = math.log10(max(prior, 1e-9))
         wt = self.w

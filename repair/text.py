@@ -108,7 +108,7 @@ def shape(word: str) -> str:
     >>> [shape(w) for w in ["59.07", "1,051", "43-year-old", "3", "G7", "COVID-19", "3.six"]]
     ['00.00', '0,000', '00-year-old', '3', 'G7', 'COVID-00', '3.six']
     """
-    if not _DIGIT.search(word):
+    if word.isalpha() or not _DIGIT.search(word):  # most words: letters only
         return word
     return "-".join(p.translate(_ZEROS) if _NUMERAL.fullmatch(p) else p
                     for p in word.split("-"))
