@@ -17,7 +17,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
 from .lexicon import MAX_SPAN, Row, write_rows
-from .text import compound_parts, word_parts, words
+from .text import word_parts, words
 
 MAX_SIDE = 4
 
@@ -189,8 +189,10 @@ def _grams(toks: list[str]) -> Iterator[tuple[str, ...]]:
     towards the total of "outdated" -> "old"), and those that hold a whole compound (for
     the rows kept whole, "on-line" -> "online")."""
     low = [w.lower() for w in toks]
-    split = [w for seg in segments(low) for w in (*seg, "-")][:-1]
-    compound = [len(compound_parts(w)) > 1 for w in low]
+    parts = word_parts(low)
+    split = [w for p in parts for w in ((p.text, "-") if p.glued else (p.text,))]
+    inner = {p.token for p in parts if p.glued}
+    compound = [t in inner for t in range(len(low))]
     for n in range(1, MAX_SIDE + 1):
         yield from (tuple(split[i : i + n]) for i in range(len(split) - n + 1))
         yield from (tuple(low[i : i + n]) for i in range(len(low) - n + 1)
