@@ -55,10 +55,11 @@ _NUM_SPLIT = re.compile(r"([.,])")
 _NUM_UNIT = re.compile(r"(.*[.,].*\d)([a-z]{1,3})")  # "nine.51am": numeral, then unit
 KEEP_LATTICE_CHARS = 1_000_000  # above this, the second pass re-scans instead of keeping
 MEMO_LIMIT = 200_000  # entries per option memo; bounds memory in long-running workers
-# The channel of a broken numeral's restoration. Where both forms are unknown to the LM
-# ("one,497.60" and "1,497.60", most prices and times), the LM cannot choose, but no writer
-# spells a numeral so: keeping it as written is far less likely than its repair (the
-# mechanism was right 37 times of 38 on the dev pairs), so the repair pays no net cost.
+# The channel of a broken numeral's restoration. Where the LM knows neither form (a time
+# with its unit, "nine.51am" and "9.51am"; before numerals were scored by their shape, most
+# prices too), it cannot choose, but no writer spells a numeral so: keeping it as written is
+# far less likely than its repair (the mechanism is right 59 times of 60 on the dev pairs),
+# so the repair pays no net cost.
 NUMBER_LOGP = 1.0
 COMPOUND_CANDIDATES = 3  # restorations per row matched inside a compound, best channel first
 COMPOUND_CHAIN = 3  # rows combined into one option inside compounds at most

@@ -111,7 +111,8 @@ class LanguageModel:
     """A memory-mapped KenLM model; picklable by path, so workers re-open it cheaply.
 
     Words are scored by their :func:`repair.text.shape` (numerals by their digits' shape), as
-    ``lm/build.py`` trains the models; the decoder's hot path shapes them itself."""
+    ``lm/build.py`` trains the models; the decoder's search shapes them itself (the words of
+    each sentence, and each option's words once, when the option is made)."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None, hint: str = MAIN_HINT) -> None:
         self.path = locate(path, hint)
@@ -141,10 +142,6 @@ class LanguageModel:
         s = kenlm.State()
         self.model.BeginSentenceWrite(s)
         return s
-
-    def advance(self, state: kenlm.State, word: str) -> tuple[float, kenlm.State]:
-        out = kenlm.State()
-        return self.model.BaseScore(state, shape(word), out), out
 
     def sentence(self, toks: list[str] | tuple[str, ...]) -> float:
         """log10 probability of a whole tokenised sentence with <s> and </s>."""
