@@ -9,8 +9,10 @@ chunks are in flight, so memory does not grow with the input however slow the wr
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
+import queue
 import sys
 import threading
 import time
@@ -31,6 +33,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 CHUNK_LINES = 256
+LINGER = 0.5  # seconds a JSON Lines chunk waits for more lines before it goes out anyway
 
 
 class BadInput(ValueError):
@@ -163,30 +166,51 @@ class _Record:
     rec: dict[str, Any]
     text: str
     body: bytes
+    end: bytes  # the line's ending, kept
     size: int
 
 
+def _finite(s: str) -> float:
+    """A JSON number as a float, refused when it does not fit one (``1e400``): written back,
+    it would be ``Infinity``, which is not JSON."""
+    x = float(s)
+    if math.isinf(x):
+        raise ValueError(f"number {s[:20]} is out of range")
+    return x
+
+
+def _no_constant(s: str) -> None:
+    raise ValueError(f"{s} is not JSON")
+
+
 def _parse(job: JsonlJob, raw: bytes) -> LineOut | _Record:
-    """One input line (newline included or not): a record to repair, or its output as is."""
+    """One input line (newline included or not): a record to repair, or its output as is.
+
+    Lines go out with the ending they came with (a last line without one gets ``\n``)."""
     body = raw.rstrip(b"\r\n")
+    end = raw[len(body):] or b"\n"
     if not body.strip():
-        return LineOut(b"\n", len(raw), blank=True)
+        return LineOut(raw if raw.endswith(b"\n") else raw + b"\n", len(raw), blank=True)
     try:
-        rec = json.loads(body.decode("utf-8"))
+        rec = json.loads(body.decode("utf-8"), parse_float=_finite, parse_constant=_no_constant)
     except UnicodeDecodeError as e:
-        return LineOut(body + b"\n", len(raw), error=f"not valid UTF-8 at byte {e.start}")
+        return LineOut(body + end, len(raw), error=f"not valid UTF-8 at byte {e.start}")
     except json.JSONDecodeError as e:
         bad = f"not valid JSON ({e.msg} at column {e.colno})"
-        return LineOut(body + b"\n", len(raw), error=bad)
+        return LineOut(body + end, len(raw), error=bad)
+    except RecursionError:
+        return LineOut(body + end, len(raw), error="not readable JSON (nested too deeply)")
+    except ValueError as e:  # an integer of more than 4,300 digits, 1e400, NaN
+        return LineOut(body + end, len(raw), error=f"not readable JSON ({e})")
     if not isinstance(rec, dict):
-        return LineOut(body + b"\n", len(raw), error="not a JSON object")
+        return LineOut(body + end, len(raw), error="not a JSON object")
     text = rec.get(job.field)
     if not isinstance(text, str):
-        kind = type(text).__name__
-        article = "an" if kind[0] in "aeiou" else "a"
-        what = "missing" if job.field not in rec else f"{article} {kind}, not a string"
-        return LineOut(body + b"\n", len(raw), error=f"field {job.field!r} is {what}")
-    return _Record(rec, text, body, len(raw))
+        kind = "null" if text is None else type(text).__name__
+        article = "" if text is None else "an " if kind[0] in "aeiou" else "a "
+        what = "missing" if job.field not in rec else f"{article}{kind}, not a string"
+        return LineOut(body + end, len(raw), error=f"field {job.field!r} is {what}")
+    return _Record(rec, text, body, end, len(raw))
 
 
 def _finish(job: JsonlJob, r: _Record, result: Result) -> LineOut:
@@ -204,12 +228,12 @@ def _finish(job: JsonlJob, r: _Record, result: Result) -> LineOut:
         rec[job.score_field] = round(score, 4)
         changed = True
     if not changed:
-        data = r.body + b"\n"  # do no harm: untouched records stay byte-identical
+        data = r.body + r.end  # do no harm: untouched records stay byte-identical
     else:
         try:
-            data = (json.dumps(rec, ensure_ascii=False) + "\n").encode("utf-8")
+            data = json.dumps(rec, ensure_ascii=False, allow_nan=False).encode("utf-8") + r.end
         except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
-            data = (json.dumps(rec) + "\n").encode("ascii")
+            data = json.dumps(rec, allow_nan=False).encode("ascii") + r.end
     return LineOut(data, r.size, len(result.edits), n, score)
 
 
@@ -230,6 +254,70 @@ def _chunks(lines: Iterable[T], size: int) -> Iterator[list[T]]:
             buf = []
     if buf:
         yield buf
+
+
+def _live_chunks(lines: Iterable[T], size: int, linger: float) -> Iterator[list[T]]:
+    """Chunks of up to ``size`` lines, each going out once full or ``linger`` seconds after
+    its first line came, whichever is first: a fast source fills whole chunks, while a slow
+    producer's records are not held back until ``size`` of them have arrived.
+
+    A feeder thread reads ahead at most ``2 * size`` lines (flat memory) and stops when the
+    chunks are no longer wanted.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=2 * size)
+    stop = threading.Event()
+    end = object()
+
+    def put(x: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(x, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def feed() -> None:
+        try:
+            for x in lines:
+                if not put(x):
+                    return
+            put(end)
+        except BaseException as e:  # noqa: BLE001 - handed to the reading thread
+            put(_Raised(e))
+
+    threading.Thread(target=feed, daemon=True, name="unspin-reader").start()
+    try:
+        buf: list[T] = []
+        deadline = 0.0
+        while True:
+            if buf:
+                try:
+                    x = q.get(timeout=max(deadline - time.monotonic(), 0.0))
+                except queue.Empty:
+                    yield buf
+                    buf = []
+                    continue
+            else:
+                x = q.get()
+                deadline = time.monotonic() + linger
+            if x is end:
+                break
+            if isinstance(x, _Raised):
+                raise x.error
+            buf.append(x)
+            if len(buf) >= size:
+                yield buf
+                buf = []
+        if buf:
+            yield buf
+    finally:
+        stop.set()
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    error: BaseException
 
 
 def completed_lines(path: str | os.PathLike[str]) -> int:
@@ -265,9 +353,13 @@ def run_jsonl(
     *,
     skip: int = 0,
     chunk_lines: int = CHUNK_LINES,
+    linger: float = LINGER,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Stats:
     """Stream records from ``src`` to ``dst`` one line per line, in order.
+
+    Records go out in chunks of ``chunk_lines``; a chunk that has waited ``linger`` seconds
+    since its first line goes out short, so a slow producer's records are not held back.
 
     ``skip`` input lines are passed over (they are already in ``dst``: resume). A bad line
     raises :class:`BadInput` naming its line number once every line before it is written,
@@ -286,25 +378,31 @@ def run_jsonl(
         on_progress(skipped_bytes, 0)
     lineno = skip
     fn = partial(process_chunk, job)
-    for outs in map_ordered(fn, _chunks(lines, chunk_lines), workers, config=job.config):
-        size = 0
-        for o in outs:
-            lineno += 1
-            size += o.size
-            if o.error is not None:
-                if not job.skip_bad:
-                    dst.flush()
-                    raise BadInput(
-                        f"line {lineno}: {o.error}; fix the line or pass --skip-bad to copy "
-                        "bad lines through"
-                    )
-                tally.bad += 1
-            elif not o.blank:
-                tally.add(o.edits, o.words, o.score)
-            dst.write(o.data)
-        dst.flush()
-        if on_progress:
-            on_progress(size, tally.docs)
+    chunks = _live_chunks(lines, chunk_lines, linger)
+    results = map_ordered(fn, chunks, workers, config=job.config)
+    try:
+        for outs in results:
+            size = 0
+            for o in outs:
+                lineno += 1
+                size += o.size
+                if o.error is not None:
+                    if not job.skip_bad:
+                        dst.flush()
+                        raise BadInput(
+                            f"line {lineno}: {o.error}; fix the line or pass --skip-bad to copy "
+                            "bad lines through"
+                        )
+                    tally.bad += 1
+                elif not o.blank:
+                    tally.add(o.edits, o.words, o.score)
+                dst.write(o.data)
+            dst.flush()
+            if on_progress:
+                on_progress(size, tally.docs)
+    finally:
+        results.close()  # the pool first (it may be pulling chunks), then the reader
+        chunks.close()
     return tally.stats(skip)
 
 

@@ -8,6 +8,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 import tracemalloc
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -123,8 +124,36 @@ def test_jsonl_repairs_field_and_keeps_the_rest(repairer: Repairer, config: Conf
 def test_jsonl_untouched_lines_are_byte_identical(config: Config) -> None:
     line = b'{"text":  "She said the death toll was rising .", "n": 1.50}\r\n'
     out = io.BytesIO()
-    run_jsonl(JsonlJob(config), io.BytesIO(line + b"\n"), out)
-    assert out.getvalue() == line.rstrip(b"\r\n") + b"\n\n"  # blank lines pass through
+    run_jsonl(JsonlJob(config), io.BytesIO(line + b" \t\r\n" + line.rstrip()), out)
+    # Line endings and blank lines pass through; a last line without an ending gets one.
+    assert out.getvalue() == line + b" \t\r\n" + line.rstrip() + b"\n"
+
+
+def test_jsonl_changed_lines_keep_their_ending(config: Config, repairer: Repairer) -> None:
+    out = io.BytesIO()
+    run_jsonl(JsonlJob(config), io.BytesIO(b'{"text": "%s"}\r\n' % SPUN[0].encode()), out)
+    assert out.getvalue().endswith(b'"}\r\n')
+    assert json.loads(out.getvalue())["text"] == repairer.fix(SPUN[0])
+
+
+def test_jsonl_slow_producer_is_not_held_back(config: Config) -> None:
+    # A producer that writes one record and then waits: its repair comes out within the
+    # linger time, not once 256 records (or the end of input) have arrived.
+    r_fd, w_fd = os.pipe()
+    src, feed = os.fdopen(r_fd, "rb"), os.fdopen(w_fd, "wb")
+    out = io.BytesIO()
+    done = ThreadPoolExecutor(1).submit(
+        run_jsonl, JsonlJob(config), src, out, 1, linger=0.05)
+    feed.write(_jsonl(_records(1)))
+    feed.flush()
+    deadline = time.monotonic() + 60
+    while out.getvalue().count(b"\n") < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert out.getvalue().count(b"\n") == 1 and not done.done()  # out, input still open
+    feed.write(_jsonl(_records(2)))
+    feed.close()
+    assert done.result(timeout=60).docs == 3
+    assert out.getvalue().count(b"\n") == 3
 
 
 def test_jsonl_parallel_equals_sequential(config: Config) -> None:
@@ -139,7 +168,14 @@ def test_jsonl_parallel_equals_sequential(config: Config) -> None:
     "bad, why",
     [(b"{not json", "not valid JSON"), (b"[1, 2]", "not a JSON object"),
      (b'{"id": 9}', "'text' is missing"), (b'{"text": 3}', "an int, not a string"),
-     (b'{"text": "caf\xff"}', "not valid UTF-8")],
+     (b'{"text": null}', "'text' is null, not a string"),
+     (b'{"text": "caf\xff"}', "not valid UTF-8"),
+     # Valid JSON whose numbers would not come back as JSON (Infinity) or not parse at all
+     # in Python, and JSON nested deeper than the parser goes: bad lines, not tracebacks.
+     (b'{"text": "x", "n": 1e400}', "1e400 is out of range"),
+     (b'{"text": "x", "n": NaN}', "NaN is not JSON"),
+     (b'{"text": "x", "n": ' + b"7" * 5000 + b"}", "not readable JSON"),
+     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply")],
 )
 def test_jsonl_bad_line_names_line_number(config: Config, bad: bytes, why: str) -> None:
     data = _jsonl(_records(3)) + bad + b"\n" + _jsonl(_records(2))
