@@ -16,7 +16,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -94,7 +94,7 @@ def map_ordered(
     *,
     config: Config | None = None,
     window: int | None = None,
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """``map(fn, items)`` in input order on ``workers`` processes, ``window`` items in flight.
 
     ``Pool.imap`` alone pulls its whole input as fast as it can and queues every result, so a
@@ -256,7 +256,9 @@ def _chunks(lines: Iterable[T], size: int) -> Iterator[list[T]]:
         yield buf
 
 
-def _live_chunks(lines: Iterable[T], size: int, linger: float) -> Iterator[list[T]]:
+def _live_chunks(
+    lines: Iterable[T], size: int, linger: float
+) -> Generator[list[T], None, None]:
     """Chunks of up to ``size`` lines, each going out once full or ``linger`` seconds after
     its first line came, whichever is first: a fast source fills whole chunks, while a slow
     producer's records are not held back until ``size`` of them have arrived.
