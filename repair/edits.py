@@ -16,6 +16,30 @@ class EditMismatch(ValueError):
     """An edit's ``before`` does not match the text it is applied to."""
 
 
+_REQUIRED: Any = object()
+
+# What each field of an edit list must hold. bool is an int to Python, but true/false as an
+# offset or a gain is a slip, not 1/0.
+_KINDS: dict[str, Callable[[Any], bool]] = {
+    "a string": lambda v: isinstance(v, str),
+    "an integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "a number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+}
+
+
+def _json_kind(v: Any) -> str:
+    """How JSON spells the type of a parsed value, for messages: ``null``, not ``None``."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return f"the number {v!r}"
+    if isinstance(v, str):
+        return f"the string {v!r}" if len(v) <= 40 else "a string"
+    return "an object" if isinstance(v, dict) else "a list" if isinstance(v, list) else "a value"
+
+
 @dataclass(frozen=True, slots=True)
 class Edit:
     """One replacement: ``text[start:end] == before`` becomes ``after``."""
@@ -32,19 +56,43 @@ class Edit:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Edit:
-        try:
-            return cls(
-                int(d["start"]),
-                int(d["end"]),
-                str(d["before"]),
-                str(d["after"]),
-                str(d.get("rule", "")),
-                float(d.get("gain", 0.0)),
-                float(d.get("confidence", 1.0)),
-            )
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"malformed edit {d!r}: {e}") from None
+    def from_dict(cls, d: dict[str, Any], index: int | None = None) -> Edit:
+        """The edit a JSON object describes, its values of exactly the right type.
+
+        Edit lists are hand-edited, so nothing is coerced: ``"after": null`` would otherwise
+        write the word "None" into the text, and ``"start": 13.7`` move the edit to 13.
+        ``rule``, ``gain`` and ``confidence`` may be left out. Raises ``ValueError`` with a
+        one-line message naming the edit (``edits[index]``, when given) and the field.
+
+        >>> Edit.from_dict({"start": 2, "end": 3, "before": "b", "after": "c"}).after
+        'c'
+        >>> Edit.from_dict({"start": 2, "end": 3, "before": "b", "after": None}, index=0)
+        Traceback (most recent call last):
+        ValueError: edits[0]: "after" must be a string, not null
+        """
+        where = "edit" if index is None else f"edits[{index}]"
+        if not isinstance(d, dict):
+            raise ValueError(f"{where}: must be a JSON object, not {_json_kind(d)}")
+
+        def get(name: str, kind: str, default: Any = _REQUIRED) -> Any:
+            if name not in d:
+                if default is _REQUIRED:
+                    raise ValueError(f'{where}: has no "{name}"')
+                return default
+            v = d[name]
+            if not _KINDS[kind](v):
+                raise ValueError(f'{where}: "{name}" must be {kind}, not {_json_kind(v)}')
+            return v
+
+        return cls(
+            get("start", "an integer"),
+            get("end", "an integer"),
+            get("before", "a string"),
+            get("after", "a string"),
+            get("rule", "a string", ""),
+            float(get("gain", "a number", 0.0)),
+            float(get("confidence", "a number", 1.0)),
+        )
 
 
 def apply(text: str, edits: Iterable[Edit]) -> str:
@@ -56,10 +104,16 @@ def apply(text: str, edits: Iterable[Edit]) -> str:
     ordered = sorted(edits, key=lambda e: (e.start, e.end))
     prev_end = -1
     for e in ordered:
+        # The range first: a negative start would otherwise be reported as an overlap.
+        if not 0 <= e.start <= e.end <= len(text):
+            raise EditMismatch(
+                f"edit at {e.start}:{e.end} is out of range: the text has {len(text)} "
+                f"characters, so an edit needs 0 <= start <= end <= {len(text)}"
+            )
         if e.start < prev_end:
             raise EditMismatch(f"edits overlap at offset {e.start}")
-        if not (0 <= e.start <= e.end <= len(text)) or text[e.start : e.end] != e.before:
-            got = text[e.start : e.end] if 0 <= e.start <= e.end <= len(text) else "<out of range>"
+        if text[e.start : e.end] != e.before:
+            got = text[e.start : e.end]
             raise EditMismatch(
                 f"edit at {e.start}:{e.end} expects {e.before!r} but the text has {got!r}"
             )
