@@ -425,17 +425,33 @@ class FileOut:
     error: str | None = None
 
 
+def text_files(src: Path, exclude: Path | None = None) -> list[Path]:
+    """The ``*.txt`` files under ``src`` that a folder run reads, sorted: none with a hidden
+    part below ``src`` (``.git/``, ``.cache/x.txt``) and none inside ``exclude``, the output
+    folder, so that a second run into ``DIR/out`` does not repair the first run's output.
+
+    >>> text_files(Path("/nonexistent"))
+    []
+    """
+    skip = exclude.resolve() if exclude is not None else None
+    return sorted(
+        f for f in src.rglob("*.txt")
+        if f.is_file()
+        and not any(part.startswith(".") for part in f.relative_to(src).parts)
+        and (skip is None or skip not in f.resolve().parents)
+    )
+
+
 def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Path, Path]], int]:
-    """(input, output) for every ``*.txt`` under ``src``, mirrored under ``dst``.
+    """(input, output) for every file of :func:`text_files` under ``src``, mirrored under
+    ``dst``.
 
     With ``resume``, outputs that exist and are at least as new as their input are done.
     Returns the work left and the number of files already done.
     """
     todo: list[tuple[Path, Path]] = []
     done = 0
-    for f in sorted(src.rglob("*.txt")):
-        if not f.is_file():
-            continue
+    for f in text_files(src, exclude=dst):
         out = dst / f.relative_to(src)
         if resume and out.exists() and out.stat().st_mtime_ns >= f.stat().st_mtime_ns:
             done += 1
@@ -468,9 +484,13 @@ def run_dir(
     on_progress: Callable[[int, int], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
 ) -> Stats:
-    """Repair every ``*.txt`` under ``src`` into the same relative path under ``dst``."""
+    """Repair every file of :func:`text_files` under ``src`` (not those in ``dst``) into the
+    same relative path under ``dst``."""
     if src.resolve() == dst.resolve():
         raise BadInput(f"{dst}: output folder is the input folder; pass another -o OUTDIR")
+    if dst.exists() and not dst.is_dir():
+        # Else the first mkdir below it fails with a bare "Not a directory".
+        raise BadInput(f"{dst}: is a file; -o for a folder names a folder")
     todo, done = plan_dir(src, dst, resume)
     if on_plan:
         on_plan(len(todo))

@@ -20,11 +20,14 @@ from repair import Config, Repairer
 from repair.cli import app
 from repair.pipeline import (
     BadInput,
+    DirJob,
     JsonlJob,
     completed_lines,
     map_ordered,
+    run_dir,
     run_jsonl,
     shared_repairer,
+    text_files,
 )
 
 SPUN = [
@@ -296,3 +299,39 @@ def test_installed_script_streams_jsonl(config: Config, repairer: Repairer) -> N
     assert got == [repairer.fix(x["text"]) for x in recs]  # type: ignore[arg-type]
     assert b"docs" in p.stderr and b"words/s" in p.stderr  # the summary
     assert b"\x1b[" not in p.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_cli_fix_dir_skips_its_own_output_and_hidden_files(
+    config: Config, repairer: Repairer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "in"
+    for rel in ("one.txt", "sub/two.txt", ".hid/x.txt", "sub/.y.txt", ".git/z.txt"):
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(SPUN[0], encoding="utf-8")
+    dst = src / "out"
+    for _ in range(2):  # the second run must not read the first run's output
+        r = runner.invoke(app, ["fix", str(src), "-o", str(dst), *_opts(config)])
+        assert r.exit_code == 0, r.output
+    written = sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*") if p.is_file())
+    assert written == ["one.txt", "sub/two.txt"]
+    assert (dst / "sub" / "two.txt").read_text(encoding="utf-8") == repairer.fix(SPUN[0])
+    # The same selection, spelt another way (relative, through '..'), and from inside a
+    # hidden folder: only the parts below the input folder count.
+    monkeypatch.chdir(tmp_path)
+    assert text_files(Path("in"), Path("in/sub/../out")) == [Path("in/one.txt"),
+                                                              Path("in/sub/two.txt")]
+    assert text_files(Path("in/.hid")) == [Path("in/.hid/x.txt")]
+    assert len(text_files(src)) == 4  # without an output folder, its files count
+
+
+def test_fix_dir_into_a_file_is_refused(config: Config, tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "a.txt").write_text(SPUN[0], encoding="utf-8")
+    not_dir = tmp_path / "s1.txt"
+    not_dir.write_text("keep", encoding="utf-8")
+    with pytest.raises(BadInput, match=r"s1.txt: is a file; -o for a folder names a folder$"):
+        run_dir(DirJob(config), src, not_dir)
+    r = runner.invoke(app, ["fix", str(src), "-o", str(not_dir), *_opts(config)])
+    assert r.exit_code != 0 and "is a file" in str(r.exception)
+    assert not_dir.read_text(encoding="utf-8") == "keep"
