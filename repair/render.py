@@ -60,9 +60,57 @@ def _lines(s: str) -> list[str]:
     return out + [parts[-1]] if parts[-1] else out
 
 
+# What a terminal would obey rather than show (C0 but \t and \n, DEL, C1), the bidi controls
+# that reorder what follows them (Trojan Source), and lone surrogates (undecodable bytes
+# kept by --errors surrogateescape, written back raw). \r\n is matched whole: a line end.
+_UNSEEN = re.compile(
+    "\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff]"
+)
+
+
+def _stand_in(ch: str) -> str:
+    c = ord(ch)
+    if c < 0x20:
+        return chr(0x2400 + c)  # the control pictures block: ESC -> \u241b
+    if c == 0x7F:
+        return "\u2421"
+    if c <= 0x9F:
+        return f"\\x{c:02x}"
+    if 0xDC80 <= c <= 0xDCFF:
+        return f"\\x{c - 0xDC00:02x}"  # the raw byte surrogateescape stands for
+    return f"<U+{c:04X}>"
+
+
+def visible(s: str, then: str = "", breaks: bool = True) -> str:
+    r"""``s`` as every view shows it: characters a terminal or browser would obey made visible.
+
+    Scraped text can carry escape sequences that hide an edit, move the cursor or forge a
+    line; a view must show them, not act on them. ``then`` is the character after ``s`` in
+    its source, so a ``\r`` cut off from its ``\n`` still reads as a line end. With
+    ``breaks=False`` (one-line fields: file names, the list of reasons) line breaks and tabs
+    are shown too. Only views use this: data (fix, JSON, patch) keeps every byte.
+
+    >>> visible("a\x1b[8mb\r\nc\rd\x7f\x9b\u202e.")
+    'a␛[8mb\nc␍d␡\\x9b<U+202E>.'
+    >>> visible("line\r", then="\n"), visible("a\r\nb\tc", breaks=False)
+    ('line', 'a␊b␉c')
+    """
+    if s.endswith("\r") and then == "\n":
+        s = s[:-1]
+    if not breaks:
+        s = s.replace("\r\n", "\n").replace("\n", "\u240a").replace("\t", "\u2409")
+    return _UNSEEN.sub(lambda m: "\n" if m.group() == "\r\n" else _stand_in(m.group()), s)
+
+
 def plain(console: Console) -> bool:
     """True when the console shows no colour (not a terminal, or NO_COLOR): mark edits in text."""
     return console.no_color or console.color_system is None
+
+
+def _span(text: str, a: int, b: int) -> str:
+    """``text[a:b]`` as views show it (a \r before ``text[b]`` may end a line)."""
+    return visible(text[a:b], text[b : b + 1])
 
 
 def _removed(t: Text, s: str, mark: bool) -> None:
@@ -81,14 +129,15 @@ def inline(result: Result, explain: bool = True, mark: bool = False) -> Text:
     """
     t = Text()
     pos = 0
+    text = result.text
     for n, e in enumerate(result.edits, 1):
-        t.append(result.text[pos : e.start])
-        _removed(t, e.before, mark)
-        _added(t, e.after, mark)
+        t.append(_span(text, pos, e.start))
+        _removed(t, _span(text, e.start, e.end), mark)
+        _added(t, visible(e.after, text[e.end : e.end + 1]), mark)
         if explain:
             t.append(f"[{n}]", style="dim cyan")
         pos = e.end
-    t.append(result.text[pos:])
+    t.append(_span(text, pos, len(text)))
     return t
 
 
@@ -126,20 +175,21 @@ def side_by_side(result: Result, explain: bool = True, mark: bool = False) -> Ta
     table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
     table.add_column("original", ratio=1, overflow="fold")
     table.add_column("repaired", ratio=1, overflow="fold")
+    text = result.text
     for a, b, idx in blocks(result):
         left, right = Text(), Text()
         pos = a
         for k in idx:
             e = result.edits[k]
-            left.append(result.text[pos : e.start])
-            right.append(result.text[pos : e.start])
-            _removed(left, e.before, mark)
-            _added(right, e.after, mark)
+            left.append(_span(text, pos, e.start))
+            right.append(_span(text, pos, e.start))
+            _removed(left, _span(text, e.start, e.end), mark)
+            _added(right, visible(e.after, text[e.end : e.end + 1]), mark)
             if explain:
                 right.append(f"[{k + 1}]", style="dim cyan")
             pos = e.end
-        left.append(result.text[pos:b])
-        right.append(result.text[pos:b])
+        left.append(_span(text, pos, b))
+        right.append(_span(text, pos, b))
         left.rstrip()
         right.rstrip()
         table.add_row(left, right)
@@ -147,11 +197,14 @@ def side_by_side(result: Result, explain: bool = True, mark: bool = False) -> Ta
 
 
 def reasons(result: Result) -> Text:
+    """One line per edit: what it changes and why (rule, LM gain, confidence)."""
     t = Text()
     for n, e in enumerate(result.edits, 1):
         t.append(f"[{n}] ", style="cyan")
-        t.append(f"{e.before} -> {e.after}", style="bold")
-        t.append(f"  rule {e.rule}, LM gain {e.gain:+.2f}, confidence {e.confidence:.2f}\n")
+        t.append(f"{visible(e.before, breaks=False)} -> {visible(e.after, breaks=False)}",
+                 style="bold")
+        t.append(f"  rule {visible(e.rule, breaks=False)}, LM gain {e.gain:+.2f}, "
+                 f"confidence {e.confidence:.2f}\n")
     return t
 
 
@@ -165,7 +218,9 @@ def print_diff(
     """Inline or side-by-side diff; without colour, edits are marked ``[-old-]{+new+}``."""
     mark = plain(console)
     if name:
-        console.rule(f"{name}: {len(result.edits)} edit(s)", style="dim")
+        # A Text, not a str: a file name is not rich markup ("[/].txt", "[red]x.txt").
+        console.rule(Text(f"{visible(name, breaks=False)}: {len(result.edits)} edit(s)"),
+                     style="dim")
     if two_columns:
         console.print(side_by_side(result, explain, mark))
     else:
@@ -237,6 +292,9 @@ def html_report(result: Result, name: str | None = None) -> str:
         {**e.to_dict(), "i": i, "u16start": u16[e.start], "u16end": u16[e.end]}
         for i, e in enumerate(result.edits)
     ]
+    # The rows are a view, as the terminal's: in a pre-wrap block a browser breaks the line
+    # at a lone \r and lets a bidi override reorder the text, so they go through visible().
+    # The embedded data, from which the download is built, keeps the text as it is.
     rows: list[str] = []
     for a, b, idx in blocks(result):
         left: list[str] = []
@@ -244,27 +302,29 @@ def html_report(result: Result, name: str | None = None) -> str:
         pos = a
         for k in idx:
             e = result.edits[k]
-            gap = _h(text[pos : e.start])
+            gap = _h(_span(text, pos, e.start))
+            before = _h(_span(text, e.start, e.end))
+            after = _h(visible(e.after, text[e.end : e.end + 1]))
             left.append(gap)
             right.append(gap)
-            left.append(f'<del class="e" id="del-{k}">{_h(e.before)}</del>')
+            left.append(f'<del class="e" id="del-{k}">{before}</del>')
             low = " low" if e.confidence < 0.5 else ""
             tip = (
                 f'<span class="tip" role="tooltip" id="tip-{k}">'
-                f"<b>{_h(e.before)}</b> &rarr; <b>{_h(e.after)}</b>"
-                f'<span class="kv"><span>rule</span><span>{_h(e.rule)}</span>'
-                f"<span>LM gain</span><span>{e.gain:+.2f} (log10)</span>"
+                f"<b>{before}</b> &rarr; <b>{after}</b>"
+                f'<span class="kv"><span>rule</span><span>{_h(visible(e.rule, breaks=False))}'
+                f"</span><span>LM gain</span><span>{e.gain:+.2f} (log10)</span>"
                 f"<span>confidence</span><span>{e.confidence:.2f}</span></span></span>"
             )
             right.append(
                 f'<span class="ew"><button type="button" class="e{low}" data-i="{k}" '
                 f'aria-pressed="true" aria-describedby="tip-{k}" '
-                f'aria-label="edit {k + 1}: {_h(e.before)} to {_h(e.after)}">'
-                f'<span class="after">{_h(e.after)}</span>'
-                f'<del class="before">{_h(e.before)}</del></button>{tip}</span>'
+                f'aria-label="edit {k + 1}: {before} to {after}">'
+                f'<span class="after">{after}</span>'
+                f'<del class="before">{before}</del></button>{tip}</span>'
             )
             pos = e.end
-        tail = _h(text[pos:b])
+        tail = _h(_span(text, pos, b))
         left.append(tail)
         right.append(tail)
         rows.append(
@@ -280,7 +340,7 @@ def html_report(result: Result, name: str | None = None) -> str:
     }
     return _template(
         "report.html",
-        TITLE=_h(f"{title}: {len(result.edits)} edit(s)"),
+        TITLE=_h(visible(f"{title}: {len(result.edits)} edit(s)", breaks=False)),
         SIGNATURE=_h(result.signature),
         ROWS="\n".join(rows),
         DATA=_script_json(data),

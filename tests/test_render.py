@@ -93,6 +93,71 @@ def test_blocks_keep_an_edit_across_lines_whole() -> None:
     assert "{+x+}[1]" in buf.getvalue()
 
 
+# Scraped text with what a terminal would obey: SGR 8 hides what follows, ESC[2K and a lone
+# \r erase the line and forge another, a C1 CSI, DEL, a bidi override; and CRLF line ends.
+HOSTILE = (
+    "The AK Social gathering said\x1b[8m HIDDEN\x1b[0m the demise toll had risen .\r\n"
+    "\x1b[2K\rFAKE LINE: The faculties were closed\x7f\x9b1m for a \u202ethirty day period .\r\n"
+)
+
+
+def _no_control(out: str) -> None:
+    """Nothing of the input reached the terminal as a control; each shows as a stand-in."""
+    for raw in ("\x1b[8m", "\x1b[0m HIDDEN", "\x1b[2K", "\x7f", "\x9b", "\u202e"):
+        assert raw not in out
+    assert "\r" not in out.replace("\r\n", "")  # rich's own line ends only
+    for shown in ("\u241b[8m HIDDEN\u241b[0m", "\u241b[2K\u240dFAKE", "\u2421\\x9b1m",
+                  "<U+202E>"):
+        assert shown in out, shown
+    assert "\u240d\n" not in out and "\u240d\u240a" not in out  # CRLF is a plain line end
+
+
+def test_views_show_control_characters(repairer) -> None:
+    result = repairer.fix_and_explain(HOSTILE)
+    assert [e.before for e in result.edits][:2] == ["Social gathering", "demise"]
+    for two_columns in (False, True):
+        for console in (
+            Console(file=io.StringIO(), force_terminal=True, color_system="truecolor", width=200),
+            Console(file=io.StringIO(), color_system=None, width=200),  # [-old-]{+new+}
+        ):
+            render.print_diff(result, console, "a.txt", two_columns=two_columns)
+            _no_control(console.file.getvalue())  # type: ignore[attr-defined]
+    # An edit whose own text holds controls: the marked spans and the reasons list too.
+    r = Result("a\x1bb\r\nc\rd\n", (Edit(0, 7, "a\x1bb\r\nc\r", "x\x1b[2Jy", "t\x1b.tsv:1",
+                                             1.0, 1.0),), "s")
+    assert render.inline(r, mark=True).plain == "[-a\u241bb\nc\u240d-]{+x\u241b[2Jy+}[1]d\n"
+    assert render.reasons(r).plain.startswith(
+        "[1] a\u241bb\u240ac\u240d -> x\u241b[2Jy  rule t\u241b.tsv:1"
+    )
+
+
+def test_data_outputs_keep_control_characters(
+    repairer, tmp_path: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("a.txt").write_bytes(HOSTILE.encode("utf-8"))
+    result = repairer.fix_and_explain(HOSTILE)
+    res = invoke(["diff", "a.txt", *args])  # piped: the plain view
+    assert res.exit_code == 0 and "{+Party+}" in res.stdout
+    _no_control(res.stdout)
+    fixed = invoke(["fix", "a.txt", *args]).stdout_bytes
+    assert fixed == result.fixed.encode("utf-8") and b"\x1b[2K\rFAKE" in fixed
+    d = json.loads(invoke(["diff", "-f", "json", "a.txt", *args]).stdout)
+    assert [Edit.from_dict(e) for e in d["edits"]] == list(result.edits)
+    patch = invoke(["diff", "-f", "unified", "a.txt", *args]).stdout_bytes
+    subprocess.run(["patch", "-p0", "--quiet"], input=patch, check=True, timeout=30)
+    assert Path("a.txt").read_bytes() == fixed
+
+
+def test_a_file_name_is_not_markup(repairer) -> None:
+    result = repairer.fix_and_explain(SPUN)
+    for name, shown in (("[/].txt", "[/].txt"), ("[red]x.txt", "[red]x.txt"),
+                        ("a\x1b[2Jb\n.txt", "a\u241b[2Jb\u240a.txt")):
+        buf = io.StringIO()
+        render.print_diff(result, Console(file=buf, force_terminal=True, width=100), name)
+        assert f"{shown}: 4 edit(s)" in buf.getvalue()
+
+
 # --- JSON and unified --------------------------------------------------------------------
 
 
@@ -193,6 +258,17 @@ def test_html_utf16_offsets_and_escaping() -> None:
     ) == "y"
     assert "</script><i>" not in page and "&lt;/script&gt;&lt;i&gt;" in page
     assert "t&lt;1&gt;.txt" in page and 'class="e low"' in page
+
+
+def test_html_rows_show_controls_and_data_keeps_them(repairer) -> None:
+    # In a pre-wrap block a browser breaks the line at a lone \r and obeys a bidi override.
+    result = repairer.fix_and_explain(HOSTILE)
+    page = render.html_report(result, "a\x1b.txt")
+    assert _data(page)["text"] == HOSTILE and _data(page)["name"] == "a\x1b.txt"
+    body = page.split("<body>")[1].split('<script type="application/json"')[0]
+    assert "\u241b[2K\u240dFAKE" in body and "&lt;U+202E&gt;" in body and "\\x9b" in body
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", page)
+    assert "a\u241b.txt: 4 edit(s)" in page
 
 
 def test_html_for_a_folder_writes_an_index(tmp_path: Path, args: list[str]) -> None:
