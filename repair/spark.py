@@ -3,8 +3,10 @@
 Each executor's Python worker loads one :class:`~repair.Repairer` the first time it sees a
 row, through :func:`repair.pipeline.shared_repairer` (an ``lru_cache`` keyed by the
 :class:`~repair.Config`), and keeps it for every later partition: the model is memory-mapped
-once per worker process, never shipped. Executors need the package installed and the model
-and phrase tables at the same paths as the driver (a shared file system, or the same image).
+once per worker process, never shipped. Executors need the package installed in the Python
+their workers run (``PYSPARK_PYTHON``, or ``spark.pyspark.python``), and the model and phrase
+tables at the same paths as the driver (a shared file system, or the same image): relative
+paths are made absolute on the driver by :func:`resolve`.
 
 The three lines a data team needs::
 
@@ -17,9 +19,10 @@ Requires ``pyspark`` (the ``dev`` extra) and Java 17.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from . import Config
 from .lm import locate
@@ -39,16 +42,34 @@ _EDIT_FIELDS = (
 
 
 def resolve(config: Config | None) -> Config:
-    """Pin the model and tables to absolute paths on the driver, so executors need no env.
+    """Pin every path of ``config`` (models, tables, calibration map, disabled list) to an
+    absolute one on the driver, so executors, whose working folder is their own, need no env.
 
-    >>> resolve(Config(lm="/nonexistent.binary"))  # doctest: +SKIP
+    >>> import os
+    >>> c = resolve(Config(lm=os.__file__, news_lm="news.binary", lexicons=(),
+    ...                    calibration=None, disabled="off.tsv"))  # lm: any file does here
+    >>> c.news_lm == os.path.join(os.getcwd(), "news.binary"), c.calibration
+    (True, None)
     """
     c = config or Config()
     return replace(
         c,
-        lm=str(locate(c.lm).resolve()),
-        lexicons=tuple(str(Path(p).resolve()) for p in c.lexicons),
+        lm=_absolute(locate(c.lm)),
+        news_lm=_absolute(c.news_lm),
+        lexicons=tuple(_absolute(p) for p in c.lexicons),
+        calibration=_absolute(c.calibration),
+        disabled=_absolute(c.disabled),
     )
+
+
+@overload
+def _absolute(path: str | Path) -> str: ...
+@overload
+def _absolute(path: None) -> None: ...
+def _absolute(path: str | Path | None) -> str | None:
+    # Absolute, not resolved: a symlink stays as named, so a default path still equals the
+    # default (the Repairer compares them to decide whether the default map applies).
+    return None if path is None else os.path.abspath(path)
 
 
 def _repair_one(config: Config, with_edits: bool, text: str | None) -> Any:

@@ -9,10 +9,6 @@ from pathlib import Path
 
 import pytest
 
-pyspark = pytest.importorskip("pyspark")
-if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-    pytest.skip("no Java: run 'make setup' (installs Java 17)", allow_module_level=True)
-
 SPUN = [
     "The AK Social gathering mentioned the demise toll had risen to 21 this thirty day period .",
     "The navy mentioned the faculties were closed for a thirty day period .",
@@ -24,6 +20,10 @@ SPUN = [
 
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    # Skipped here, not for the module: resolve() below needs neither pyspark nor Java.
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java: run 'make setup' (installs Java 17)")
     from pyspark.sql import SparkSession
 
     # Quiet start-up: errors only, from the first line the JVM logs.
@@ -83,3 +83,32 @@ def test_repair_column_matches_single_process(  # type: ignore[no-untyped-def]
         assert [e["after"] for e in r["edits"]] == [e.after for e in expected.edits]
     assert any(r["fixed"] != r["text"] for r in rows)  # the test exercises real edits
     assert all(r["plain"] == r["fixed"] for r in rows)
+
+
+def test_resolve_pins_every_path_for_the_executors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An executor's working folder is not the driver's: a relative path left in the config
+    would name nothing there ("no language model at lm/build/news.binary")."""
+    from dataclasses import fields
+
+    from repair import Config
+    from repair.spark import resolve
+
+    for rel in ("lm/main.binary", "lm/news.binary", "tables/t.tsv", "cal.json", "off.tsv"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    c = resolve(Config(lm="lm/main.binary", news_lm="lm/news.binary", lexicons=("tables/t.tsv",),
+                       calibration="cal.json", disabled="off.tsv"))
+    monkeypatch.chdir(tmp_path / "tables")  # as an executor: another working folder
+    paths = [getattr(c, f.name) for f in fields(Config) if "str" in str(f.type)]
+    paths = [p for v in paths for p in (v if isinstance(v, tuple) else (v,))]
+    assert len(paths) == 5  # a new path field of Config must be pinned too
+    for p in paths:
+        assert os.path.isabs(p) and os.path.isfile(p), p
+    assert c.news_lm == str(tmp_path / "lm" / "news.binary")
+    # Unset optional paths stay unset.
+    none = resolve(Config(lm=str(tmp_path / "lm/main.binary"), news_lm=None, lexicons=(),
+                          calibration=None, disabled=None))
+    assert (none.news_lm, none.calibration, none.disabled, none.lexicons) == (None, None, None, ())
