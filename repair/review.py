@@ -25,6 +25,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Input, Static
 
 from .edits import Edit, Result, apply
+from .render import visible
 
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
 CONTEXT = 320  # code points shown either side of the edit under review
@@ -123,7 +124,7 @@ class ReviewApp(App[str]):
         self.history: list[tuple[Review, int]] = []
         self.threshold = accept_above
         self.write = write
-        self.sub_title = name
+        self.sub_title = visible(name, breaks=False)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -203,7 +204,8 @@ class ReviewApp(App[str]):
     # --- view --------------------------------------------------------------------------
 
     def say(self, message: str) -> None:
-        self.query_one("#message", Static).update(message)
+        # A Text: a str would be read as markup, and messages quote file names and edits.
+        self.query_one("#message", Static).update(Text(message))
 
     def refresh_view(self) -> None:
         r = self.review
@@ -211,7 +213,10 @@ class ReviewApp(App[str]):
         n = len(r.edits)
         if not n:
             self.query_one("#progress", Static).update("no edits proposed; q writes the text")
-            self.query_one("#context", Static).update(Text(r.result.text[: 2 * CONTEXT]))
+            text = r.result.text
+            self.query_one("#context", Static).update(
+                Text(visible(text[: 2 * CONTEXT], text[2 * CONTEXT : 2 * CONTEXT + 1]))
+            )
             return
         e, status = r.edits[self.current], r.status[self.current]
         self.query_one("#progress", Static).update(
@@ -221,16 +226,27 @@ class ReviewApp(App[str]):
         )
         self.query_one("#context", Static).update(context(r, self.current))
         self.query_one("#why", Static).update(
-            f"{e.before!r} -> {e.after!r}   rule {e.rule}   LM gain {e.gain:+.2f}   "
-            f"confidence {e.confidence:.2f}"
+            Text(
+                f"'{visible(e.before, breaks=False)}' -> '{visible(e.after, breaks=False)}'   "
+                f"rule {visible(e.rule, breaks=False)}   LM gain {e.gain:+.2f}   "
+                f"confidence {e.confidence:.2f}"
+            )
         )
         if r.count(PENDING) == 0:
             self.say("every edit is decided: q writes the result, u undoes")
 
 
 def context(review: Review, i: int) -> Text:
-    """The text around edit ``i``, other edits shown as currently decided."""
+    """The text around edit ``i``, other edits shown as currently decided.
+
+    Control characters show as stand-ins (:func:`repair.render.visible`), never reach the
+    terminal: an escape sequence in the article could otherwise hide the edit under review.
+    """
     text = review.result.text
+
+    def shown(a: int, b: int) -> str:
+        return visible(text[a:b], text[b : b + 1])
+
     cur = review.edits[i]
     lo = max(0, cur.start - CONTEXT)
     hi = min(len(text), cur.end + CONTEXT)
@@ -242,18 +258,19 @@ def context(review: Review, i: int) -> Text:
     for j, (e, s) in enumerate(zip(review.edits, review.status, strict=True)):
         if e.end <= lo or e.start >= hi or e.start < pos:
             continue
-        t.append(text[pos : e.start])
+        t.append(shown(pos, e.start))
+        after = visible(e.after, text[e.end : e.end + 1])
         if j == i:
-            t.append(e.before, style="strike red on grey15")
-            t.append(e.after, style="bold green on grey15")
+            t.append(shown(e.start, e.end), style="strike red on grey15")
+            t.append(after, style="bold green on grey15")
         elif s == ACCEPTED:
-            t.append(e.after, style="green")
+            t.append(after, style="green")
         elif s == REJECTED:
-            t.append(e.before)
+            t.append(shown(e.start, e.end))
         else:
-            t.append(e.before, style="underline")
+            t.append(shown(e.start, e.end), style="underline")
         pos = e.end
-    t.append(text[pos:hi])
+    t.append(shown(pos, hi))
     if hi < len(text) and text[hi] != "\n":
         t.append("…")
     return t

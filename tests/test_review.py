@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from rich.text import Text
+from textual.widgets import Static
+
 from repair import Edit, Result, apply
 from repair.io import encode, write_atomic
 from repair.render import reviewed_name
-from repair.review import ACCEPTED, PENDING, REJECTED, Review, ReviewApp
+from repair.review import ACCEPTED, PENDING, REJECTED, Review, ReviewApp, context
 
 SPUN = (
     "The AK Social gathering said the demise toll had risen .\n"
@@ -30,6 +33,8 @@ def _session(result: Result, out: Path, keys: list[str], threshold: float = 0.9)
                     seen.setdefault("states", []).append(  # type: ignore[union-attr]
                         (app.review.status, app.current)
                     )
+                elif key.startswith("?#"):  # what a Static shows now, e.g. "?#message"
+                    seen[key[2:]] = app.query_one(key[1:], Static).content
                 else:
                     await pilot.press(key)
                 await pilot.pause()
@@ -94,6 +99,23 @@ def test_no_edits_writes_the_text_unchanged(tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     app, _ = _session(Result("clean text\n", (), "sig"), out, ["a", "u", "e", "q"])
     assert out.read_text(encoding="utf-8") == "clean text\n"
+
+
+def test_context_and_edit_line_show_control_characters(tmp_path: Path) -> None:
+    # ESC[8m hides what follows, ESC[2K and a lone \r forge a line; the rule is not markup.
+    text = "The toll\x1b[8m rose\x1b[0m 3.six.\x1b[2K\rFAKE \x9b\u202e\r\nnext line\r\n"
+    s = text.index("3.six")
+    result = Result(text, (Edit(s, s + 5, "3.six", "3.6\x1b[2J", "t[/].tsv:1", 1.0, 1.0),), "s")
+    t = context(Review.start(result), 0).plain
+    assert "\x1b" not in t and "\r" not in t and "\x9b" not in t and "\u202e" not in t
+    assert t == ("The toll\u241b[8m rose\u241b[0m 3.six3.6\u241b[2J.\u241b[2K\u240dFAKE "
+                 "\\x9b<U+202E>")
+    app, seen = _session(result, tmp_path / "out.txt", ["?#why", "q"])
+    why = seen["why"]
+    assert isinstance(why, Text) and "'3.6\u241b[2J'   rule t[/].tsv:1" in why.plain
+    assert app.return_value == text  # nothing accepted
+    named = ReviewApp(Result("clean\x1b[2J\n", (), "s"), "a\x1b]0;x\x07.txt")
+    assert named.sub_title == "a\u241b]0;x\u2407.txt"
 
 
 def test_review_model_is_immutable() -> None:
