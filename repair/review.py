@@ -198,7 +198,15 @@ class ReviewApp(App[str]):
     def action_write(self) -> None:
         text = self.review.text()
         if self.write is not None:
-            self.write(text)
+            try:
+                self.write(text)
+            except (OSError, ValueError) as e:  # repair.io.InputError is a ValueError
+                # Stay open: the decisions are not lost, and the editor can make the folder
+                # writable and press q again, or leave with ctrl+q. A raised error would end
+                # the app with a full-screen traceback (and the article in its locals).
+                self.bell()
+                self.say(f"not written: {_problem(e)}; press q to try again, ctrl+q to quit")
+                return
         self.exit(text)
 
     # --- view --------------------------------------------------------------------------
@@ -234,6 +242,16 @@ class ReviewApp(App[str]):
         )
         if r.count(PENDING) == 0:
             self.say("every edit is decided: q writes the result, u undoes")
+
+
+def _problem(e: Exception) -> str:
+    """One line for a failed write: ``path: reason`` for an OSError, else its message."""
+    if isinstance(e, OSError) and e.strerror:
+        where = e.filename if e.filename is not None else "output"
+        msg = f"{where}: {e.strerror}"
+    else:
+        msg = str(e) or type(e).__name__
+    return visible(msg, breaks=False)
 
 
 def context(review: Review, i: int) -> Text:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
 from textual.widgets import Static
 
 from repair import Edit, Result, apply
-from repair.io import encode, write_atomic
+from repair.io import InputError, encode, write_atomic
 from repair.render import reviewed_name
 from repair.review import ACCEPTED, PENDING, REJECTED, Review, ReviewApp, context
 
@@ -116,6 +117,53 @@ def test_context_and_edit_line_show_control_characters(tmp_path: Path) -> None:
     assert app.return_value == text  # nothing accepted
     named = ReviewApp(Result("clean\x1b[2J\n", (), "s"), "a\x1b]0;x\x07.txt")
     assert named.sub_title == "a\u241b]0;x\u2407.txt"
+
+
+def _drive(app: ReviewApp, keys: list[str], setup: Callable[[], object] = lambda: None
+           ) -> list[tuple[object, tuple[str, ...], bool]]:
+    """Press ``keys``; at "?" note the message line, the decisions and whether the app still
+    runs; at "!" call ``setup`` (the editor fixing things in another terminal)."""
+    seen: list[tuple[object, tuple[str, ...], bool]] = []
+
+    async def drive() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            for key in keys:
+                if key == "!":
+                    setup()
+                elif key == "?":
+                    seen.append((app.query_one("#message", Static).content,
+                                 app.review.status, app.is_running))
+                else:
+                    await pilot.press(key)
+                await pilot.pause()
+
+    asyncio.run(drive())
+    return seen
+
+
+def test_a_failed_write_keeps_the_app_open_with_a_one_line_message(tmp_path: Path) -> None:
+    result = Result("a b c\n", (Edit(2, 3, "b", "B", "x", 1.0, 0.95),), "s")
+    out = tmp_path / "missing" / "out.txt"
+    app = ReviewApp(result, "a.txt", write=lambda text: write_atomic(out, encode(text)))
+    seen = _drive(app, ["a", "q", "?", "!", "q"], setup=out.parent.mkdir)
+    message, status, running = seen[0]
+    assert running and status == (ACCEPTED,)  # still open, the decision kept
+    assert isinstance(message, Text) and "\n" not in message.plain
+    assert message.plain.startswith(f"not written: {out.parent}")  # io names out or its temp
+    assert message.plain.endswith(": No such file or directory; press q to try again, "
+                                  "ctrl+q to quit")
+    assert app.return_value == "a B c\n" and out.read_text(encoding="utf-8") == "a B c\n"
+
+
+def test_a_refused_write_then_ctrl_q_writes_nothing() -> None:
+    def refuse(text: str) -> None:
+        raise InputError("[b]a.txt: is the input file; write elsewhere")
+
+    app = ReviewApp(Result("a b\n", (), "s"), "a.txt", write=refuse)
+    seen = _drive(app, ["q", "?", "ctrl+q"])
+    message, _, running = seen[0]
+    assert running and str(message).startswith("not written: [b]a.txt: is the input file")
+    assert app.return_value is None
 
 
 def test_review_model_is_immutable() -> None:
