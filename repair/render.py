@@ -18,6 +18,7 @@ import json
 import re
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 from rich import box
 from rich.console import Console
@@ -252,6 +253,13 @@ def _h(s: str) -> str:
     return html.escape(s.encode("utf-8", "replace").decode("utf-8"), quote=True)
 
 
+def _href(path: str) -> str:
+    """A relative file path as a link: each segment URL-encoded (``#``, ``?``, ``%`` and
+    spaces would otherwise end or change the URL); an undecodable byte that surrogateescape
+    kept in a file name becomes that byte's %XX, which is what the file system holds."""
+    return _h(quote(path, safe="/", errors="surrogateescape"))
+
+
 def _u16(s: str) -> list[int]:
     """UTF-16 offset of every code-point offset 0..len(s): what JS string indices count."""
     out = [0]
@@ -348,16 +356,25 @@ def html_report(result: Result, name: str | None = None) -> str:
 
 
 def html_index(rows: list[tuple[str, str, Result]], title: str = "unspin reports") -> str:
-    """An index page: one row per file (its report link, edit count, spin score)."""
+    """An index page: one row per file (its report link, edit count, spin score).
+
+    ``href`` is a relative path with ``/`` between folders; it is URL-encoded, so a name
+    with ``#``, ``?`` or ``%`` still links to its file.
+
+    >>> from repair.edits import Result
+    >>> page = html_index([("a#1.txt", "a#1.txt.html", Result("x", (), "s"))])
+    >>> '<a href="a%231.txt.html">a#1.txt</a>' in page
+    True
+    """
     body = "\n".join(
-        f'<tr><td><a href="{_h(href)}">{_h(name)}</a></td>'
+        f'<tr><td><a href="{_href(href)}">{_h(visible(name, breaks=False))}</a></td>'
         f'<td class="num">{len(r.edits)}</td><td class="num">{r.spin_score:.3f}</td></tr>'
         for name, href, r in rows
     )
     sigs = sorted({r.signature for _, _, r in rows})
     return _template(
         "index.html",
-        TITLE=_h(title),
+        TITLE=_h(visible(title, breaks=False)),
         ROWS=body,
         NFILES=str(len(rows)),
         NEDITS=str(sum(len(r.edits) for _, _, r in rows)),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from clihelp import invoke, model_args, run_main
@@ -290,6 +292,28 @@ def test_html_for_a_folder_writes_an_index(tmp_path: Path, args: list[str]) -> N
     ]
     for href, *_ in rows:
         assert (out / href).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_index_links_are_url_encoded(tmp_path: Path, args: list[str]) -> None:
+    src = tmp_path / "in"
+    (src / "d#2").mkdir(parents=True)
+    names = ["a#1.txt", "q?x=1.txt", "100%.txt", "sp ace.txt", "d#2/b.txt"]
+    for n in names:
+        (src / n).write_text("The military said so .\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert invoke(["diff", str(src), "-f", "html", "-o", str(out), *args]).exit_code == 0
+    index = (out / "index.html").read_text(encoding="utf-8")
+    links = dict(
+        (html.unescape(n), href) for href, n in re.findall(r'<a href="([^"]+)">([^<]+)</a>', index)
+    )
+    assert sorted(links) == sorted(names)
+    assert links["a#1.txt"] == "a%231.txt.html" and links["d#2/b.txt"] == "d%232/b.txt.html"
+    for href in links.values():
+        assert "%" in href and not set(href) & set("#? ")  # every one of them needed quoting
+        assert (out / unquote(href)).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    # An undecodable byte kept by surrogateescape links as that byte; its name shows it.
+    row = render.html_index([("\udcff\x1b.txt", "\udcff\x1b.txt.html", Result("x", (), "s"))])
+    assert '<a href="%FF%1B.txt.html">\\xff\u241b.txt</a>' in row
 
 
 def test_folder_needs_html_and_outdir(tmp_path: Path, args, monkeypatch, capsys) -> None:
