@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import html
 import json
+import os
 import re
 from importlib import resources
 from typing import Any
@@ -42,10 +43,18 @@ def _sha(s: str) -> str:
 
 
 def unified(result: Result, name: str = "-") -> str:
-    """A patch that ``patch -p0`` applies to the input to give the repaired text."""
+    """A patch that ``patch -p0`` applies to the input to give the repaired text.
+
+    The header names the file relative to the current folder when it lies below it:
+    ``patch`` refuses absolute names and names with ``..``.
+    """
     # patch knows only "\n" as a line end; str.splitlines would also split at U+2028 etc.
     a = _lines(result.text)
     b = _lines(result.fixed)
+    name = patch_name(name)
+    # patch ends a name at whitespace unless a tab (diff -u puts the date after it) ends it.
+    if any(c.isspace() for c in name):
+        name += "\t"
     lines = list(difflib.unified_diff(a, b, fromfile=name, tofile=name, n=3))
     out = []
     for ln in lines:
@@ -53,6 +62,30 @@ def unified(result: Result, name: str = "-") -> str:
         if not ln.endswith("\n"):
             out.append("\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+def patch_name(path: str) -> str:
+    """``path`` as a patch header names it: relative to the current folder when the file
+    lies below it, else as given (``patch -p0`` then needs the user's help).
+
+    >>> import os
+    >>> patch_name(os.path.join(os.getcwd(), "sub", "a.txt")), patch_name("./sub/../a.txt")
+    ('sub/a.txt', 'a.txt')
+    >>> patch_name("../elsewhere/a.txt"), patch_name("-")
+    ('../elsewhere/a.txt', '-')
+    """
+    if path == "-":
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # Windows: another drive
+        return path
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return path
+    # relpath drops "link/.." without asking the file system; keep the name if that moved it.
+    if os.path.exists(path) and not (os.path.exists(rel) and os.path.samefile(path, rel)):
+        return path
+    return rel.replace(os.sep, "/")
 
 
 def _lines(s: str) -> list[str]:

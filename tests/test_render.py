@@ -214,6 +214,32 @@ def test_unified_diff_applies_with_patch(
     assert Path("article.txt").read_bytes() == fixed
 
 
+@pytest.mark.parametrize(
+    "given, header",
+    [
+        ("{cwd}/article.txt", "article.txt"),  # absolute: patch would refuse it
+        ("sub/../article.txt", "article.txt"),  # "..": refused too
+        ("./my article.txt", "my article.txt\t"),  # a tab ends a name with a space
+        ("{cwd}/sub/link/../article.txt", "{cwd}/sub/link/../article.txt"),  # not ./article.txt
+    ],
+)
+def test_unified_header_names_the_file_as_patch_p0_finds_it(
+    given: str, header: str, tmp_path: Path, args: list[str], monkeypatch: pytest.MonkeyPatch,
+    repairer,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    (tmp_path / "sub" / "link").symlink_to(tmp_path / "elsewhere" / "deep")
+    given, header = given.format(cwd=tmp_path), header.format(cwd=tmp_path)
+    Path(given).write_text(SPUN, encoding="utf-8")
+    diff = invoke(["diff", "-f", "unified", given, *args]).stdout_bytes
+    assert diff.startswith(f"--- {header}\n+++ {header}\n".encode())
+    if not header.startswith("/"):
+        subprocess.run(["patch", "-p0", "--quiet"], input=diff, check=True, timeout=30)
+        assert Path(given).read_text(encoding="utf-8") == repairer.fix(SPUN)
+
+
 def test_unified_diff_of_clean_text_is_empty(repairer) -> None:
     clean = "The military said the schools were closed for a month .\n"
     assert render.unified(repairer.fix_and_explain(clean), "x") == ""
