@@ -232,6 +232,15 @@ class Repairer:
         pass. With ``Config.passes`` > 1, the texts a pass changed are repaired again, and
         each later pass's edits are composed into edits of the untouched input
         (:func:`repair.edits.compose`); the spin score is the first pass's."""
+        if isinstance(texts, str):
+            raise TypeError("fix_many takes a sequence of texts; for one, call fix_and_explain")
+        for t in texts:
+            if not isinstance(t, str):
+                raise TypeError(
+                    f"unspin repairs text (str), not {type(t).__name__}"
+                    + ("; decode bytes first, e.g. with repair.io.decode" if isinstance(
+                        t, (bytes, bytearray)) else "")
+                )
         results = [
             Result(t, tuple(edits), self.signature, spin)
             for t, (edits, spin) in zip(texts, self.decoder.run_many(texts), strict=True)

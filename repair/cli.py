@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
+import math
 import os
 import signal
 import sys
 from dataclasses import replace
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -19,7 +21,15 @@ from rich.console import Console
 from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__
 from .decode import settings_for
 from .edits import EditMismatch
-from .io import InputError, encode, read_input, write_atomic, write_output
+from .io import (
+    InputError,
+    check_output,
+    encode,
+    read_input,
+    same_file,
+    write_atomic,
+    write_output,
+)
 from .lexicon import LexiconError
 from .lm import ModelError
 
@@ -112,23 +122,48 @@ BackupOpt = Annotated[
 ]
 
 
-def check_target(path: str, output: str | None, in_place: bool) -> None:
-    """Refuse impossible output choices before any work is done."""
-    if in_place and output is not None:
+def check_target(
+    path: str, output: str | None, in_place: bool, backup: str = ".orig",
+    errors: str = "strict",
+) -> None:
+    """Refuse impossible output choices before any work is done: -o that cannot be written
+    or names the input, and --in-place without a safe backup."""
+    if not in_place:
+        check_output(output, path)
+        return
+    if output is not None:
         raise Fail("--in-place rewrites the input; drop -o, or drop --in-place")
-    if in_place and path == "-":
+    if path == "-":
         raise Fail("--in-place needs a file, not stdin")
+    if not backup or "/" in backup or os.sep in backup:
+        raise Fail("--backup-suffix must be a non-empty file name suffix such as .orig: "
+                   "--in-place always keeps a backup")
+    if os.path.lexists(path + backup):
+        raise Fail(f"{path + backup}: exists already (the backup of an earlier run?); move it "
+                   "away or pass another --backup-suffix, so no original is overwritten")
+    if errors == "replace":
+        raise Fail("--in-place with --errors replace would write U+FFFD over the bytes that are "
+                   "not UTF-8; pass --errors surrogateescape to keep them as they are")
+    folder = Path(os.path.realpath(path)).parent
+    if not os.access(folder, os.W_OK):
+        raise Fail(f"{path}: cannot rewrite it: folder {folder} is not writable")
 
 
 def write_text(
-    path: str, output: str | None, in_place: bool, backup: str, text: str, errors: str
-) -> None:
-    """-o OUT (never the input), --in-place with a backup, else stdout; files atomically."""
-    check_target(path, output, in_place)
+    path: str, output: str | None, in_place: bool, backup: str, text: str, errors: str,
+    changed: bool = True,
+) -> bool:
+    """-o OUT (never the input), --in-place with a backup, else stdout; files atomically.
+    In place, a text that nothing ``changed`` is left as it is (no rewrite, no backup).
+    Whether anything was written."""
+    check_target(path, output, in_place, backup, errors)
     if in_place:
-        write_atomic(path, encode(text, errors), backup or None)
+        if not changed:
+            return False
+        write_atomic(path, encode(text, errors), backup)
     else:
         write_output(output, text, errors, source=path)
+    return True
 
 
 def make_config(
@@ -140,6 +175,8 @@ def make_config(
 ) -> Config:
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise Fail("--min-confidence must be between 0 and 1")
+    if bias is not None and not math.isfinite(bias):
+        raise Fail("--bias must be a finite number (log10 cost per replacement)")
     c = Config(lm=lm, min_confidence=min_confidence, passes=passes)
     if lexicon:
         c = replace(c, lexicons=tuple(lexicon))
@@ -227,12 +264,16 @@ def fix(
         _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
                resume, errors)
         return
-    check_target(path, output, in_place)
+    check_target(path, output, in_place, backup_suffix, errors)
     text = read_input(path, errors)
     config = make_config(lm, lexicon, min_confidence, bias, passes)
     result = load(config, repairs=True).fix_and_explain(text)
-    write_text(path, output, in_place, backup_suffix, result.fixed, errors)
-    err.print(f"{len(result.edits)} edit(s)", style="dim") if output else None
+    written = write_text(path, output, in_place, backup_suffix, result.fixed, errors,
+                         changed=bool(result.edits))
+    if in_place and not written:
+        err.print(f"0 edit(s): {path} left as it was", style="dim", markup=False)
+    elif output or in_place:
+        err.print(f"{len(result.edits)} edit(s)", style="dim")
 
 
 class Format(str, Enum):
@@ -278,13 +319,17 @@ def diff(
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
         _html_dir(repairer, Path(path), Path(output), errors)
         return
+    check_output(output, path)
     text = read_input(path, errors)
     result = repairer.fix_and_explain(text)
     name = None if path == "-" else path
     if format is Format.terminal:
         if output is None or output == "-":
             console = Console(highlight=False)
-            if pager and console.is_terminal:
+            if pager and console.is_terminal and not _pager_found():
+                err.print(f"unspin: note: no pager {_pager_command()!r} found; printing the "
+                          "diff without one", style="dim", markup=False)
+            elif pager and console.is_terminal:
                 os.environ.setdefault("LESS", "-R")  # keep colours in less
                 with console.pager(styles=True):
                     render.print_diff(result, console, name, explain, side_by_side)
@@ -304,18 +349,32 @@ def diff(
     write_output(output, page, errors, source=path)
 
 
+def _pager_command() -> str:
+    """The pager that rich (through pydoc) runs: $MANPAGER or $PAGER ("": pydoc's choice)."""
+    return os.environ.get("MANPAGER") or os.environ.get("PAGER") or ""
+
+
+def _pager_found() -> bool:
+    """Whether the pager named in the environment exists (pydoc would run a missing one
+    through the shell, which prints "not found", and the diff would be lost)."""
+    import shlex
+    import shutil
+
+    if not _pager_command():
+        return True  # pydoc finds less, more or its own
+    try:
+        words = shlex.split(_pager_command())
+    except ValueError:
+        return False
+    return bool(words) and shutil.which(words[0]) is not None
+
+
 def _html_dir(repairer: Repairer, src: Path, out: Path, errors: str) -> None:
     from . import render
+    from .pipeline import text_files
 
-    out_abs = out.resolve()
-    files = sorted(
-        p for p in src.rglob("*.txt")  # as `unspin fix DIR` does
-        if p.is_file()
-        and not any(part.startswith(".") for part in p.relative_to(src).parts)
-        and out_abs not in p.resolve().parents
-    )
     rows = []
-    for p in files:
+    for p in text_files(src, exclude=out):  # the files `unspin fix DIR -o OUT` reads
         rel = p.relative_to(src).as_posix()
         try:
             result = repairer.fix_and_explain(read_input(str(p), errors))
@@ -621,7 +680,11 @@ def _batch(
         run_jsonl,
     )
 
-    load(config, repairs=True)  # fail early, in one line, on a missing model or a bad table
+    if jsonl:
+        _check_jsonl_target(path, output, field, edits_field, score_field, errors)
+    # Fail early, in one line, on a missing model or a bad table; only the signature is kept
+    # (with -j N the workers load their own, and the parent holds no model while they run).
+    signature = load(config, repairs=True).signature
     try:
         if not jsonl:
             if not output:
@@ -650,16 +713,46 @@ def _batch(
                     dst.close()
     except BadInput as e:
         raise Fail(str(e)) from None
+    except BrokenPipeError:
+        raise  # a reader such as head has all it wants: a normal end (main)
     except OSError as e:
         raise Fail(f"{e.filename or path}: {e.strerror}") from None
     err.print(
         f"{stats.docs:,} docs, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):.0f} "
         f"words/doc, {stats.words_per_second:,.0f} words/s on {jobs} process(es)"
         + (f", {stats.bad} bad skipped" if stats.bad else "")
-        + (f", {stats.resumed:,} already done" if stats.resumed else ""),
+        + (f", {stats.resumed:,} already done" if stats.resumed else "")
+        + f"; {signature}",
         style="dim", markup=False,
     )
     return stats
+
+
+def _check_jsonl_target(
+    path: str, output: str | None, field: str, edits_field: str | None,
+    score_field: str | None, errors: str,
+) -> None:
+    """Refuse, before any work, JSON Lines runs that would destroy data or ignore an option."""
+    if errors != "strict":
+        raise Fail("--errors applies to text files; JSON Lines must be UTF-8 (pass --skip-bad "
+                   "to copy lines that are not through)")
+    for opt, name in (("--edits-field", edits_field), ("--score-field", score_field)):
+        if name == field:
+            raise Fail(f"{opt} {name} is the text field itself; name another field")
+    if not output or output == "-":
+        return
+    if Path(output).is_dir():
+        raise Fail(f"{output}: is a folder; -o names the output file")
+    if path == "-":
+        try:  # stdin redirected from the very file that -o would truncate
+            st, out = os.fstat(sys.stdin.fileno()), os.stat(output)
+            same = (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
+        except (OSError, ValueError):
+            same = False
+    else:
+        same = same_file(path, output)
+    if same:
+        raise Fail(f"{output}: is the input; write the records to another file")
 
 
 @app.command()
@@ -686,6 +779,11 @@ def score(
     from .text import count_words
 
     _check_errors(errors)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise Fail("--threshold must be between 0 and 1 (a spin probability)")
+    if jsonl and as_json:
+        raise Fail("--json writes one object per document; with --jsonl the score goes into "
+                   "each record (--score-field)")
     config = make_config(lm, lexicon)
     top = 0.0
     if jsonl:
@@ -777,12 +875,14 @@ def apply_edits(
     _check_errors(errors)
     try:
         edits, sha, name = render.from_json(read_input(edits_json))
+    except InputError:
+        raise  # names the file already
     except ValueError as e:
         raise Fail(f"{edits_json}: {e}") from None
     path = path or name
     if not path:
         raise Fail(f"{edits_json}: names no file; pass the text as the second argument")
-    check_target(path, output, in_place)
+    check_target(path, output, in_place, backup_suffix, errors)
     text = read_input(path, errors)
     if sha and not ignore_hash and render.text_sha256(text) != sha:
         raise Fail(
@@ -793,8 +893,11 @@ def apply_edits(
         fixed = apply(text, edits)
     except EditMismatch as e:
         raise Fail(f"{edits_json} does not fit {path}: {e}") from None
-    write_text(path, output, in_place, backup_suffix, fixed, errors)
-    if output or in_place:
+    written = write_text(path, output, in_place, backup_suffix, fixed, errors,
+                         changed=fixed != text)
+    if in_place and not written:
+        err.print(f"no change: {path} left as it was", style="dim", markup=False)
+    elif output or in_place:
         err.print(f"{len(edits)} edit(s) applied", style="dim")
 
 
@@ -840,17 +943,21 @@ def review(
         raise Fail("review needs a file: the terminal is for the keys")
     if not 0.0 <= accept_above <= 1.0:
         raise Fail("--accept-above must be between 0 and 1")
+    dest = None if in_place else (output or render.reviewed_name(path))
+    if in_place and output is not None:
+        raise Fail("--in-place rewrites the input; drop -o, or drop --in-place")
+    # Checked before the session, so that no editor's decisions are lost at the end.
+    check_target(path, dest, in_place, backup_suffix, errors)
     if not interactive_terminal():
         raise Fail("review needs a terminal for its keys (stdin) and screen (stderr); without "
                    "one, review with 'unspin diff -f json' and 'unspin apply'")
-    check_target(path, output, in_place)
     text = read_input(path, errors)
     config = make_config(lm, lexicon, min_confidence, bias, passes)
     result = load(config, repairs=True).fix_and_explain(text)
-    dest = None if in_place else (output or render.reviewed_name(path))
 
     def write(reviewed: str) -> None:
-        write_text(path, dest, in_place, backup_suffix, reviewed, errors)
+        write_text(path, dest, in_place, backup_suffix, reviewed, errors,
+                   changed=reviewed != text)
 
     to_stdout = dest == "-"
     app_ = ReviewApp(result, path, accept_above=accept_above, write=None if to_stdout else write)
@@ -860,6 +967,8 @@ def review(
         raise typer.Exit(1)
     if to_stdout:
         write(reviewed)
+    elif in_place and reviewed == text:
+        err.print(f"no change accepted: {path} left as it was", style="dim", markup=False)
     else:
         err.print(f"{path if in_place else dest}: written", style="dim", markup=False)
 
@@ -1030,23 +1139,62 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main() -> None:
+    """The ``unspin`` script: every failure one line on stderr, exit codes as documented
+    (docs/guarantees.md): 0 done (also when a reader such as ``head`` closes the pipe early),
+    1 a check found something or a review was abandoned, 2 bad input or usage, 130
+    interrupted."""
+    ex = _click_exceptions()
     # One thread per process (the re-scorer's trees would start an OpenMP team for every
     # document): scale with -j, which spawns workers that inherit this.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        app()
+        # Not standalone: usage errors and interrupts come back here instead of being
+        # drawn by click as boxes or swallowed.
+        code = app(standalone_mode=False)
     except Fail as e:
-        err.print(f"unspin: {e}", markup=False)
-        sys.exit(e.code)
+        _fail(str(e), e.code)
     except (InputError, ModelError, LexiconError, EditMismatch) as e:
-        err.print(f"unspin: {e}", markup=False)
-        sys.exit(2)
+        _fail(str(e))
+    except ex.UsageError as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click does
+            print(e.format_message())
+            sys.exit(0)
+        where = e.ctx.command_path if e.ctx is not None else "unspin"
+        _fail(f"{e.format_message()} (see '{where} --help')", e.exit_code)
+    except ex.ClickException as e:
+        _fail(e.format_message(), e.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    except SystemExit as e:
+        # click exits 1 when stdout is a closed pipe; for us that is a normal end.
+        ctx = e.__context__
+        if isinstance(ctx, OSError) and ctx.errno == errno.EPIPE:
+            sys.exit(0)
+        raise
     except BrokenPipeError:
         sys.exit(0)
-    except KeyboardInterrupt:
-        err.print("unspin: interrupted", markup=False)
-        sys.exit(130)
+    except OSError as e:  # a write that failed: no such folder, no space, no permission
+        where = e.filename if e.filename is not None else "output"
+        _fail(f"{where}: {e.strerror or e}")
+    if code == 130:  # click turns Ctrl-C (and SIGTERM, above) into exit code 130
+        _fail("interrupted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_exceptions() -> Any:
+    """click's exception classes: typer 0.2x ships its own copy of click, earlier ones use
+    the click package."""
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"unspin: {message}", markup=False)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -129,6 +129,10 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
             if backup:
                 _backup(p, p.with_name(p.name + backup))
         os.replace(tmp, p)
+    except OSError as e:
+        _discard(tmp)
+        # Name the file the user asked for, not the temporary one.
+        raise OSError(e.errno, e.strerror, os.fspath(path)) from e
     except BaseException:
         _discard(tmp)
         raise
@@ -170,6 +174,32 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
+def check_output(path: str | None, source: str | None = None) -> None:
+    """Refuse, before any work, an output file that cannot be written: ``-o`` naming a
+    folder, a missing or read-only folder, or the input ``source`` itself (through links,
+    ``..`` and the like).
+
+    >>> check_output("/nonexistent/out.txt")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    repair.io.InputError: /nonexistent/out.txt: cannot write there: no folder /nonexistent
+    """
+    if path is None or path == "-":
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{path}: is a folder; -o names the output file")
+    if source not in (None, "-") and same_file(path, source):  # type: ignore[arg-type]
+        raise InputError(
+            f"{path}: is the input file; write elsewhere (fix, apply and review rewrite it "
+            "with --in-place, keeping a backup)"
+        )
+    parent = Path(os.path.realpath(p)).parent
+    if not parent.is_dir():
+        raise InputError(f"{path}: cannot write there: no folder {parent}")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{path}: cannot write there: folder {parent} is not writable")
+
+
 def write_output(
     path: str | None, text: str, errors: str = "strict", source: str | None = None
 ) -> None:
@@ -178,11 +208,7 @@ def write_output(
     ``source`` is the input's path: writing over it is refused (that is what ``--in-place``
     is for, with its backup).
     """
-    if path is not None and path != "-" and source not in (None, "-"):
-        if same_file(path, source):  # type: ignore[arg-type]
-            raise InputError(
-                f"{path}: is the input file; pass --in-place to rewrite it (a backup is kept)"
-            )
+    check_output(path, source)
     data = encode(text, errors)
     if path is None or path == "-":
         sys.stdout.buffer.write(data)

@@ -6,6 +6,8 @@ normalised form (straight quotes, '-' for dashes, NFC) that the lexicon and the 
 
 >>> [t.norm for t in tokenize("Syria’s 3.6 million—nearly")]
 ["Syria's", '3.6', 'million-nearly']
+>>> tokenize("\ufeffIt rose")[0]
+Token(start=1, end=3, text='It', norm='It')
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import NamedTuple
 
 # Inner joiners include the typographic variants that normalise to ' and -.
 _JOIN = "'\u2019\u2018\u02bc.,\\-\u2010\u2011\u2012\u2013\u2014"
-TOKEN_RE = re.compile(rf"\w+(?:[{_JOIN}]\w+)*|[^\w\s]")
+# U+FEFF (a byte-order mark that Windows editors put first, or a zero-width no-break space)
+# is not a token: read as one, it would be an unknown word opening the first sentence.
+TOKEN_RE = re.compile(rf"\w+(?:[{_JOIN}]\w+)*|[^\w\s\ufeff]")
 _TRANS = str.maketrans(
     {
         "\u2018": "'",

@@ -463,7 +463,7 @@ def test_output_onto_input_refused(cli, tmp_path: Path) -> None:  # type: ignore
     link.symlink_to(f)
     for target in (f, link, tmp_path / "." / "in.txt"):
         code, _, err = cli("fix", str(f), "-o", str(target))
-        assert code == 2 and "--in-place" in one_line(err)
+        assert code == 2 and "is the input file" in one_line(err)
         assert f.read_text() == SPUN
 
 
@@ -540,7 +540,7 @@ def test_interrupted_run_leaves_no_partial_output(
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert b"Traceback" not in err
+    assert b"Traceback" not in err and err.strip().endswith(b"unspin: interrupted")
     assert list(out.parent.iterdir()) == ([out] if old_output else [])
     if old_output:
         assert out.read_bytes() == b"previous result\n"
@@ -610,3 +610,188 @@ def test_edits_from_a_different_text_are_refused() -> None:
 
     with pytest.raises(EditMismatch):
         apply("the navy said", [Edit(4, 8, "demise", "death", "x", 1.0, 1.0)])
+
+
+# -- 3. output that cannot be written, usage, pipes: one line, the documented code ------------
+
+
+def test_unwritable_output_is_one_line_before_any_work(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    (tmp_path / "adir").mkdir()
+    for args, why in (
+        (("fix", str(f), "-o", str(tmp_path / "nodir" / "out.txt")), "no folder"),
+        (("fix", str(f), "-o", str(tmp_path / "adir")), "is a folder"),
+        (("diff", str(f), "-f", "html", "-o", str(tmp_path / "nodir" / "r.html")), "no folder"),
+        (("diff", str(f), "-o", str(f)), "is the input file"),
+    ):
+        code, out, err = cli(*args)
+        assert code == 2 and why in one_line(err), (args, err)
+    assert f.read_text() == SPUN and sorted(p.name for p in tmp_path.iterdir()) == ["adir",
+                                                                                     "in.txt"]
+
+
+def test_a_failed_write_names_the_file_not_its_temporary(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+
+    def full(*a: object, **k: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    code, _, err = cli("fix", str(f), "-o", str(tmp_path / "out.txt"))
+    line = one_line(err)
+    assert code == 2 and line.endswith("out.txt: No space left on device"), line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no temporary left
+
+
+def test_stdout_that_cannot_be_written_is_one_line(tiny_lm: Path, tiny_lexicon: Path,
+                                                  tmp_path: Path) -> None:
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([str(SCRIPT), "fix", "--lm", str(tiny_lm), "-l", str(tiny_lexicon),
+                            str(f)], stdout=full, stderr=subprocess.PIPE, timeout=120)
+    assert p.returncode == 2 and b"No space left on device" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and b"Traceback" not in p.stderr
+
+
+def test_in_place_never_loses_the_original(cli, repairer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    code, _, err = cli("fix", str(f), "--in-place")
+    assert code == 0 and "edit(s)" in err
+    assert (tmp_path / "in.txt.orig").read_text() == SPUN
+    fixed = f.read_text()
+    assert fixed == repairer.fix(SPUN) != SPUN
+    # A second run would overwrite the backup of the original with the first run's output.
+    code, _, err = cli("fix", str(f), "--in-place")
+    assert code == 2 and "exists already" in one_line(err)
+    assert (tmp_path / "in.txt.orig").read_text() == SPUN and f.read_text() == fixed
+    for suffix in ("", "/x"):
+        code, _, err = cli("fix", str(f), "--in-place", "--backup-suffix", suffix)
+        assert code == 2 and "--backup-suffix" in one_line(err)
+    code, _, err = cli("fix", str(f), "--in-place", "--backup-suffix", ".bak", "--errors",
+                       "replace")
+    assert code == 2 and "surrogateescape" in one_line(err)
+    assert f.read_text() == fixed and not (tmp_path / "in.txt.bak").exists()
+
+
+def test_in_place_without_edits_leaves_the_file_alone(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "clean.txt"
+    f.write_text("It rained .\n")
+    os.utime(f, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    before = f.stat()
+    code, _, err = cli("fix", str(f), "--in-place")
+    assert code == 0 and "left as it was" in one_line(err)
+    after = f.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert not (tmp_path / "clean.txt.orig").exists()
+
+
+def test_review_refuses_a_bad_output_before_the_session(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import repair.cli
+    from repair.review import ReviewApp
+
+    def never(self: object) -> None:
+        raise AssertionError("the review session must not start")
+
+    monkeypatch.setattr(repair.cli, "interactive_terminal", lambda: True)
+    monkeypatch.setattr(ReviewApp, "run", never)
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    for args, why in ((("-o", str(f)), "is the input file"),
+                      (("-o", str(tmp_path / "no" / "x.txt")), "no folder")):
+        code, _, err = cli("review", str(f), *args)
+        assert code == 2 and why in one_line(err)
+
+
+@pytest.mark.parametrize(
+    "args, why",
+    [(("fix", "a", "b"), "unexpected extra argument"), (("diff", "--bogus"), "No such option"),
+     (("diff", "-f", "pdf"), "'pdf' is not one of"), (("fix", "-j", "0"), "-j"),
+     (("fix", "--bias", "nan"), "--bias must be a finite number"),
+     (("score", "x", "--threshold", "7"), "--threshold must be between 0 and 1"),
+     (("score", "--jsonl", "--json", "-"), "--json writes one object per document")],
+)
+def test_usage_errors_are_one_line(cli, args: tuple[str, ...], why: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli(*args, stdin=b"")
+    assert code == 2 and why in one_line(err) and out == b""
+
+
+def test_jsonl_output_onto_its_input_is_refused(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "in.jsonl"
+    data = b'{"text": "The navy said the faculties were closed ."}\n'
+    src.write_bytes(data)
+    link = tmp_path / "link.jsonl"
+    link.symlink_to(src)
+    for command in ("fix", "score"):
+        for target in (src, link):
+            code, _, err = cli(command, "--jsonl", str(src), "-o", str(target))
+            assert code == 2 and "is the input" in one_line(err)
+    with src.open("rb") as fh:  # unspin fix --jsonl - -o in.jsonl < in.jsonl
+        monkeypatch.setattr(sys, "stdin", fh)
+        code, _, err = cli("fix", "--jsonl", "-", "-o", str(src))
+    assert code == 2 and "is the input" in one_line(err)
+    assert src.read_bytes() == data
+    for args, why in ((("--edits-field", "text"), "is the text field itself"),
+                      (("--errors", "replace"), "JSON Lines must be UTF-8")):
+        code, _, err = cli("fix", "--jsonl", str(src), *args)
+        assert code == 2 and why in one_line(err)
+
+
+def test_jsonl_summary_names_the_signature(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b'{"text": "The navy said the faculties were closed ."}\n')
+    code, out, err = cli("fix", "--jsonl", str(src))
+    assert code == 0 and "1 docs" in err and "unspin:" in err and "|lm:" in err
+
+
+def _big_spun(tmp_path: Path, jsonl: bool = False) -> Path:
+    p = tmp_path / ("big.jsonl" if jsonl else "big.txt")
+    line = SPUN.strip()
+    p.write_text("".join((f'{{"text": "{line}"}}\n' if jsonl else line + "\n")
+                         for _ in range(3000)))
+    return p
+
+
+@pytest.mark.parametrize("command", [("diff",), ("fix", "--jsonl"), ("score", "--jsonl")])
+def test_a_reader_closing_the_pipe_early_is_a_normal_end(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    src = _big_spun(tmp_path, jsonl="--jsonl" in command)
+    p = subprocess.Popen([str(SCRIPT), *command, "--lm", str(tiny_lm), "-l", str(tiny_lexicon),
+                          str(src)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert p.stdout is not None
+    p.stdout.readline()
+    p.stdout.close()  # as `| head -1` does
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert b"Traceback" not in err and b"Broken pipe" not in err
+
+
+def test_the_api_refuses_what_is_not_text(repairer) -> None:  # type: ignore[no-untyped-def]
+    for bad, why in ((None, "not NoneType"), (b"bytes", "decode bytes first")):
+        with pytest.raises(TypeError, match=why):
+            repairer.fix(bad)
+    with pytest.raises(TypeError, match="sequence of texts"):
+        repairer.fix_many("one text")
+
+
+def test_a_byte_order_mark_changes_no_edit(repairer) -> None:  # type: ignore[no-untyped-def]
+    plain = repairer.fix_and_explain(SPUN).edits
+    with_bom = repairer.fix_and_explain("\ufeff" + SPUN).edits
+    assert plain and [(e.start + 1, e.end + 1, e.after) for e in plain] == [
+        (e.start, e.end, e.after) for e in with_bom]
+
+
+def test_pager_named_in_the_environment_must_exist(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from repair.cli import _pager_found
+
+    monkeypatch.delenv("MANPAGER", raising=False)
+    monkeypatch.setenv("PAGER", "/nonexistent/pager -R")
+    assert not _pager_found()
+    monkeypatch.setenv("PAGER", f"{sys.executable} -c pass")
+    assert _pager_found()
+    monkeypatch.delenv("PAGER")
+    assert _pager_found()  # pydoc's own choice

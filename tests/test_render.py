@@ -361,8 +361,11 @@ def test_fix_in_place_keeps_a_backup(spun: Path, args: list[str], repairer) -> N
     assert invoke(["fix", str(spun), "--in-place", *args]).exit_code == 0
     assert spun.read_text(encoding="utf-8") == repairer.fix(SPUN)
     assert spun.with_name("article.txt.orig").read_text(encoding="utf-8") == SPUN
+    spun.write_text(SPUN, encoding="utf-8")  # spun again: another backup suffix is needed
     assert invoke(["fix", str(spun), "--in-place", "--backup-suffix", ".bak", *args]).exit_code == 0
-    assert spun.with_name("article.txt.bak").read_text(encoding="utf-8") == repairer.fix(SPUN)
+    assert spun.with_name("article.txt.bak").read_text(encoding="utf-8") == SPUN
+    # Nothing left to repair: the file is not rewritten and no third backup appears.
+    assert invoke(["fix", str(spun), "--in-place", "--backup-suffix", ".3", *args]).exit_code == 0
     assert sorted(p.name for p in spun.parent.iterdir()) == [
         "article.txt", "article.txt.bak", "article.txt.orig"
     ]  # no temporary files left
