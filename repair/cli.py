@@ -326,10 +326,12 @@ def diff(
     if format is Format.terminal:
         if output is None or output == "-":
             console = Console(highlight=False)
-            if pager and console.is_terminal and not _pager_found():
+            paged = pager and console.is_terminal
+            if paged and not _pager_found():
                 err.print(f"unspin: note: no pager {_pager_command()!r} found; printing the "
                           "diff without one", style="dim", markup=False)
-            elif pager and console.is_terminal:
+                paged = False
+            if paged:
                 os.environ.setdefault("LESS", "-R")  # keep colours in less
                 with console.pager(styles=True):
                     render.print_diff(result, console, name, explain, side_by_side)

@@ -436,11 +436,7 @@ def from_json(s: str) -> tuple[tuple[Edit, ...], str | None, str | None]:
         d = {"edits": d}
     if not isinstance(d, dict) or not isinstance(d.get("edits"), list):
         raise ValueError('expected the output of `unspin diff --format json` (an "edits" list)')
-    edits = []
-    for item in d["edits"]:
-        if not isinstance(item, dict):
-            raise ValueError(f"malformed edit {item!r}")
-        edits.append(Edit.from_dict(item))
+    edits = [Edit.from_dict(item, index=i) for i, item in enumerate(d["edits"])]
     sha = d.get("text_sha256")
     name = d.get("file")
     return (

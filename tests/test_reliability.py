@@ -795,3 +795,16 @@ def test_pager_named_in_the_environment_must_exist(monkeypatch) -> None:  # type
     assert _pager_found()
     monkeypatch.delenv("PAGER")
     assert _pager_found()  # pydoc's own choice
+
+
+def test_a_missing_pager_still_shows_the_diff(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    monkeypatch.delenv("MANPAGER", raising=False)
+    monkeypatch.setenv("PAGER", "/nonexistent/pager")
+    code, out, err = cli("diff", str(f), "--pager")
+    assert code == 0 and "no pager" in one_line(err)
+    assert b"in.txt: 4 ed" in out and b"|minconf:" in out  # the whole diff, to its signature
