@@ -16,6 +16,7 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
+from .io import read_input
 from .lexicon import MAX_SPAN, Row, write_rows
 from .text import word_parts, words
 
@@ -30,7 +31,12 @@ class Pair:
 
 
 def read_pairs(directory: Path | str, exclude: Iterable[str] = ()) -> list[Pair]:
-    """Read ``NNN.spun.txt``/``NNN.orig.txt`` pairs from ``directory`` (sorted by name)."""
+    """Read ``NNN.spun.txt``/``NNN.orig.txt`` pairs from ``directory`` (sorted by name).
+
+    A spun file without its original is skipped (:func:`unpaired_spun` lists them). A file
+    that is not UTF-8 text raises :class:`repair.io.InputError`, one line naming the file
+    and the byte.
+    """
     d = Path(directory)
     skip = set(exclude)
     out = []
@@ -39,8 +45,26 @@ def read_pairs(directory: Path | str, exclude: Iterable[str] = ()) -> list[Pair]
         op = d / f"{name}.orig.txt"
         if name in skip or not op.exists():
             continue
-        out.append(Pair(name, sp.read_text(encoding="utf-8"), op.read_text(encoding="utf-8")))
+        out.append(Pair(name, read_input(str(sp)), read_input(str(op))))
     return out
+
+
+def unpaired_spun(directory: Path | str) -> list[Path]:
+    """The ``NNN.spun.txt`` files in ``directory`` that have no ``NNN.orig.txt`` (sorted):
+    :func:`read_pairs` skips them, so a caller can warn.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for f in ("001.spun.txt", "001.orig.txt", "002.spun.txt"):
+    ...     _ = (d / f).write_text("x", encoding="utf-8")
+    >>> [p.name for p in unpaired_spun(d)]
+    ['002.spun.txt']
+    """
+    d = Path(directory)
+    return [
+        sp for sp in sorted(d.glob("*.spun.txt"))
+        if not (d / f"{sp.name[: -len('.spun.txt')]}.orig.txt").exists()
+    ]
 
 
 def paragraphs(text: str) -> list[str]:

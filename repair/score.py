@@ -97,14 +97,20 @@ def evaluate_scores(
 ) -> ScoreReport:
     """Score ``dev``'s spun texts (pairs, unpaired) against its clean ones (clean, pairs orig).
 
+    A text that is not UTF-8 raises :class:`repair.io.InputError` before any scoring.
+
     Tables mined from pairs are re-mined without each pair before scoring either side of it
     (leave-one-article-out), so a pair's own substitutions never count as evidence.
     """
     from .evaluate import table_from
+    from .io import read_input
     from .learn import count_pair, read_pairs
 
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
+    # Read every text before any scoring, so a file that is not UTF-8 fails at once.
+    unpaired = [(f.name, read_input(str(f))) for f in sorted((d / "unpaired").glob("*.spun.txt"))]
+    clean = [(f.name, read_input(str(f))) for f in sorted((d / "clean").glob("*.txt"))]
     counts = {p.name: count_pair(p) for p in pairs}
     full = repairer_for(table_from(counts, counts, base_rows))
     pos: list[tuple[str, float]] = []
@@ -117,8 +123,8 @@ def evaluate_scores(
         fix = repairer_for(table_from(counts, (n for n in counts if n != p.name), base_rows))
         pos.append((f"pairs/{p.name}.spun.txt", score(fix, p.spun)))
         neg.append((f"pairs/{p.name}.orig.txt", score(fix, p.orig)))
-    for f in sorted((d / "unpaired").glob("*.spun.txt")):
-        pos.append((f"unpaired/{f.name}", score(full, f.read_text(encoding="utf-8"))))
-    for f in sorted((d / "clean").glob("*.txt")):
-        neg.append((f"clean/{f.name}", score(full, f.read_text(encoding="utf-8"))))
+    for name, text in unpaired:
+        pos.append((f"unpaired/{name}", score(full, text)))
+    for name, text in clean:
+        neg.append((f"clean/{name}", score(full, text)))
     return ScoreReport(tuple(pos), tuple(neg), threshold)
