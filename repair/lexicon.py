@@ -1,6 +1,7 @@
 """Phrase tables: loading, validation, a longest-match index and case transfer.
 
-A table is UTF-8 TSV with the header ``spun  original  source  count  total  note  [seen]``.
+A table is UTF-8 TSV with the header ``spun  original  source  count  total  [note  [seen]]``
+(rows have the same five to seven columns; ``note`` may be empty).
 ``count`` is how often the spinner was seen turning ``original`` into ``spun``; ``total`` how
 often ``original`` was seen at all, so ``count/total`` estimates the channel P(spun | original).
 ``seen`` (optional; tables mined from pairs have it) is how often ``spun`` was met in spun
@@ -61,46 +62,40 @@ class Candidate:
     source: str = ""
 
 
-def read_rows(path: Path) -> Iterator[Row]:
-    """Parse one table, raising :class:`LexiconError` with ``file:line`` on bad input."""
+REQUIRED = 5  # spun, original, source, count, total; then note and seen, both optional
+COLUMNS = (
+    f"{REQUIRED} to {len(HEADER)} tab-separated columns: "
+    f"{', '.join(HEADER[:REQUIRED])}[, {HEADER[5]}[, {HEADER[6]}]]"
+)
+
+
+def read_rows(path: Path | str) -> Iterator[Row]:
+    """Parse one table, raising :class:`LexiconError` with ``file:line`` on bad input.
+
+    Every row needs a spun and an original phrase and finite numbers with
+    ``0 <= count <= total`` (and ``seen >= count`` where given); a file without the header
+    (an empty one too) or a row with more columns than the format has is refused.
+    """
+    path = Path(path)
     try:
         fh = path.open(encoding="utf-8", newline="")
     except OSError as e:
         raise LexiconError(f"{path}: cannot read phrase table ({e.strerror})") from None
     with fh:
         try:
+            header = False
             for lineno, line in enumerate(fh, 1):
                 line = line.rstrip("\r\n")
                 if lineno == 1:
-                    if tuple(line.split("\t")[:5]) != HEADER[:5]:
-                        raise LexiconError(
-                            f"{path}:1: header must start with {' '.join(HEADER[:5])!r}"
-                        )
+                    _check_header(path, line)
+                    header = True
                     continue
                 if not line or line.startswith("#"):
                     continue
-                cols = line.split("\t")
-                if len(cols) < 5:
-                    raise LexiconError(f"{path}:{lineno}: expected 5 or 6 tab-separated columns")
-                spun, original, source, count_s, total_s = cols[:5]
-                note = cols[5] if len(cols) > 5 else ""
-                seen_s = cols[6].strip() if len(cols) > 6 else ""
-                try:
-                    count, total = float(count_s), float(total_s)
-                    seen = float(seen_s) if seen_s else -1.0
-                except ValueError:
-                    raise LexiconError(
-                        f"{path}:{lineno}: count, total and seen must be numbers"
-                    ) from None
-                if not spun.strip() or count < 0 or total < count:
-                    raise LexiconError(
-                        f"{path}:{lineno}: need a spun phrase and 0 <= count <= total"
-                    )
-                if seen_s and seen < count:
-                    raise LexiconError(f"{path}:{lineno}: seen must be at least count")
-                yield Row(
-                    spun, original, source, count, total, note, f"{path.name}:{lineno}", seen
-                )
+                yield _row(path, lineno, line)
+            if not header:
+                raise LexiconError(f"{path}:1: empty file; a phrase table starts with the "
+                                   f"header {' '.join(HEADER)!r}")
         except UnicodeDecodeError as e:
             raise LexiconError(
                 f"{path}: not UTF-8 at byte {e.start} (sha256 {_checksum(path)})"
@@ -108,6 +103,43 @@ def read_rows(path: Path) -> Iterator[Row]:
         except LexiconError as e:
             # The checksum tells a corrupt or stale copy from the one that was meant.
             raise LexiconError(f"{e} (sha256 {_checksum(path)})") from None
+
+
+def _check_header(path: Path, line: str) -> None:
+    cols = tuple(line.split("\t"))
+    if cols[:REQUIRED] != HEADER[:REQUIRED] or len(cols) > len(HEADER):
+        raise LexiconError(
+            f"{path}:1: header must start with {' '.join(HEADER[:REQUIRED])!r} and have at "
+            f"most {len(HEADER)} columns ({COLUMNS})"
+        )
+
+
+def _row(path: Path, lineno: int, line: str) -> Row:
+    where = f"{path}:{lineno}"
+    cols = line.split("\t")
+    if not REQUIRED <= len(cols) <= len(HEADER):
+        raise LexiconError(f"{where}: {len(cols)} columns; expected {COLUMNS}")
+    spun, original, source, count_s, total_s = cols[:REQUIRED]
+    note = cols[5] if len(cols) > 5 else ""
+    seen_s = cols[6].strip() if len(cols) > 6 else ""
+    try:
+        count, total = float(count_s), float(total_s)
+        seen = float(seen_s) if seen_s else -1.0
+    except ValueError:
+        raise LexiconError(f"{where}: count, total and seen must be numbers") from None
+    # float() also reads inf and nan (and 1e999 as inf): no probability comes of them.
+    if not all(math.isfinite(x) for x in (count, total, seen)):
+        raise LexiconError(f"{where}: count, total and seen must be finite numbers")
+    if not spun.strip():
+        raise LexiconError(f"{where}: empty spun phrase")
+    if not original.strip():
+        raise LexiconError(f"{where}: empty original phrase (to delete words, restore "
+                           "the phrase around them)")
+    if count < 0 or total < count:
+        raise LexiconError(f"{where}: need 0 <= count <= total")
+    if seen_s and seen < count:
+        raise LexiconError(f"{where}: seen must be at least count")
+    return Row(spun, original, source, count, total, note, f"{path.name}:{lineno}", seen)
 
 
 def write_rows(rows: Iterable[Row], out: Path) -> int:
@@ -338,15 +370,29 @@ def stats(rows: list[Row]) -> dict[str, dict[str, int]]:
 
 
 def check(rows: list[Row], max_originals: int = 8) -> list[str]:
-    """Problems worth a look: identity rows, cycles, spun phrases with many restorations.
+    """Problems worth a look: duplicate rows, identity rows, cycles, spun phrases with many
+    restorations.
+
+    A duplicate has the same ``spun``, ``original`` and ``source`` as written as an earlier
+    row (in any of the tables): its counts would be added twice where rows are summed (the
+    spinner's channel, what spun text says of a phrase).
 
     >>> check([Row("a", "b", "x", 1, 2, "", "t:2"), Row("b", "a", "x", 1, 2, "", "t:3")])
     ["cycle: 'a' -> 'b' (t:2) and 'b' -> 'a' (t:3)"]
+    >>> check([Row("a", "b", "x", 1, 2, "", "t:2"), Row("a", "b", "x", 3, 4, "", "u:7")])
+    ["duplicate: 'a' -> 'b' (x) at u:7 repeats t:2"]
     """
     problems: list[str] = []
     pairs: dict[tuple[tuple[str, ...], tuple[str, ...]], Row] = {}
     originals: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
+    first: dict[tuple[str, str, str], Row] = {}
     for r in rows:
+        prev = first.setdefault((r.spun, r.original, r.source), r)
+        if prev is not r:
+            problems.append(
+                f"duplicate: {r.spun!r} -> {r.original!r} ({r.source}) at {r.rule} repeats "
+                f"{prev.rule}"
+            )
         s, o = key(r.spun), key(r.original)
         if s == o:
             problems.append(f"identity: {r.spun!r} -> {r.original!r} ({r.rule})")

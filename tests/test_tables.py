@@ -9,6 +9,7 @@ from clihelp import run_main
 
 from repair.io import InputError
 from repair.learn import read_pairs, unpaired_spun
+from repair.lexicon import LexiconError, Row, check, read_rows
 from repair.score import evaluate_scores
 
 
@@ -64,3 +65,88 @@ def test_unpaired_spun_lists_what_read_pairs_skips(tmp_path: Path) -> None:
     assert [p.name for p in read_pairs(tmp_path)] == ["001"]
     assert [p.name for p in unpaired_spun(tmp_path)] == ["002.spun.txt", "003.spun.txt"]
     assert unpaired_spun(tmp_path / "missing") == []
+
+
+HEADER = "spun\toriginal\tsource\tcount\ttotal\tnote\tseen\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "msg"),
+    [
+        ("foo\tbar\tcurated\tinf\tinf\t\n", "finite"),
+        ("foo\tbar\tcurated\t1\tinf\t\n", "finite"),
+        ("foo\tbar\tcurated\tnan\t3\t\n", "finite"),
+        ("foo\tbar\tcurated\t1\t1e999\t\n", "finite"),
+        ("foo\tbar\tcurated\t1\t3\t\tnan\n", "finite"),
+        ("foo\tbar\tcurated\t1\t3\t\t-inf\n", "finite"),
+        ("foo\t\tcurated\t1\t3\t\n", "empty original"),
+        ("foo\t  \tcurated\t1\t3\t\n", "empty original"),
+        ("\tbar\tcurated\t1\t3\t\n", "empty spun"),
+        ("foo\tbar\tcurated\t1\t3\t\t4\textra\n", "8 columns; expected 5 to 7"),
+        ("foo\tbar\tcurated\t1\n", "4 columns; expected 5 to 7"),
+    ],
+)
+def test_bad_rows_are_refused_by_file_and_line(tmp_path: Path, body: str, msg: str) -> None:
+    p = tmp_path / "t.tsv"
+    p.write_text(HEADER + "ok\tfine\tcurated\t1\t3\t\n" + body, encoding="utf-8")
+    with pytest.raises(LexiconError, match=rf"t\.tsv:3: .*{msg}") as e:
+        list(read_rows(p))
+    assert "\n" not in str(e.value)
+
+
+def test_column_message_states_the_format(tmp_path: Path) -> None:
+    p = tmp_path / "t.tsv"
+    p.write_text(HEADER + "foo\tbar\n", encoding="utf-8")
+    with pytest.raises(LexiconError) as e:
+        list(read_rows(p))
+    assert "spun, original, source, count, total[, note[, seen]]" in str(e.value)
+    assert "5 or 6" not in str(e.value)
+
+
+def test_optional_columns_still_load(tmp_path: Path) -> None:
+    p = tmp_path / "t.tsv"
+    p.write_text("spun\toriginal\tsource\tcount\ttotal\n"
+                 "a\tb\tcurated\t1\t3\n"
+                 "c\td\tcurated\t1\t3\tnote\n"
+                 "e\tf\tcurated\t1\t3\t\t5\n", encoding="utf-8")
+    assert [(r.spun, r.note, r.seen) for r in read_rows(p)] == [
+        ("a", "", -1.0), ("c", "note", -1.0), ("e", "", 5.0)]
+
+
+def test_a_file_without_a_header_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "t.tsv"
+    for data, msg in [(b"", "empty file"), (b"a\tb\tcurated\t1\t3\n", "header must start"),
+                      (HEADER.rstrip("\n").encode() + b"\tmore\n", "at most 7 columns")]:
+        p.write_bytes(data)
+        with pytest.raises(LexiconError, match=rf"t\.tsv:1: .*{msg}"):
+            list(read_rows(p))
+    p.write_bytes(HEADER.encode())  # a header and no rows is a valid, empty table
+    assert list(read_rows(p)) == []
+
+
+@pytest.mark.parametrize("command", [["lexicon", "stats"], ["lexicon", "check"], ["info"]])
+def test_non_finite_counts_are_one_line_in_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    command: list[str],
+) -> None:
+    p = tmp_path / "inf.tsv"
+    p.write_text(HEADER + "foo\tbar\tcurated\t1\tinf\t\n", encoding="utf-8")
+    code, _, err = run_main([*command, "--lexicon", str(p)], monkeypatch, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "inf.tsv:2: count, total and seen must be finite numbers" in err
+
+
+def test_check_flags_duplicate_rows() -> None:
+    rows = [Row("a", "b", "curated", 1, 2, "", "c.tsv:2"),
+            Row("a", "b", "mined-from-pairs", 1, 2, "", "p.tsv:2"),  # another source: fine
+            Row("A", "b", "curated", 1, 2, "", "c.tsv:3"),  # another case: fine
+            Row("a", "b", "curated", 2, 5, "", "c.tsv:9")]
+    assert [p for p in check(rows) if p.startswith("duplicate")] == [
+        "duplicate: 'a' -> 'b' (curated) at c.tsv:9 repeats c.tsv:2"]
+
+
+def test_default_tables_hold_no_duplicate_rows() -> None:
+    root = Path(__file__).resolve().parent.parent / "lexicon"
+    files = [root / "curated.tsv", *sorted((root / "built").glob("*.tsv"))]
+    rows = [r for f in files if f.exists() for r in read_rows(f)]
+    assert not [p for p in check(rows) if p.startswith("duplicate")]
