@@ -8,6 +8,7 @@ and insertions or deletions are attached to a neighbouring token so they stay su
 
 from __future__ import annotations
 
+import io
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -325,6 +326,19 @@ def _edge_function_word(phrase: str) -> bool:
     return not toks or toks[0] in FUNCTION_WORDS or toks[-1] in FUNCTION_WORDS
 
 
+def _read_utf8(path: Path) -> str:
+    """The text of ``path``; not UTF-8 is a one-line ``ValueError`` naming file, line and byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise ValueError(
+            f"{path}:{line}: not valid UTF-8 at byte {e.start} (0x{data[e.start]:02x}); "
+            "convert it to UTF-8"
+        ) from None
+
+
 def mine_tortured(
     path: Path | str, cap: float = 5.0, total: float = 50.0
 ) -> list[tuple[str, str, float, float]]:
@@ -337,14 +351,19 @@ def mine_tortured(
     ``cap`` over a fixed ``total``: no row claims more than ``cap/total``.
     """
     subs: Counter[tuple[str, str]] = Counter()
-    with Path(path).open(encoding="utf-8") as fh:
+    with io.StringIO(_read_utf8(Path(path)), newline=None) as fh:
         header = fh.readline().rstrip("\n").split("\t")
         if header[:2] != ["tortured", "expected"]:
             raise ValueError(f"{path}:1: expected columns 'tortured', 'expected'")
-        for line in fh:
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) < 2:
+        for lineno, line in enumerate(fh, 2):
+            if not line.strip():
                 continue
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) < 2 or not cols[0].strip() or not cols[1].strip():
+                raise ValueError(
+                    f"{path}:{lineno}: need a tortured phrase and its expected term, "
+                    "tab-separated"
+                )
             expected = cols[1]
             if "?" in expected or "(" in expected:
                 continue  # annotated or uncertain restorations

@@ -8,7 +8,7 @@ import pytest
 from clihelp import run_main
 
 from repair.io import InputError
-from repair.learn import read_pairs, unpaired_spun
+from repair.learn import mine_tortured, read_pairs, unpaired_spun
 from repair.lexicon import LexiconError, Row, check, read_rows
 from repair.score import evaluate_scores
 
@@ -150,3 +150,35 @@ def test_default_tables_hold_no_duplicate_rows() -> None:
     files = [root / "curated.tsv", *sorted((root / "built").glob("*.tsv"))]
     rows = [r for f in files if f.exists() for r in read_rows(f)]
     assert not [p for p in check(rows) if p.startswith("duplicate")]
+
+
+@pytest.mark.parametrize("row", ["foo bar\n", "foo bar\t\tx\n", "\tthird party\n"])
+def test_tortured_rows_without_an_expected_term_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], row: str
+) -> None:
+    p, out = tmp_path / "t.tsv", tmp_path / "o.tsv"
+    p.write_text("tortured\texpected\n0.33 birthday celebration\tthird party\n\n" + row,
+                 encoding="utf-8")
+    with pytest.raises(ValueError, match=r"t\.tsv:4: need a tortured phrase and its expected"):
+        mine_tortured(p)
+    code, _, err = run_main(["learn", "tortured", str(p), "-o", str(out)], monkeypatch, capsys)
+    assert code == 2 and "t.tsv:4: need a tortured phrase" in err and not out.exists()
+
+
+def test_tortured_list_not_utf8_names_file_line_and_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p, out = tmp_path / "t.tsv", tmp_path / "o.tsv"
+    p.write_bytes(b"tortured\texpected\r\nfoo bar\tbaz qux\r\nfoo \xff bar\tx y\n")
+    code, _, err = run_main(["learn", "tortured", str(p), "-o", str(out)], monkeypatch, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{p}:3: not valid UTF-8 at byte 40 (0xff)" in err and not out.exists()
+
+
+def test_tortured_list_reads_crlf_like_lf(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    text = ("tortured\texpected\n0.33 birthday celebration\tthird party\n"
+            "bosom peril\tbreast cancer\n")
+    a.write_text(text, encoding="utf-8", newline="\n")
+    b.write_bytes(text.replace("\n", "\r\n").encode())
+    assert mine_tortured(a) == mine_tortured(b) != []
