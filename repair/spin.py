@@ -17,6 +17,8 @@ for quality claims about real spinning.
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +85,31 @@ class Channel:
         return len(self.index)
 
 
+_WORD = re.compile(r"\w")
+
+
+def _spaced(text: str, start: int, end: int, spun: str) -> str:
+    """``spun``, to replace ``text[start:end]``, with a space before it where the original
+    began with a punctuation mark glued to what precedes it and ``spun`` begins with a word
+    ("results." -> "results coverage .", not "resultscoverage ."); after an opening bracket
+    or quote it stays glued, and what follows stays as the original had it.
+
+    >>> _spaced("the results.", 11, 12, "coverage ."), _spaced("5%", 1, 2, "percent")
+    (' coverage .', ' percent')
+    >>> _spaced("(.", 1, 2, "x ."), _spaced("a , b", 2, 3, ", even"), _spaced("a.", 1, 2, ". x")
+    ('x .', ', even', '. x')
+    """
+    before = text[start - 1] if start > 0 else " "
+    if (
+        _WORD.match(spun[:1])
+        and not _WORD.match(text[start:end][:1])
+        and not before.isspace()
+        and unicodedata.category(before) not in ("Ps", "Pi")
+    ):
+        return " " + spun
+    return spun
+
+
 def spin(text: str, channel: Channel, *, seed: int | None = 0, rate: float = 1.0,
          rng: random.Random | None = None) -> Spun:
     """Spin ``text``; the same ``seed`` (or ``rng`` state) gives the same output."""
@@ -115,7 +142,8 @@ def spin(text: str, channel: Channel, *, seed: int | None = 0, rate: float = 1.0
                 s = sent[p0.token].start + p0.offset
                 e = sent[p1.token].start + p1.offset + len(p1.text)
                 src = text[s:e]
-                swaps.append(Swap(s, e, src, transfer_case(src, spuns[pick]), rules[pick]))
+                new = _spaced(text, s, e, transfer_case(src, spuns[pick]))
+                swaps.append(Swap(s, e, src, new, rules[pick]))
                 step = n
                 break
             a += step

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -113,3 +114,47 @@ def test_a_word_normalisation_changes_in_length_stays_whole() -> None:
     assert [(out.orig[w.start:w.end], w.spun) for w in out.swaps] == [("old", "outdated")]
     plain = spin("The \uac00-old owner is old.", ch, seed=0)  # composed: read as parts
     assert plain.text == "The \uac00-outdated owner is outdated."
+
+
+def test_a_word_replacing_glued_punctuation_gets_a_space_before_it() -> None:
+    """Mined rows whose original is a bare punctuation mark ("." -> "coverage .") used to
+    glue the new word to the one before ("resultscoverage .")."""
+    from repair.lexicon import Row
+
+    ch = Channel([Row("coverage .", ".", "t", 9, 9, "", "t:1"),
+                  Row(", even", ",", "t", 9, 9, "", "t:2"),
+                  Row("percent", "%", "t", 9, 9, "", "t:3")])
+    text = 'Second quarter results. Up 5%, (.) and "results."\n'
+    out = spin(text, ch, seed=0, rate=100.0)
+    assert out.text == ('Second quarter results coverage . Up 5 percent, even (coverage .) and '
+                        '"results coverage ."\n')
+    rebuilt, last = [], 0
+    for w in out.swaps:  # each swap still says what text[start:end] became
+        rebuilt += [text[last:w.start], w.spun]
+        last = w.end
+    assert "".join([*rebuilt, text[last:]]) == out.text
+
+
+def test_no_word_is_glued_on_the_dev_texts_and_the_seed_still_decides() -> None:
+    import random
+    import re
+
+    from repair import default_lexicons
+
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root.parent / "shared" / "dev" / "clean").glob("*.txt"))
+    tables = [Path(p) for p in default_lexicons()]
+    if not files or not all(p.exists() for p in tables):
+        pytest.skip("needs the dev texts and the built tables")
+    ch = Channel.load(tables)
+    texts = [f.read_text(encoding="utf-8") for f in files[:10]]
+
+    def run(seed: int) -> list[str]:
+        rng = random.Random(seed)
+        return [spin(t, ch, rate=100.0, rng=rng).text for t in texts]
+
+    a = run(1)
+    assert a == run(1) != run(2)
+    for out in a:  # the words of rows replacing "." and "," never touch the word before
+        assert not re.search(r"\w(?:coverage|from customers|ago|virus|program) \.", out)
+        assert not re.search(r"\w(?:activities|method|of time|on|place|time|today) ,", out)
