@@ -91,22 +91,35 @@ _WORD = re.compile(r"\w")
 def _spaced(text: str, start: int, end: int, spun: str) -> str:
     """``spun``, to replace ``text[start:end]``, with a space before it where the original
     began with a punctuation mark glued to what precedes it and ``spun`` begins with a word
-    ("results." -> "results coverage .", not "resultscoverage ."); after an opening bracket
-    or quote it stays glued, and what follows stays as the original had it.
+    ("results." -> "results coverage .", not "resultscoverage ."; after an opening bracket
+    or quote it stays glued), and likewise after it where the original ended with a mark
+    glued to a following word and ``spun`` ends with a word ('"We' -> "sans We", not
+    "sansWe"). Punctuation that followed the original stays glued to ``spun``.
 
     >>> _spaced("the results.", 11, 12, "coverage ."), _spaced("5%", 1, 2, "percent")
     (' coverage .', ' percent')
     >>> _spaced("(.", 1, 2, "x ."), _spaced("a , b", 2, 3, ", even"), _spaced("a.", 1, 2, ". x")
     ('x .', ', even', '. x')
+    >>> _spaced('said "We', 5, 6, "sans"), _spaced('said "', 5, 6, "sans"), _spaced("a,!", 1, 2, "on")
+    ('sans ', 'sans', ' on')
     """
+    src = text[start:end]
     before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
     if (
         _WORD.match(spun[:1])
-        and not _WORD.match(text[start:end][:1])
+        and not _WORD.match(src[:1])
         and not before.isspace()
         and unicodedata.category(before) not in ("Ps", "Pi")
     ):
-        return " " + spun
+        spun = " " + spun
+    if (
+        _WORD.match(spun[-1:])
+        and not _WORD.match(src[-1:])
+        and not after.isspace()
+        and not unicodedata.category(after).startswith("P")
+    ):
+        spun = spun + " "
     return spun
 
 

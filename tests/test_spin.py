@@ -158,3 +158,11 @@ def test_no_word_is_glued_on_the_dev_texts_and_the_seed_still_decides() -> None:
     for out in a:  # the words of rows replacing "." and "," never touch the word before
         assert not re.search(r"\w(?:coverage|from customers|ago|virus|program) \.", out)
         assert not re.search(r"\w(?:activities|method|of time|on|place|time|today) ,", out)
+
+
+def test_a_word_replacing_punctuation_glued_to_the_next_word_gets_a_space_after_it() -> None:
+    from repair.lexicon import Row
+
+    ch = Channel([Row("sans", '"', "t", 9, 9, "", "t:1")])
+    out = spin('He said "We won", then "$5".', ch, seed=0, rate=100.0)
+    assert out.text == "He said sans We won sans, then sans $5 sans."
