@@ -96,8 +96,10 @@ def substitution_spans(spun: list[str], orig: list[str]) -> Iterator[tuple[int, 
         gap = b[0] == b[1] or b[2] == b[3]
         if blocks and blocks[-1][1] == b[0] and blocks[-1][3] == b[2] and (gap or blocks[-1][4]):
             # An insertion or deletion belongs to the replacement beside it ("party" ->
-            # "birthday celebration", "majority" -> "vast greater part"); two adjacent
-            # replacements stay two substitutions ("third party" -> "0.33 birthday ...").
+            # "birthday celebration", "majority" -> "vast greater part"). rapidfuzz never
+            # puts two replacements side by side, so each run of differences is one block:
+            # "third party" -> "0.33 birthday celebration" is one, 2 words to 3, which
+            # decompose() splits only where other rows explain its pieces.
             blocks[-1][1], blocks[-1][3] = b[1], b[3]
             blocks[-1][4] = gap
         else:
@@ -344,8 +346,15 @@ def mine_tortured(
 ) -> list[tuple[str, str, float, float]]:
     """Word-level substitutions from the tortured-phrases list (``tortured``, ``expected``).
 
-    Each phrase pair is aligned like a spun/original pair, so "0.33 birthday celebration" ->
-    "third party" yields "0.33" -> "third" and "birthday celebration" -> "party". The list
+    Each phrase pair is aligned like a spun/original pair (:func:`substitutions`): phrases of
+    equal length give word rows ("counterfeit consciousness" -> "artificial intelligence"
+    yields "counterfeit" -> "artificial" and "consciousness" -> "intelligence"); otherwise
+    the differing words make one block, which :func:`decompose` splits only where rows
+    seen elsewhere in the list explain all its pieces but one. "0.33 birthday celebration"
+    -> "third party" on its own stays one row; with "birthday celebration" -> "party" also
+    in the list it yields "0.33" -> "third" and "birthday celebration" -> "party". (The
+    list's own line is "0.33 Birthday Celebration" -> "third-party": one word on the
+    expected side, so the built table has it whole.) The list
     says nothing of how often an expected word is left alone, and a term repeated across
     many scientific phrases ("acid") says little about news, so counts are capped at
     ``cap`` over a fixed ``total``: no row claims more than ``cap/total``.

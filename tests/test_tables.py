@@ -182,3 +182,20 @@ def test_tortured_list_reads_crlf_like_lf(tmp_path: Path) -> None:
     a.write_text(text, encoding="utf-8", newline="\n")
     b.write_bytes(text.replace("\n", "\r\n").encode())
     assert mine_tortured(a) == mine_tortured(b) != []
+
+
+def test_tortured_decomposition_is_as_documented(tmp_path: Path) -> None:
+    """lexicon/README.md and mine_tortured's docstring: a 3 -> 2 block stays whole unless the
+    list explains its pieces elsewhere; equal-length phrases give word rows."""
+    p = tmp_path / "t.tsv"
+    head = "tortured\texpected\n0.33 birthday celebration\tthird party\n"
+    p.write_text(head, encoding="utf-8")
+    assert [r[:2] for r in mine_tortured(p)] == [("0.33 birthday celebration", "third party")]
+    p.write_text(head + "birthday celebration\tparty\n", encoding="utf-8")
+    assert {r[:2] for r in mine_tortured(p)} == {("0.33", "third"),
+                                                  ("birthday celebration", "party")}
+    p.write_text("tortured\texpected\n0.33 Birthday Celebration\tthird-party\n"
+                 "counterfeit consciousness\tartificial intelligence\n", encoding="utf-8")
+    assert {r[:2] for r in mine_tortured(p)} == {
+        ("0.33 birthday celebration", "third-party"), ("counterfeit", "artificial"),
+        ("consciousness", "intelligence")}
