@@ -11,8 +11,8 @@ from pathlib import Path
 from repair import Config, Repairer
 from repair import calibrate as cal
 from repair.decode import PROPOSE
-from repair.evaluate import loo_tables
-from repair.lexicon import Lexicon, Row, read_rows
+from repair.evaluate import loo_rows
+from repair.lexicon import Lexicon, Row
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT.parent / "shared" / "dev"
@@ -25,8 +25,7 @@ def proposing(
     leave-one-out keeps (without those whose file stem is in ``drop``), and the raw
     repair with a given table on the same loaded models."""
     base = Repairer((config or Config()).raw(PROPOSE))
-    files = [f for f in loo_tables(base.config.lexicons) if f.stem not in drop]
-    rows = [r for f in files for r in read_rows(f)]
+    rows, _ = loo_rows(f for f in base.config.lexicons if Path(f).stem not in drop)
     return base, rows, lambda lex: base.with_lexicon(lex).raw
 
 

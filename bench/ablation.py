@@ -22,7 +22,7 @@ from _common import DEV, synthetic
 from repair import DEFAULT_MIN_CONFIDENCE, Config, Repairer
 from repair import calibrate as cal
 from repair.decode import ALONE, PROPOSE, Settings
-from repair.evaluate import loo_tables
+from repair.evaluate import loo_rows
 from repair.lexicon import INFLECTION_PENALTY, SPARSE_PENALTY, Lexicon, read_rows
 
 TARGET_PRECISION = 0.93  # also report the best recovery over thresholds 0.5-0.95 at this
@@ -54,8 +54,8 @@ def run(base: Repairer, extra: list[Path], drop: tuple[str, ...] = (), loo: bool
     cfg = base.config.raw(preset)
     if not news:
         cfg = dataclasses.replace(cfg, news_lm=None)
-    files = [f for f in loo_tables(cfg.lexicons) if f.stem not in drop] + extra
-    rows = [r for f in files for r in read_rows(f)]
+    rows, _ = loo_rows(f for f in cfg.lexicons if Path(f).stem not in drop)
+    rows += [r for f in extra for r in read_rows(f)]
     penalties = (sparse, inflection_penalty) != (SPARSE_PENALTY, INFLECTION_PENALTY)
 
     def raw_for(lex: Lexicon) -> cal.Raw:

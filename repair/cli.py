@@ -34,7 +34,7 @@ from .lexicon import LexiconError
 from .lm import ModelError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from .lexicon import Row
     from .pipeline import Stats
@@ -222,6 +222,20 @@ def load(
             style="dim",
         )
     return r
+
+
+def check_new_output(output: Path | str | None, inputs: Iterable[Path | str] = ()) -> None:
+    """Refuse, before any work, an output that cannot be written (see
+    :func:`repair.io.check_output`) or that is one of the ``inputs`` (files, or folders
+    whose files are read)."""
+    if output is None:
+        return
+    check_output(str(output))
+    for p in inputs:
+        files = sorted(Path(p).iterdir()) if Path(p).is_dir() else [Path(p)]
+        for f in files:
+            if same_file(output, f):
+                raise Fail(f"{output}: is one of the inputs ({f}); write elsewhere")
 
 
 def _check_errors(errors: str) -> None:
@@ -429,7 +443,9 @@ def eval_(
     ] = True,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     by_rule: Annotated[bool, typer.Option("--by-rule", help="Per-rule fired/right counts")] = False,
-    per_article: Annotated[bool, typer.Option("--per-article")] = False,
+    per_article: Annotated[
+        bool, typer.Option("--per-article", help="With --json: every pair's own figures")
+    ] = False,
     curve: Annotated[
         bool,
         typer.Option("--curve", help="Also score every --min-confidence from 0.5 to 0.95"),
@@ -455,15 +471,16 @@ def eval_(
     how far it could move on other articles of the same kind.
     """
     from . import calibrate as cal
-    from .evaluate import Report, loo_tables
+    from .evaluate import Report, loo_rows
     from .lexicon import Lexicon, read_rows
 
-    if not (dev / "pairs").is_dir():
-        raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
+    _check_dev(dev)
     config = make_config(lm, lexicon, min_confidence, bias)
     base = load(config)
-    files = loo_tables(config.lexicons) if loo else [Path(f) for f in config.lexicons]
-    rows = [r for f in files for r in read_rows(f)]
+    if loo:  # rows mined from the pairs (by provenance) are re-mined without each article
+        rows, mined = loo_rows(config.lexicons)
+    else:
+        rows, mined = [r for f in config.lexicons for r in read_rows(Path(f))], False
 
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
@@ -471,7 +488,7 @@ def eval_(
     fitted = base.decoder.calibration
     method = getattr(fitted, "method", None)
     texts, synth = synthetic_texts(synthetic, method)
-    runs = cal.dev_runs(dev, raw_for, rows, True, cal.leave_one_out if loo else None,
+    runs = cal.dev_runs(dev, raw_for, rows, True, cal.leave_one_out if mined else None,
                         cal.FOLDS if method else 0, synthetic=texts)
     thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
     rep, *others = cal.crossfit_reports(runs, method, thresholds)
@@ -479,7 +496,10 @@ def eval_(
     def cis(r: Report) -> dict[str, object]:
         return {f"{k}_ci95": list(v) for k, v in r.intervals(boot).items()} if boot else {}
 
-    summary = {**rep.summary(), **cis(rep), "loo": loo, "map": method or "none",
+    pairs_table = ("re-mined without each article" if mined
+                   else "as given" if not loo else "none given")
+    summary = {**rep.summary(), **cis(rep), "loo": loo, "pairs_table": pairs_table,
+               "map": method or "none",
                "map_folds": cal.FOLDS if method else 0, "synthetic": synth,
                **({"bootstrap": boot} if boot else {}), "signature": base.signature}
     points = [
@@ -488,6 +508,7 @@ def eval_(
          **cis(r)}
         for t, r in zip(CURVE, others, strict=True)
     ] if curve else []
+    summary = _json_safe(summary)
     if as_json:
         out: dict[str, object] = {"summary": summary}
         if curve:
@@ -496,7 +517,7 @@ def eval_(
             out["pairs"] = [p.__dict__ if hasattr(p, "__dict__") else _row(p) for p in rep.pairs]
         if by_rule:
             out["rules"] = _rules(rep.rules)
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2, allow_nan=False))
         return
     for k, v in summary.items():
         print(f"{k}: {_cell(v)}")
@@ -508,6 +529,26 @@ def eval_(
         print("\nrule\tfired\tright")
         for r in _rules(rep.rules):
             print(f"{r['rule']}\t{r['fired']}\t{r['right']}")
+
+
+def _check_dev(dev: Path) -> None:
+    """A dev folder laid out like ../shared/dev, with pairs in it; one note per spun text
+    whose original is missing (it is left out)."""
+    from .learn import read_pairs, unpaired_spun
+
+    if not (dev / "pairs").is_dir():
+        raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
+    if not read_pairs(dev / "pairs"):
+        raise Fail(f"{dev}/pairs: no NNN.spun.txt / NNN.orig.txt pairs found")
+    for f in unpaired_spun(dev / "pairs"):
+        err.print(f"unspin: note: {f} has no .orig.txt beside it; left out", markup=False)
+
+
+def _json_safe(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` with NaN and infinite figures as None (JSON has neither; an AUC is NaN when a
+    set lacks one of its two classes)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in d.items()}
 
 
 def _cell(v: object) -> str:
@@ -597,7 +638,6 @@ def learn_raw_cmd(
     The texts are streamed, once for their vocabulary and once per iteration, so memory
     does not grow with the corpus.
     """
-    from collections.abc import Iterable
 
     from .learn import write_table
     from .pipeline import BadInput, jsonl_texts, learn_raw_stream, progress_bar, shared_repairer
@@ -614,6 +654,7 @@ def learn_raw_cmd(
             return (read_input(str(p), errors) for p in files)
         return jsonl_texts(source, field)
     config = make_config(lm, lexicon)
+    check_new_output(output, [*(files or [source]), *config.lexicons])
     load(config, shared_repairer)  # the workers' loader; a bad model or table fails here
     try:
         with progress_bar(None, "docs") as update:  # on a terminal only
@@ -640,6 +681,7 @@ def learn_tortured(
     from .learn import mine_tortured, write_table
     from .lexicon import TORTURED_SOURCE
 
+    check_new_output(output, [path])
     try:
         rows = mine_tortured(path)
     except OSError as e:
@@ -656,12 +698,17 @@ def learn_pairs(
     output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
 ) -> None:
     """Mine substitutions from spun/original pairs into a phrase table."""
-    from .learn import mine_pairs, read_pairs, write_table
+    from .learn import mine_pairs, read_pairs, unpaired_spun, write_table
     from .lexicon import PAIRS_SOURCE
 
+    if not directory.is_dir():
+        raise Fail(f"{directory}: no such folder")
+    check_new_output(output, [directory])
     pairs = read_pairs(directory)
     if not pairs:
         raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found")
+    for f in unpaired_spun(directory):
+        err.print(f"unspin: note: {f} has no .orig.txt beside it; left out", markup=False)
     n = write_table(mine_pairs(pairs), output, PAIRS_SOURCE)
     err.print(f"{output}: {n} rows from {len(pairs)} pairs")
 
@@ -822,27 +869,28 @@ def score_eval(
     lexicon: LexOpt = None,
 ) -> None:
     """ROC AUC, precision and recall of the spin score: spun vs clean, tables left one out."""
-    from .evaluate import loo_tables
-    from .lexicon import Lexicon, read_rows
+    from .evaluate import loo_rows
+    from .lexicon import Lexicon
     from .score import evaluate_scores
 
-    if not (dev / "pairs").is_dir():
-        raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
+    if not 0.0 <= threshold <= 1.0:
+        raise Fail("--threshold must be between 0 and 1 (a spin probability)")
+    _check_dev(dev)
     config = make_config(lm, lexicon)
     base = load(config)
-    rows = [r for f in loo_tables(config.lexicons) for r in read_rows(f)]
+    rows, mined = loo_rows(config.lexicons)
 
     def repairer_for(lex: Lexicon) -> object:
         return base.with_lexicon(lex).fix_and_explain
 
     rep = evaluate_scores(dev, repairer_for, rows, threshold)  # type: ignore[arg-type]
-    summary = {**rep.summary(), "signature": base.signature}
+    summary = _json_safe({**rep.summary(), "signature": base.signature})
     if as_json:
         out: dict[str, object] = {"summary": summary}
         if per_doc:
             out["spun"] = dict(rep.pos)
             out["clean"] = dict(rep.neg)
-        print(json.dumps(out, indent=2))
+        print(json.dumps(out, indent=2, allow_nan=False))
         return
     for k, v in summary.items():
         print(f"{k}: {v}")
@@ -1004,6 +1052,7 @@ def bench(
     from . import bench as b
 
     config = make_config(lm, lexicon)
+    check_new_output(plot)
     load(config)  # one-line error on a missing model before any timing
     sizes = [n for n in b.SCALING_SIZES if n <= max_words] if scaling or plot else []
     if (scaling or plot) and max_words not in sizes and max_words < b.SCALING_SIZES[-1]:
@@ -1039,6 +1088,8 @@ def spin(
     from .spin import LABEL, Channel
     from .spin import spin as spin_text
 
+    if not math.isfinite(rate):
+        raise Fail("--rate must be a finite number (it scales every row's probability)")
     files = tuple(lexicon) if lexicon else default_lexicons()
     try:
         channel = Channel.load(files)
@@ -1048,6 +1099,8 @@ def spin(
         if not jsonl:
             raise Fail(f"{path}: is a folder; pass --jsonl to get one record per file")
         sources = [(str(p), read_input(str(p))) for p in sorted(Path(path).glob("*.txt"))]
+        if not sources:
+            raise Fail(f"{path}: no *.txt files found")
     else:
         sources = [(path, read_input(path))]
     rng = random.Random(seed)
@@ -1087,25 +1140,31 @@ def calibrate(
 ) -> None:
     """Reliability table of edit confidence (tables left one article out); fit and save a map."""
     from . import calibrate as cal
-    from .evaluate import loo_tables
-    from .lexicon import Lexicon, read_rows
+    from .evaluate import loo_rows
+    from .lexicon import Lexicon
 
-    if not (dev / "pairs").is_dir():
-        raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
+    _check_dev(dev)
     if method not in cal.FITTERS:
         raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")
     # Fit on raw confidences: an existing map must not calibrate its own training data. A
     # re-scorer judges what the decoder proposes when it has a re-scorer behind it.
     config = make_config(lm, lexicon).raw(settings_for(method))
+    target = output or cal.DEFAULT_OUT
+    if save:  # the map and the model file beside it; checked before minutes of work
+        inputs: list[Path | str] = [*config.lexicons, dev / "pairs", dev / "clean"]
+        for dest in (Path(target), Path(target).with_suffix(".joblib")):
+            check_new_output(dest, inputs)
     base = load(config)
-    rows = [r for f in loo_tables(config.lexicons) for r in read_rows(f)]
+    rows, mined = loo_rows(config.lexicons)
+    learn_from = cal.leave_one_out if mined else None
 
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
 
     texts, synth = synthetic_texts(synthetic, method)
-    runs = cal.dev_runs(dev, raw_for, rows, with_clean, synthetic=texts)
-    fit_on = cal.raw_results(dev, raw_for, rows, with_clean, held_out=(), synthetic=texts)
+    runs = cal.dev_runs(dev, raw_for, rows, with_clean, learn_from, synthetic=texts)
+    fit_on = cal.raw_results(dev, raw_for, rows, with_clean, learn_from, held_out=(),
+                             synthetic=texts)
     try:
         res = cal.calibrate(cal.judge(runs.scored), lenient,
                             [cal.judge(t) for t in runs.training], cal.judge(fit_on), runs.folds)
@@ -1114,7 +1173,6 @@ def calibrate(
     meta = {"signature": base.signature, "check": "lenient" if lenient else "strict",
             "edits": res.n, "with_clean": with_clean, "fitted_on": cal.dev_digest(dev),
             "synthetic": synth}
-    target = output or cal.DEFAULT_OUT
     if save and res.n:
         cal.save_map(res.fits[method], target, meta)
     if as_json:

@@ -19,8 +19,9 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
+from .io import read_input
 from .learn import MinedRow, PairCounts, aggregate
-from .lexicon import PAIRS_SOURCE, Lexicon, Row
+from .lexicon import PAIRS_SOURCE, Lexicon, Row, read_rows
 from .score import roc_auc
 from .text import words
 
@@ -178,17 +179,26 @@ def _ngrams(toks: list[str]) -> Iterable[tuple[str, ...]]:
 
 
 def read_clean(directory: Path | str) -> list[tuple[str, str]]:
-    return [(p.stem, p.read_text(encoding="utf-8")) for p in sorted(Path(directory).glob("*.txt"))]
+    return [(p.stem, read_input(str(p))) for p in sorted(Path(directory).glob("*.txt"))]
 
 
-def loo_tables(paths: Iterable[str | Path]) -> list[Path]:
-    """The tables leave-one-out keeps: all but those learned from the dev pairs themselves
-    (named ``pairs*``), which it re-learns without each held-out article.
+def loo_rows(paths: Iterable[str | Path]) -> tuple[list[Row], bool]:
+    """The rows leave-one-out keeps, and whether it must re-mine a pairs table.
 
-    >>> [p.name for p in loo_tables(["lexicon/curated.tsv", "lexicon/built/pairs.tsv"])]
-    ['curated.tsv']
+    Rows mined from the dev pairs themselves (their provenance: source
+    ``mined-from-pairs``, whatever the file is called) are left out, and re-mined without
+    each held-out article; every other row is kept. Without any such row there is no pairs
+    table to re-learn, and none is added.
+
+    >>> rows, mined = loo_rows(["lexicon/curated.tsv", "lexicon/built/pairs.tsv"])
+    >>> mined, len(rows) == len(list(read_rows(Path("lexicon/curated.tsv"))))
+    (True, True)
+    >>> loo_rows(["lexicon/curated.tsv"])[1]
+    False
     """
-    return [Path(p) for p in paths if not Path(p).name.startswith("pairs")]
+    every = [r for p in paths for r in read_rows(Path(p))]
+    kept = [r for r in every if r.source != PAIRS_SOURCE]
+    return kept, len(kept) < len(every)
 
 
 def mined_rows(rows: Iterable[MinedRow], source: str = PAIRS_SOURCE) -> list[Row]:

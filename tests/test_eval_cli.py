@@ -1,0 +1,130 @@
+"""unspin eval, score-eval and calibrate on dev folders: what leave-one-out re-learns, and
+bad folders refused in one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from clihelp import invoke, model_args, run_main
+from test_learn import write_dev
+
+from repair.learn import mine_pairs, read_pairs, write_table
+from repair.lexicon import PAIRS_SOURCE
+
+
+def _summary(args: list[str]) -> dict[str, object]:
+    res = invoke(["eval", *args, "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)["summary"]  # type: ignore[no-any-return]
+
+
+def test_leave_one_out_goes_by_provenance_not_file_name(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path
+) -> None:
+    """A table mined from the scored pairs is re-mined without each of them whatever its
+    name; without one, nothing mined from the pairs is added."""
+    dev = write_dev(tmp_path / "dev")
+    for name in ("pairs.tsv", "mined.tsv"):
+        write_table(mine_pairs(read_pairs(dev / "pairs")), tmp_path / name, PAIRS_SOURCE)
+    lm = ["--lm", str(tiny_lm)]
+    plain = _summary([str(dev), *model_args(tiny_lm, tiny_lexicon)])
+    assert plain["pairs_table"] == "none given"
+    named = _summary([str(dev), *lm, "-l", str(tiny_lexicon), "-l", str(tmp_path / "pairs.tsv")])
+    other = _summary([str(dev), *lm, "-l", str(tiny_lexicon), "-l", str(tmp_path / "mined.tsv")])
+    assert named["pairs_table"] == other["pairs_table"] == "re-mined without each article"
+    assert {k: v for k, v in named.items() if k != "signature"} == {
+        k: v for k, v in other.items() if k != "signature"}
+    # The same table used as given sees the scored pairs: it may only do better.
+    leaky = _summary([str(dev), *lm, "-l", str(tiny_lexicon), "-l", str(tmp_path / "mined.tsv"),
+                      "--no-loo"])
+    assert leaky["pairs_table"] == "as given"
+    assert leaky["recovery"] >= named["recovery"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("command", ["eval", "score-eval", "calibrate"])
+def test_dev_folders_without_pairs_or_with_bad_text_are_one_line(
+    command: str, tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = [*model_args(tiny_lm, tiny_lexicon)] + (["--no-save"] if command == "calibrate" else [])
+    empty = tmp_path / "empty"
+    (empty / "pairs").mkdir(parents=True)
+    (empty / "clean").mkdir()
+    code, out, err = run_main([command, str(empty), *args], monkeypatch, capsys)
+    assert code == 2 and "no NNN.spun.txt / NNN.orig.txt pairs" in err
+    assert len(err.strip().splitlines()) == 1
+    bad = write_dev(tmp_path / "bad")
+    (bad / "pairs" / "001.spun.txt").write_bytes(b"The navy \xff said it .\n")
+    code, out, err = run_main([command, str(bad), *args], monkeypatch, capsys)
+    assert code == 2 and "001.spun.txt" in err and "UTF-8" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_spun_text_without_its_original_is_named(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dev = write_dev(tmp_path / "dev")
+    shutil.copy(dev / "pairs" / "001.spun.txt", dev / "pairs" / "009.spun.txt")
+    code, out, err = run_main(["eval", str(dev), "--json", *model_args(tiny_lm, tiny_lexicon)],
+                              monkeypatch, capsys)
+    assert code == 0 and "009.spun.txt has no .orig.txt" in err
+    assert json.loads(out)["summary"]["pairs"] == 2
+
+
+def test_learning_commands_never_write_over_their_inputs(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dev = write_dev(tmp_path / "dev")
+    table = tmp_path / "cur.tsv"
+    shutil.copy(tiny_lexicon, table)
+    tort = tmp_path / "tort.tsv"
+    tort.write_text("tortured\texpected\nbirthday celebration\tparty\n", encoding="utf-8")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("The navy mentioned the faculties were shut .\n")
+    inputs = (table, tort, raw / "a.txt", dev / "pairs" / "001.spun.txt")
+    before = {p: p.read_bytes() for p in inputs}
+    lm = ["--lm", str(tiny_lm)]
+    for args in (
+        ["learn", "raw", str(raw), "-l", str(table), *lm, "-o", str(table)],
+        ["learn", "raw", str(raw), "-l", str(table), *lm, "-o", str(raw / "a.txt")],
+        ["learn", "pairs", str(dev / "pairs"), "-o", str(dev / "pairs" / "001.spun.txt")],
+        ["learn", "tortured", str(tort), "-o", str(tort)],
+        ["calibrate", str(dev), *lm, "-l", str(table), "--method", "isotonic", "-o", str(table)],
+    ):
+        code, _, err = run_main(args, monkeypatch, capsys)
+        assert code == 2 and "is one of the inputs" in err, (args, err)
+        assert len(err.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in before} == before
+    # A folder that does not exist is refused, as fix does, not created.
+    code, _, err = run_main(["learn", "pairs", str(dev / "pairs"), "-o",
+                             str(tmp_path / "no" / "x.tsv")], monkeypatch, capsys)
+    assert code == 2 and "no folder" in err and not (tmp_path / "no").exists()
+
+
+def test_research_options_are_checked(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dev = write_dev(tmp_path / "dev")
+    (tmp_path / "none").mkdir()
+    for args, why in (
+        (["score-eval", str(dev), "--threshold", "5"], "--threshold must be between 0 and 1"),
+        (["spin", str(dev / "clean" / "001.txt"), "--rate", "inf"], "--rate must be a finite"),
+        (["spin", str(tmp_path / "none"), "--jsonl"], "no *.txt files"),
+    ):
+        code, out, err = run_main(args, monkeypatch, capsys)
+        assert code == 2 and why in err and out == "", (args, err)
+
+
+def test_figures_that_are_not_numbers_are_json_null() -> None:
+    from repair.cli import _json_safe
+
+    got = _json_safe({"spin_auc": float("nan"), "x": float("inf"), "recovery": 0.5, "n": "a"})
+    assert json.dumps(got, allow_nan=False) == (
+        '{"spin_auc": null, "x": null, "recovery": 0.5, "n": "a"}')
