@@ -100,8 +100,10 @@ def _spaced(text: str, start: int, end: int, spun: str) -> str:
     (' coverage .', ' percent')
     >>> _spaced("(.", 1, 2, "x ."), _spaced("a , b", 2, 3, ", even"), _spaced("a.", 1, 2, ". x")
     ('x .', ', even', '. x')
-    >>> _spaced('said "We', 5, 6, "sans"), _spaced('said "', 5, 6, "sans"), _spaced("a,!", 1, 2, "on")
-    ('sans ', 'sans', ' on')
+    >>> _spaced('said "We', 5, 6, "sans"), _spaced('said "', 5, 6, "sans")
+    ('sans ', 'sans')
+    >>> _spaced("a,!", 1, 2, "on")
+    ' on'
     """
     src = text[start:end]
     before = text[start - 1] if start > 0 else " "
