@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import Config, Repairer, __version__
+from .io import read_input
 
 if TYPE_CHECKING:
     from .lm import LanguageModel
@@ -45,7 +46,7 @@ def read_texts(paths: Iterable[Path | str]) -> list[str]:
     out: list[str] = []
     for p in map(Path, paths):
         files = sorted(p.glob("*.txt")) if p.is_dir() else [p]
-        out.extend(f.read_text(encoding="utf-8") for f in files)
+        out.extend(read_input(str(f)) for f in files)  # one-line errors, as fix gives
     return [t for t in out if t.strip()]
 
 

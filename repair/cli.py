@@ -608,7 +608,8 @@ def lexicon_check(
     lexicon: LexOpt = None,
     max_originals: Annotated[int, typer.Option(help="Flag phrases with more restorations")] = 8,
 ) -> None:
-    """Validate tables; list identity rows, cycles and conflicts. Exit 1 when any is found."""
+    """Validate tables; list duplicate rows, identity rows, cycles and conflicts. Exit 1 when
+    any is found."""
     from .lexicon import check
 
     files, rows = _table_rows(lexicon)
@@ -883,7 +884,7 @@ def score_eval(
     def repairer_for(lex: Lexicon) -> object:
         return base.with_lexicon(lex).fix_and_explain
 
-    rep = evaluate_scores(dev, repairer_for, rows, threshold)  # type: ignore[arg-type]
+    rep = evaluate_scores(dev, repairer_for, rows, threshold, mined)  # type: ignore[arg-type]
     summary = _json_safe({**rep.summary(), "signature": base.signature})
     if as_json:
         out: dict[str, object] = {"summary": summary}

@@ -94,13 +94,15 @@ def evaluate_scores(
     repairer_for: Callable[[object], Callable[[str], Result]],
     base_rows: list,  # type: ignore[type-arg]
     threshold: float = 0.5,
+    mine: bool = True,
 ) -> ScoreReport:
     """Score ``dev``'s spun texts (pairs, unpaired) against its clean ones (clean, pairs orig).
 
     A text that is not UTF-8 raises :class:`repair.io.InputError` before any scoring.
 
-    Tables mined from pairs are re-mined without each pair before scoring either side of it
-    (leave-one-article-out), so a pair's own substitutions never count as evidence.
+    With ``mine``, a table is mined from the pairs, without each pair before scoring either
+    side of it (leave-one-article-out), so a pair's own substitutions never count as
+    evidence; without, ``base_rows`` alone score every text.
     """
     from .evaluate import table_from
     from .io import read_input
@@ -111,7 +113,7 @@ def evaluate_scores(
     # Read every text before any scoring, so a file that is not UTF-8 fails at once.
     unpaired = [(f.name, read_input(str(f))) for f in sorted((d / "unpaired").glob("*.spun.txt"))]
     clean = [(f.name, read_input(str(f))) for f in sorted((d / "clean").glob("*.txt"))]
-    counts = {p.name: count_pair(p) for p in pairs}
+    counts = {p.name: count_pair(p) for p in pairs} if mine else {}
     full = repairer_for(table_from(counts, counts, base_rows))
     pos: list[tuple[str, float]] = []
     neg: list[tuple[str, float]] = []
@@ -120,7 +122,8 @@ def evaluate_scores(
         return spin_score(fix(text))
 
     for p in pairs:
-        fix = repairer_for(table_from(counts, (n for n in counts if n != p.name), base_rows))
+        fix = (repairer_for(table_from(counts, (n for n in counts if n != p.name), base_rows))
+               if mine else full)
         pos.append((f"pairs/{p.name}.spun.txt", score(fix, p.spun)))
         neg.append((f"pairs/{p.name}.orig.txt", score(fix, p.orig)))
     for name, text in unpaired:

@@ -128,3 +128,21 @@ def test_figures_that_are_not_numbers_are_json_null() -> None:
     got = _json_safe({"spin_auc": float("nan"), "x": float("inf"), "recovery": 0.5, "n": "a"})
     assert json.dumps(got, allow_nan=False) == (
         '{"spin_auc": null, "x": null, "recovery": 0.5, "n": "a"}')
+
+
+def test_score_eval_mines_the_pairs_only_when_asked(tmp_path: Path) -> None:
+    from repair.edits import Result
+    from repair.score import evaluate_scores
+
+    dev = write_dev(tmp_path / "dev")
+    tables: list[int] = []
+
+    def repairer_for(lex: object) -> object:
+        tables.append(len(lex.rows))  # type: ignore[attr-defined]
+        return lambda text: Result(text, (), "s", 0.5)
+
+    evaluate_scores(dev, repairer_for, [], mine=False)  # type: ignore[arg-type]
+    assert tables == [0]  # one table, the rows given: nothing mined from the scored pairs
+    tables.clear()
+    evaluate_scores(dev, repairer_for, [])  # type: ignore[arg-type]
+    assert len(tables) == 3 and tables[0] > max(tables[1:]) > 0  # all pairs, then each left out
