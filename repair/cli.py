@@ -733,7 +733,7 @@ def _batch(
     if jsonl:
         _check_jsonl_target(path, output, field, edits_field, score_field, errors)
     # Fail early, in one line, on a missing model or a bad table; only the signature is kept
-    # (with -j N the workers load their own, and the parent holds no model while they run).
+    # (with -j N the workers load their own).
     signature = load(config, repairs=True).signature
     try:
         if not jsonl:
@@ -769,7 +769,7 @@ def _batch(
         raise Fail(f"{e.filename or path}: {e.strerror}") from None
     err.print(
         f"{stats.docs:,} docs, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):.0f} "
-        f"words/doc, {stats.words_per_second:,.0f} words/s on {jobs} process(es)"
+        f"words/doc, {stats.words_per_second:,.0f} words/s on {stats.workers} process(es)"
         + (f", {stats.bad} bad skipped" if stats.bad else "")
         + (f", {stats.resumed:,} already done" if stats.resumed else "")
         + f"; {signature}",

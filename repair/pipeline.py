@@ -57,6 +57,7 @@ class Stats:
     resumed: int = 0
     max_score: float = 0.0
     seconds: float = 0.0
+    workers: int = 1  # processes that did the work (at most one per chunk or file)
 
     @property
     def words_per_second(self) -> float:
@@ -79,10 +80,10 @@ class _Tally:
         if score is not None and score > self.max_score:
             self.max_score = score
 
-    def stats(self, resumed: int = 0) -> Stats:
+    def stats(self, resumed: int = 0, workers: int = 1) -> Stats:
         return Stats(
             self.docs, self.edits, self.words, self.bad, resumed, self.max_score,
-            time.perf_counter() - self.t0,
+            time.perf_counter() - self.t0, workers,
         )
 
 
@@ -369,6 +370,10 @@ def run_jsonl(
     docs)`` is called per chunk with the input bytes consumed.
     """
     tally = _Tally()
+    if workers > 1:  # each worker loads the models: no more of them than chunks to do
+        left = _lines_left(src)
+        if left is not None:
+            workers = max(1, min(workers, -(-max(left - skip, 1) // chunk_lines)))
     lines = iter(src)
     skipped_bytes = 0
     for _ in range(skip):
@@ -405,7 +410,24 @@ def run_jsonl(
     finally:
         results.close()  # the pool first (it may be pulling chunks), then the reader
         chunks.close()
-    return tally.stats(skip)
+    return tally.stats(skip, workers)
+
+
+def _lines_left(src: BinaryIO) -> int | None:
+    """Lines from the position of a seekable ``src`` to its end (a last line without a
+    newline counts), the position kept; ``None`` for a stream such as a pipe."""
+    try:
+        if not src.seekable():
+            return None
+        pos = src.tell()
+        n, last = 0, b""
+        for block in iter(lambda: src.read(1 << 22), b""):
+            n += block.count(b"\n")
+            last = block[-1:]
+        src.seek(pos)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return n + (last not in (b"", b"\n"))
 
 
 # -- folders -------------------------------------------------------------------------------
@@ -495,6 +517,7 @@ def run_dir(
     if on_plan:
         on_plan(len(todo))
     tally = _Tally()
+    workers = max(1, min(workers, len(todo)))  # each loads the models: no more than files
     for o in map_ordered(partial(process_file, job), todo, workers, config=job.config):
         if o.error is not None:
             if not job.skip_bad:
@@ -504,7 +527,7 @@ def run_dir(
             tally.add(o.edits, o.words, o.score)
         if on_progress:
             on_progress(1, tally.docs)
-    return tally.stats(done)
+    return tally.stats(done, workers)
 
 
 def jsonl_texts(path: Path, field: str = "text") -> Iterator[str]:

@@ -335,3 +335,26 @@ def test_fix_dir_into_a_file_is_refused(config: Config, tmp_path: Path) -> None:
     r = runner.invoke(app, ["fix", str(src), "-o", str(not_dir), *_opts(config)])
     assert r.exit_code != 0 and "is a file" in str(r.exception)
     assert not_dir.read_text(encoding="utf-8") == "keep"
+
+
+def test_no_more_workers_than_chunks_or_files(config: Config, tmp_path: Path) -> None:
+    # Every worker loads the models (seconds and hundreds of MB each): -j 8 on a few records
+    # runs in this process, not in eight that would each load them for nothing.
+    from repair.pipeline import _lines_left
+
+    data = _jsonl(_records(10))
+    out = io.BytesIO()
+    stats = run_jsonl(JsonlJob(config), io.BytesIO(data), out, 8)
+    assert stats.workers == 1 and stats.docs == 10
+    assert _lines_left(io.BytesIO(b"a\nb\nc")) == 3 and _lines_left(io.BytesIO(b"")) == 0
+    src = io.BytesIO(b"a\nb\n")
+    src.read(2)
+    assert _lines_left(src) == 1 and src.tell() == 2  # from the position, which is kept
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as pipe:
+        os.close(w)
+        assert _lines_left(pipe) is None  # a stream: not counted
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "one.txt").write_text(SPUN[0], encoding="utf-8")
+    stats = run_dir(DirJob(config), tmp_path / "in", tmp_path / "out", 8)
+    assert stats.workers == 1 and (tmp_path / "out" / "one.txt").exists()
