@@ -46,7 +46,7 @@ def read_texts(paths: Iterable[Path | str]) -> list[str]:
     out: list[str] = []
     for p in map(Path, paths):
         files = sorted(p.glob("*.txt")) if p.is_dir() else [p]
-        out.extend(read_input(str(f)) for f in files)  # one-line errors, as fix gives
+        out.extend(read_input(str(f), option=False) for f in files)  # one-line errors, as fix gives
     return [t for t in out if t.strip()]
 
 

@@ -925,7 +925,7 @@ def apply_edits(
 
     _check_errors(errors)
     try:
-        edits, sha, name = render.from_json(read_input(edits_json))
+        edits, sha, name = render.from_json(read_input(edits_json, option=False))
     except InputError:
         raise  # names the file already
     except ValueError as e:
@@ -1099,11 +1099,12 @@ def spin(
     if Path(path).is_dir():
         if not jsonl:
             raise Fail(f"{path}: is a folder; pass --jsonl to get one record per file")
-        sources = [(str(p), read_input(str(p))) for p in sorted(Path(path).glob("*.txt"))]
+        sources = [(str(p), read_input(str(p), option=False))
+                   for p in sorted(Path(path).glob("*.txt"))]
         if not sources:
             raise Fail(f"{path}: no *.txt files found")
     else:
-        sources = [(path, read_input(path))]
+        sources = [(path, read_input(path, option=False))]
     rng = random.Random(seed)
     parts = [LABEL + f" seed={seed} rate={rate:g}\n"] if label else []
     for name, text in sources:

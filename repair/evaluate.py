@@ -179,7 +179,8 @@ def _ngrams(toks: list[str]) -> Iterable[tuple[str, ...]]:
 
 
 def read_clean(directory: Path | str) -> list[tuple[str, str]]:
-    return [(p.stem, read_input(str(p))) for p in sorted(Path(directory).glob("*.txt"))]
+    return [(p.stem, read_input(str(p), option=False))
+            for p in sorted(Path(directory).glob("*.txt"))]
 
 
 def loo_rows(paths: Iterable[str | Path]) -> tuple[list[Row], bool]:

@@ -51,7 +51,9 @@ def looks_binary(data: bytes) -> bool:
     return odd > len(sample) // 10
 
 
-def decode(data: bytes, name: str = "<input>", errors: str = "strict") -> str:
+def decode(
+    data: bytes, name: str = "<input>", errors: str = "strict", option: bool = True
+) -> str:
     """UTF-8 (an initial BOM is kept as text so it round-trips); one-line errors.
 
     >>> decode(b"\\xef\\xbb\\xbfhi")
@@ -73,16 +75,19 @@ def decode(data: bytes, name: str = "<input>", errors: str = "strict") -> str:
     try:
         return data.decode("utf-8", errors=errors)
     except UnicodeDecodeError as e:
+        # ``option``: the command offers --errors (the research commands read UTF-8 only).
+        go_on = " or pass --errors replace|surrogateescape" if option else ""
         raise InputError(
             f"{name}: not valid UTF-8 at byte {e.start} (0x{data[e.start]:02x}); convert it to "
-            "UTF-8 or pass --errors replace|surrogateescape"
+            f"UTF-8{go_on}"
         ) from None
 
 
-def read_input(path: str, errors: str = "strict") -> str:
-    """Read a file, or standard input for ``-``. The file is only ever opened for reading."""
+def read_input(path: str, errors: str = "strict", option: bool = True) -> str:
+    """Read a file, or standard input for ``-``. The file is only ever opened for reading.
+    ``option``: whether a message about text that is not UTF-8 may advise ``--errors``."""
     if path == "-":
-        return decode(sys.stdin.buffer.read(), "<stdin>", errors)
+        return decode(sys.stdin.buffer.read(), "<stdin>", errors, option)
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{path}: is a directory; pass a file")
@@ -90,7 +95,7 @@ def read_input(path: str, errors: str = "strict") -> str:
         data = p.read_bytes()
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
-    return decode(data, path, errors)
+    return decode(data, path, errors, option)
 
 
 def encode(text: str, errors: str = "strict") -> bytes:

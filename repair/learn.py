@@ -46,7 +46,7 @@ def read_pairs(directory: Path | str, exclude: Iterable[str] = ()) -> list[Pair]
         op = d / f"{name}.orig.txt"
         if name in skip or not op.exists():
             continue
-        out.append(Pair(name, read_input(str(sp)), read_input(str(op))))
+        out.append(Pair(name, read_input(str(sp), option=False), read_input(str(op), option=False)))
     return out
 
 

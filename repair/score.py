@@ -111,8 +111,10 @@ def evaluate_scores(
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     # Read every text before any scoring, so a file that is not UTF-8 fails at once.
-    unpaired = [(f.name, read_input(str(f))) for f in sorted((d / "unpaired").glob("*.spun.txt"))]
-    clean = [(f.name, read_input(str(f))) for f in sorted((d / "clean").glob("*.txt"))]
+    unpaired = [(f.name, read_input(str(f), option=False))
+                for f in sorted((d / "unpaired").glob("*.spun.txt"))]
+    clean = [(f.name, read_input(str(f), option=False))
+             for f in sorted((d / "clean").glob("*.txt"))]
     counts = {p.name: count_pair(p) for p in pairs} if mine else {}
     full = repairer_for(table_from(counts, counts, base_rows))
     pos: list[tuple[str, float]] = []

@@ -146,3 +146,17 @@ def test_score_eval_mines_the_pairs_only_when_asked(tmp_path: Path) -> None:
     tables.clear()
     evaluate_scores(dev, repairer_for, [])  # type: ignore[arg-type]
     assert len(tables) == 3 and tables[0] > max(tables[1:]) > 0  # all pairs, then each left out
+
+
+def test_text_that_is_not_utf8_is_advised_as_the_command_allows(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = write_dev(tmp_path / "bad")
+    (bad / "pairs" / "001.spun.txt").write_bytes(b"The navy \xff said it .\n")
+    code, _, err = run_main(["eval", str(bad), *model_args(tiny_lm, tiny_lexicon)],
+                            monkeypatch, capsys)
+    assert code == 2 and "convert it to UTF-8" in err and "--errors" not in err  # eval has none
+    code, _, err = run_main(["fix", str(bad / "pairs" / "001.spun.txt"),
+                             *model_args(tiny_lm, tiny_lexicon)], monkeypatch, capsys)
+    assert code == 2 and "--errors replace|surrogateescape" in err  # fix has it
