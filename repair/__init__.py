@@ -234,6 +234,8 @@ class Repairer:
         (:func:`repair.edits.compose`); the spin score is the first pass's."""
         if isinstance(texts, str):
             raise TypeError("fix_many takes a sequence of texts; for one, call fix_and_explain")
+        if not isinstance(texts, Sequence):  # a generator: read once, used twice below
+            texts = list(texts)
         for t in texts:
             if not isinstance(t, str):
                 raise TypeError(

@@ -124,10 +124,12 @@ BackupOpt = Annotated[
 
 def check_target(
     path: str, output: str | None, in_place: bool, backup: str = ".orig",
-    errors: str = "strict",
+    errors: str = "strict", backup_free: bool = True,
 ) -> None:
     """Refuse impossible output choices before any work is done: -o that cannot be written
-    or names the input, and --in-place without a safe backup."""
+    or names the input, and --in-place without a safe backup (``backup_free``: also that
+    no earlier backup would be overwritten; fix and apply check that only once they know
+    they will write, so a file with nothing to change passes however often it is run)."""
     if not in_place:
         check_output(output, path)
         return
@@ -138,7 +140,7 @@ def check_target(
     if not backup or "/" in backup or os.sep in backup:
         raise Fail("--backup-suffix must be a non-empty file name suffix such as .orig: "
                    "--in-place always keeps a backup")
-    if os.path.lexists(path + backup):
+    if backup_free and os.path.lexists(path + backup):
         raise Fail(f"{path + backup}: exists already (the backup of an earlier run?); move it "
                    "away or pass another --backup-suffix, so no original is overwritten")
     if errors == "replace":
@@ -156,7 +158,7 @@ def write_text(
     """-o OUT (never the input), --in-place with a backup, else stdout; files atomically.
     In place, a text that nothing ``changed`` is left as it is (no rewrite, no backup).
     Whether anything was written."""
-    check_target(path, output, in_place, backup, errors)
+    check_target(path, output, in_place, backup, errors, backup_free=changed)
     if in_place:
         if not changed:
             return False
@@ -278,7 +280,7 @@ def fix(
         _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
                resume, errors)
         return
-    check_target(path, output, in_place, backup_suffix, errors)
+    check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     text = read_input(path, errors)
     config = make_config(lm, lexicon, min_confidence, bias, passes)
     result = load(config, repairs=True).fix_and_explain(text)
@@ -933,7 +935,7 @@ def apply_edits(
     path = path or name
     if not path:
         raise Fail(f"{edits_json}: names no file; pass the text as the second argument")
-    check_target(path, output, in_place, backup_suffix, errors)
+    check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     text = read_input(path, errors)
     if sha and not ignore_hash and render.text_sha256(text) != sha:
         raise Fail(
