@@ -536,14 +536,16 @@ def eval_(
 def _check_dev(dev: Path) -> None:
     """A dev folder laid out like ../shared/dev, with pairs in it; one note per spun text
     whose original is missing (it is left out)."""
-    from .learn import read_pairs, unpaired_spun
+    from .learn import pair_files
 
     if not (dev / "pairs").is_dir():
         raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
-    if not read_pairs(dev / "pairs"):
+    files = pair_files(dev / "pairs")  # named, not read: the command reads them once
+    if all(orig is None for _, _, orig in files):
         raise Fail(f"{dev}/pairs: no NNN.spun.txt / NNN.orig.txt pairs found")
-    for f in unpaired_spun(dev / "pairs"):
-        err.print(f"unspin: note: {f} has no .orig.txt beside it; left out", markup=False)
+    for _, spun, orig in files:
+        if orig is None:
+            err.print(f"unspin: note: {spun} has no .orig.txt beside it; left out", markup=False)
 
 
 def _json_safe(d: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,19 @@ class Pair:
     orig: str
 
 
+def pair_files(directory: Path | str) -> list[tuple[str, Path, Path | None]]:
+    """``(name, NNN.spun.txt, NNN.orig.txt or None)`` for every spun file in ``directory``
+    (sorted), without reading them: the one place that pairs a spun file with its original.
+    """
+    d = Path(directory)
+    out: list[tuple[str, Path, Path | None]] = []
+    for sp in sorted(d.glob("*.spun.txt")):
+        name = sp.name[: -len(".spun.txt")]
+        op = d / f"{name}.orig.txt"
+        out.append((name, sp, op if op.exists() else None))
+    return out
+
+
 def read_pairs(directory: Path | str, exclude: Iterable[str] = ()) -> list[Pair]:
     """Read ``NNN.spun.txt``/``NNN.orig.txt`` pairs from ``directory`` (sorted by name).
 
@@ -38,16 +51,12 @@ def read_pairs(directory: Path | str, exclude: Iterable[str] = ()) -> list[Pair]
     that is not UTF-8 text raises :class:`repair.io.InputError`, one line naming the file
     and the byte.
     """
-    d = Path(directory)
     skip = set(exclude)
-    out = []
-    for sp in sorted(d.glob("*.spun.txt")):
-        name = sp.name[: -len(".spun.txt")]
-        op = d / f"{name}.orig.txt"
-        if name in skip or not op.exists():
-            continue
-        out.append(Pair(name, read_input(str(sp), option=False), read_input(str(op), option=False)))
-    return out
+    return [
+        Pair(name, read_input(str(sp), option=False), read_input(str(op), option=False))
+        for name, sp, op in pair_files(directory)
+        if op is not None and name not in skip
+    ]
 
 
 def unpaired_spun(directory: Path | str) -> list[Path]:
@@ -61,11 +70,7 @@ def unpaired_spun(directory: Path | str) -> list[Path]:
     >>> [p.name for p in unpaired_spun(d)]
     ['002.spun.txt']
     """
-    d = Path(directory)
-    return [
-        sp for sp in sorted(d.glob("*.spun.txt"))
-        if not (d / f"{sp.name[: -len('.spun.txt')]}.orig.txt").exists()
-    ]
+    return [sp for _, sp, op in pair_files(directory) if op is None]
 
 
 def paragraphs(text: str) -> list[str]:
