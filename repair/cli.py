@@ -25,6 +25,7 @@ from .io import (
     InputError,
     check_output,
     encode,
+    os_error_line,
     read_input,
     same_file,
     write_atomic,
@@ -770,7 +771,7 @@ def _batch(
     except BrokenPipeError:
         raise  # a reader such as head has all it wants: a normal end (main)
     except OSError as e:
-        raise Fail(f"{e.filename or path}: {e.strerror}") from None
+        raise Fail(os_error_line(e, path)) from None
     err.print(
         f"{stats.docs:,} docs, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):.0f} "
         f"words/doc, {stats.words_per_second:,.0f} words/s on {stats.workers} process(es)"
@@ -795,8 +796,7 @@ def _check_jsonl_target(
             raise Fail(f"{opt} {name} is the text field itself; name another field")
     if not output or output == "-":
         return
-    if Path(output).is_dir():
-        raise Fail(f"{output}: is a folder; -o names the output file")
+    check_output(output)  # a folder, no folder, not writable (the input: below, for stdin too)
     if path == "-":
         try:  # stdin redirected from the very file that -o would truncate
             st, out = os.fstat(sys.stdin.fileno()), os.stat(output)
@@ -1241,8 +1241,7 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except OSError as e:  # a write that failed: no such folder, no space, no permission
-        where = e.filename if e.filename is not None else "output"
-        _fail(f"{where}: {e.strerror or e}")
+        _fail(os_error_line(e))
     if code == 130:  # click turns Ctrl-C (and SIGTERM, above) into exit code 130
         _fail("interrupted", 130)
     sys.exit(code if isinstance(code, int) else 0)

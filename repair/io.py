@@ -179,6 +179,17 @@ def _fsync_dir(d: Path) -> None:
         os.close(fd)
 
 
+def os_error_line(e: OSError, name: str = "output") -> str:
+    """``FILE: reason`` for a failed read or write, one line (``name`` where the error names
+    no file).
+
+    >>> os_error_line(OSError(28, "No space left on device", "out.txt"))
+    'out.txt: No space left on device'
+    """
+    where = e.filename if e.filename not in (None, "") else name
+    return f"{where}: {e.strerror or e}"
+
+
 def check_output(path: str | None, source: str | None = None) -> None:
     """Refuse, before any work, an output file that cannot be written: ``-o`` naming a
     folder, a missing or read-only folder, or the input ``source`` itself (through links,

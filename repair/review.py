@@ -25,6 +25,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Input, Static
 
 from .edits import Edit, Result, apply
+from .io import os_error_line
 from .render import visible
 
 PENDING, ACCEPTED, REJECTED = "pending", "accepted", "rejected"
@@ -247,8 +248,7 @@ class ReviewApp(App[str]):
 def _problem(e: Exception) -> str:
     """One line for a failed write: ``path: reason`` for an OSError, else its message."""
     if isinstance(e, OSError) and e.strerror:
-        where = e.filename if e.filename is not None else "output"
-        msg = f"{where}: {e.strerror}"
+        msg = os_error_line(e)
     else:
         msg = str(e) or type(e).__name__
     return visible(msg, breaks=False)
