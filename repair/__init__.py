@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .decode import Settings, settings_for
-from .edits import Edit, EditMismatch, Result, apply, compose
+from .edits import PART_SEP, Edit, EditMismatch, Result, apply, compose, split
 from .lexicon import Lexicon, LexiconError
 from .lm import LanguageModel, ModelError, default_news, news_model
 
@@ -261,6 +261,35 @@ class Repairer:
                     still.append(i)
             todo = still
         return results
+
+    def fix_parts(self, parts: Sequence[str]) -> list[Result]:
+        """Repair the parts of one document (its paragraphs, or the records a corpus keeps
+        them in) together, one :class:`Result` per part.
+
+        Whether a text was spun is judged on the whole document: a paragraph of 30 words
+        holds too little evidence alone, so repaired apart it gets a low spin probability
+        and fewer edits than the same paragraph repaired inside its article. Here the
+        parts are repaired as their blank-line join (:data:`repair.edits.PART_SEP`), where
+        sentences always break, so every edit stays inside its part: each result has the
+        part's own text and offsets, and the document's spin score."""
+        if isinstance(parts, str):
+            raise TypeError("fix_parts takes the parts of a document (a sequence of texts); "
+                            "for one text, call fix_and_explain")
+        return self.fix_grouped([parts])[0]
+
+    def fix_grouped(self, documents: Iterable[Sequence[str]]) -> list[list[Result]]:
+        """:meth:`fix_parts` for a batch of documents, the re-scorer called once per pass."""
+        docs = []
+        for parts in documents:
+            if isinstance(parts, str):
+                raise TypeError("a document's parts are a sequence of texts, not one text; "
+                                "for one text, call fix_and_explain")
+            docs.append(list(parts))
+            for t in docs[-1]:
+                if not isinstance(t, str):
+                    raise TypeError(f"unspin repairs text (str), not {type(t).__name__}")
+        joined = self.fix_many([PART_SEP.join(parts) for parts in docs])
+        return [split(r, parts) for r, parts in zip(joined, docs, strict=True)]
 
     def iter_fix(self, texts: Iterable[str], batch: int = 64) -> Iterator[Result]:
         """Repair a stream of texts, ``batch`` at a time (memory: one batch)."""

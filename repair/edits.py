@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -126,6 +127,39 @@ def apply(text: str, edits: Iterable[Edit]) -> str:
         pos = e.end
     parts.append(text[pos:])
     return "".join(parts)
+
+
+# What joins the parts of one document (paragraphs, records) into the text repaired as a
+# whole: a blank line, where sentences, and so every edit, always end.
+PART_SEP = "\n\n"
+
+
+def split(result: Result, parts: Sequence[str], sep: str = PART_SEP) -> list[Result]:
+    """The result of repairing ``sep.join(parts)`` as one result per part: each part's own
+    text and edits, offsets into the part, the whole text's signature and spin score.
+
+    >>> parts = ["the navy", "it mentioned"]
+    >>> whole = Result(PART_SEP.join(parts), (Edit(14, 23, "mentioned", "said", "r", 1.0, 0.9),),
+    ...                "sig", 0.8)
+    >>> [(r.text, r.fixed, r.spin_score) for r in split(whole, parts)]
+    [('the navy', 'the navy', 0.8), ('it mentioned', 'it said', 0.8)]
+    """
+    if result.text != sep.join(parts):
+        raise ValueError("the result is not of these parts joined")
+    starts = []
+    pos = 0
+    for p in parts:
+        starts.append(pos)
+        pos += len(p) + len(sep)
+    mine: list[list[Edit]] = [[] for _ in parts]
+    for e in result.edits:
+        k = bisect_right(starts, e.start) - 1
+        s = starts[k]
+        if e.end > s + len(parts[k]):
+            raise ValueError(f"edit at {e.start}:{e.end} crosses the end of part {k}")
+        mine[k].append(replace(e, start=e.start - s, end=e.end - s))
+    return [Result(p, tuple(es), result.signature, result.spin_score)
+            for p, es in zip(parts, mine, strict=True)]
 
 
 def compose(text: str, first: Iterable[Edit], second: Iterable[Edit]) -> tuple[Edit, ...]:

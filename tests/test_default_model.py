@@ -199,3 +199,16 @@ def test_passes_settle_what_a_second_run_would_change(default: Repairer) -> None
         assert r.text == texts[i] and r.fixed == apply(texts[i], r.edits)
         assert not twice.fix_and_explain(r.fixed).edits
         assert r.fixed != once[i].fixed
+
+
+def test_paragraphs_repaired_as_one_document_get_the_article_repair(default: Repairer) -> None:
+    """A paragraph holds too little evidence alone; its article's parts together hold it."""
+    text = (SHARED / "dev" / "pairs" / "120.spun.txt").read_text(encoding="utf-8")
+    paragraphs = text.split("\n\n")
+    together = default.fix_parts(paragraphs)
+    whole = default.fix_and_explain(text)
+    assert "\n\n".join(r.fixed for r in together) == whole.fixed
+    assert {r.spin_score for r in together} == {whole.spin_score} and whole.spin_score > 0.9
+    apart = default.fix_many(paragraphs)
+    assert min(r.spin_score for r in apart) < 0.5  # a short paragraph alone reads as clean
+    assert sum(len(r.edits) for r in apart) < len(whole.edits)

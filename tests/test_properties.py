@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from repair import Config, Repairer, Result, io
-from repair.edits import apply
+from repair.edits import PART_SEP, apply
 from repair.text import (
     MAX_SENTENCE,
     is_english,
@@ -256,3 +256,16 @@ def test_the_runtime_scores_numerals_as_the_models_were_trained(word: str) -> No
     """The LM knows numerals by their shape; the decoder must shape words as the training
     tokenizer did, or every numeral would be unknown."""
     assert shape(word) == _lm_tokenizer().shape(word)
+
+
+@PROFILE
+@given(parts=st.lists(texts, max_size=5))
+def test_parts_repaired_together_keep_their_own_texts_and_offsets(repairer, parts) -> None:  # type: ignore[no-untyped-def]
+    results = repairer.fix_parts(parts)
+    assert len(results) == len(parts)
+    for res, part in zip(results, parts, strict=True):
+        check_result(res, part)
+        assert res.spin_score == results[0].spin_score  # the document's, shared
+    whole = repairer.fix_and_explain(PART_SEP.join(parts))
+    assert PART_SEP.join(r.fixed for r in results) == whole.fixed
+    assert sum(len(r.edits) for r in results) == len(whole.edits)

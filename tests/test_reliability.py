@@ -817,3 +817,15 @@ def test_a_missing_pager_still_shows_the_diff(cli, tmp_path: Path, monkeypatch) 
     code, out, err = cli("diff", str(f), "--pager")
     assert code == 0 and "no pager" in one_line(err)
     assert b"in.txt: 4 ed" in out and b"|minconf:" in out  # the whole diff, to its signature
+
+
+def test_fix_parts_refuses_one_text_and_non_text(repairer) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match="sequence of texts"):
+        repairer.fix_parts("one text")
+    with pytest.raises(TypeError, match="not one text"):
+        repairer.fix_grouped(["one text"])
+    with pytest.raises(TypeError, match="not bytes"):
+        repairer.fix_parts(["fine", b"bytes"])
+    assert repairer.fix_parts([]) == []
+    assert repairer.fix_grouped([]) == []
+    assert repairer.fix_grouped(p for p in [["a"], []]) == [repairer.fix_parts(["a"]), []]
