@@ -114,6 +114,12 @@ SkipBadOpt = Annotated[
     bool, typer.Option("--skip-bad", help="Pass bad JSONL lines through, skip bad files; count")
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes")]
+GroupOpt = Annotated[
+    str | None,
+    typer.Option("--group", metavar="FIELD",
+                 help="JSONL: consecutive records with the same FIELD value are the parts of "
+                      "one document (its paragraphs), judged and repaired together"),
+]
 InPlaceOpt = Annotated[
     bool, typer.Option("--in-place", help="Rewrite the input file itself, keeping a backup")
 ]
@@ -271,15 +277,18 @@ def fix(
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip work already in -o (JSONL lines, newer files)")
     ] = False,
+    group: GroupOpt = None,
 ) -> None:
     """Write the repaired text; or repair JSON Lines (--jsonl) or a folder (DIR -o OUTDIR)."""
     _check_errors(errors)
+    if group is not None and not jsonl:
+        raise Fail("--group groups JSON Lines records; pass --jsonl (a text file is one document)")
     if jsonl or Path(path).is_dir():
         if in_place:
             raise Fail("--in-place works on one file; for a folder or JSONL pass -o")
         config = make_config(lm, lexicon, min_confidence, bias, passes)
         _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
-               resume, errors)
+               resume, errors, group=group)
         return
     check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     text = read_input(path, errors)
@@ -722,7 +731,7 @@ def learn_pairs(
 def _batch(
     config: Config, path: str, output: str | None, jsonl: bool, field: str,
     edits_field: str | None, score_field: str | None, fix: bool, skip_bad: bool, jobs: int,
-    resume: bool, errors: str,
+    resume: bool, errors: str, *, group: str | None = None,
 ) -> Stats:
     """JSONL or folder runs for ``fix`` and ``score``: open, run, summarise on stderr."""
     from .pipeline import (
@@ -736,7 +745,7 @@ def _batch(
     )
 
     if jsonl:
-        _check_jsonl_target(path, output, field, edits_field, score_field, errors)
+        _check_jsonl_target(path, output, field, edits_field, score_field, errors, group)
     # Fail early, in one line, on a missing model or a bad table; only the signature is kept
     # (with -j N the workers load their own).
     signature = load(config, repairs=True).signature
@@ -752,7 +761,7 @@ def _batch(
         else:
             if resume and not output:
                 raise Fail("--resume needs -o OUT: it counts the lines already written there")
-            job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad)
+            job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad, group)
             skip = completed_lines(output) if resume and output else 0
             src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
             total = None if path == "-" else Path(path).stat().st_size
@@ -772,9 +781,12 @@ def _batch(
         raise  # a reader such as head has all it wants: a normal end (main)
     except OSError as e:
         raise Fail(os_error_line(e, path)) from None
+    docs = (f"{stats.docs:,} records in {stats.groups:,} documents" if group is not None
+            else f"{stats.docs:,} docs")
     err.print(
-        f"{stats.docs:,} docs, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):.0f} "
-        f"words/doc, {stats.words_per_second:,.0f} words/s on {stats.workers} process(es)"
+        f"{docs}, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):.0f} "
+        f"words/{'record' if group is not None else 'doc'}, "
+        f"{stats.words_per_second:,.0f} words/s on {stats.workers} process(es)"
         + (f", {stats.bad} bad skipped" if stats.bad else "")
         + (f", {stats.resumed:,} already done" if stats.resumed else "")
         + f"; {signature}",
@@ -785,7 +797,7 @@ def _batch(
 
 def _check_jsonl_target(
     path: str, output: str | None, field: str, edits_field: str | None,
-    score_field: str | None, errors: str,
+    score_field: str | None, errors: str, group: str | None = None,
 ) -> None:
     """Refuse, before any work, JSON Lines runs that would destroy data or ignore an option."""
     if errors != "strict":
@@ -794,6 +806,11 @@ def _check_jsonl_target(
     for opt, name in (("--edits-field", edits_field), ("--score-field", score_field)):
         if name == field:
             raise Fail(f"{opt} {name} is the text field itself; name another field")
+        if name is not None and name == group:
+            raise Fail(f"{opt} {name} would overwrite the --group field; name another field")
+    if group == field:
+        raise Fail(f"--group {group} is the text field itself; name the field that tells "
+                   "which document a record belongs to")
     if not output or output == "-":
         return
     check_output(output)  # a folder, no folder, not writable (the input: below, for stdin too)
@@ -827,6 +844,7 @@ def score(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     errors: ErrOpt = "strict",
+    group: GroupOpt = None,
 ) -> None:
     """Probability that each document is spun; with --threshold, a check that exits 1."""
     from .score import spin_score
@@ -838,6 +856,8 @@ def score(
     if jsonl and as_json:
         raise Fail("--json writes one object per document; with --jsonl the score goes into "
                    "each record (--score-field)")
+    if group is not None and not jsonl:
+        raise Fail("--group groups JSON Lines records; pass --jsonl (a text file is one document)")
     config = make_config(lm, lexicon)
     top = 0.0
     if jsonl:
@@ -845,7 +865,7 @@ def score(
             raise Fail("-o takes the records of one input; score one JSONL file per run")
         for p in paths:
             stats = _batch(config, p, output, True, field, None, score_field, False, skip_bad,
-                           jobs, False, errors)
+                           jobs, False, errors, group=group)
             top = max(top, stats.max_score)
     else:
         r = load(config)

@@ -8,6 +8,7 @@ chunks are in flight, so memory does not grow with the input however slow the wr
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import multiprocessing
@@ -58,6 +59,7 @@ class Stats:
     max_score: float = 0.0
     seconds: float = 0.0
     workers: int = 1  # processes that did the work (at most one per chunk or file)
+    groups: int = 0  # documents the records made up (JSON Lines with a group field)
 
     @property
     def words_per_second(self) -> float:
@@ -71,10 +73,12 @@ class _Tally:
     words: int = 0
     bad: int = 0
     max_score: float = 0.0
+    groups: int = 0
     t0: float = field(default_factory=time.perf_counter)
 
-    def add(self, edits: int, words: int, score: float | None) -> None:
+    def add(self, edits: int, words: int, score: float | None, first: bool = True) -> None:
         self.docs += 1
+        self.groups += first
         self.edits += edits
         self.words += words
         if score is not None and score > self.max_score:
@@ -83,7 +87,7 @@ class _Tally:
     def stats(self, resumed: int = 0, workers: int = 1) -> Stats:
         return Stats(
             self.docs, self.edits, self.words, self.bad, resumed, self.max_score,
-            time.perf_counter() - self.t0, workers,
+            time.perf_counter() - self.t0, workers, self.groups,
         )
 
 
@@ -147,6 +151,9 @@ class JsonlJob:
     score_field: str | None = None
     fix: bool = True
     skip_bad: bool = False
+    # Consecutive records with the same value here are the parts of one document, repaired
+    # together (Repairer.fix_parts); None: every record is a document.
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +165,7 @@ class LineOut:
     score: float | None = None
     error: str | None = None  # a bad line, passed through unchanged
     blank: bool = False
+    first: bool = True  # the first record of its document (not a later part of it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +222,7 @@ def _parse(job: JsonlJob, raw: bytes) -> LineOut | _Record:
     return _Record(rec, text, body, end, len(raw))
 
 
-def _finish(job: JsonlJob, r: _Record, result: Result) -> LineOut:
+def _finish(job: JsonlJob, r: _Record, result: Result, first: bool = True) -> LineOut:
     rec, text = r.rec, r.text
     n = count_words(text)
     score = spin_score(result, n)
@@ -235,15 +243,95 @@ def _finish(job: JsonlJob, r: _Record, result: Result) -> LineOut:
             data = json.dumps(rec, ensure_ascii=False, allow_nan=False).encode("utf-8") + r.end
         except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
             data = json.dumps(rec, allow_nan=False).encode("ascii") + r.end
-    return LineOut(data, r.size, len(result.edits), n, score)
+    return LineOut(data, r.size, len(result.edits), n, score, first=first)
+
+
+def _group_of(job: JsonlJob, p: LineOut | _Record) -> str | None:
+    """The document a parsed line belongs to under ``job.group`` (its value as canonical
+    JSON); ``None`` for a line that is no record, or a record without a value there."""
+    if job.group is None or not isinstance(p, _Record):
+        return None
+    v = p.rec.get(job.group)
+    return None if v is None else json.dumps(v, sort_keys=True, ensure_ascii=False)
+
+
+def line_group(job: JsonlJob, raw: bytes) -> str | None:
+    """:func:`_group_of` an input line."""
+    return _group_of(job, _parse(job, raw)) if job.group is not None else None
 
 
 def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
-    """A chunk of lines to output lines, its records repaired in one batch."""
+    """A chunk of lines to output lines, its records repaired in one batch; with
+    ``job.group``, each run of consecutive records of one group as one document (the
+    chunks are cut between groups: :func:`_whole_groups`)."""
     parsed = [_parse(job, raw) for raw in chunk]
-    records = [p for p in parsed if isinstance(p, _Record)]
-    results = iter(shared_repairer(job.config).fix_many([r.text for r in records]))
-    return [p if isinstance(p, LineOut) else _finish(job, p, next(results)) for p in parsed]
+    docs: list[list[_Record]] = []
+    prev: str | None = None
+    for p in parsed:
+        key = _group_of(job, p)
+        if isinstance(p, _Record):
+            if key is not None and key == prev:
+                docs[-1].append(p)
+            else:
+                docs.append([p])
+        prev = key
+    repaired = shared_repairer(job.config).fix_grouped([[r.text for r in d] for d in docs])
+    results = iter([(r, k == 0) for doc in repaired for k, r in enumerate(doc)])
+    return [p if isinstance(p, LineOut) else _finish(job, p, *next(results)) for p in parsed]
+
+
+def _whole_groups(
+    chunks: Iterable[list[bytes]], group: Callable[[bytes], str | None]
+) -> Generator[list[bytes], None, None]:
+    """``chunks`` re-cut so that no run of lines of one group (``group(line)``, ``None``
+    for none) is split: each chunk's last run is held back and goes out with the next
+    chunk, or at the end. A group is held in memory whole, however long."""
+    carry: list[bytes] = []
+    carry_key: str | None = None
+    for chunk in chunks:
+        if not chunk:
+            continue
+        last = group(chunk[-1])
+        cut = len(chunk)
+        if last is not None:
+            cut -= 1
+            while cut > 0 and group(chunk[cut - 1]) == last:
+                cut -= 1
+        if cut == 0 and carry and carry_key == last:
+            carry.extend(chunk)  # the carried group goes on through the whole chunk
+            continue
+        out = carry + chunk[:cut]
+        if out:
+            yield out
+        carry, carry_key = chunk[cut:], last
+    if carry:
+        yield carry
+
+
+def drop_last_lines(dst: BinaryIO, n: int) -> int:
+    """Cut the last ``n`` lines off the file ``dst`` (open for writing, as a resumed run's
+    output is, and ending with a newline); returns the bytes removed."""
+    dst.flush()
+    fd = dst.fileno()
+    with open(dst.name, "rb") as fh:  # the output is opened to append, not to read
+        end = fh.seek(0, os.SEEK_END)
+        pos, seen = end, -1  # the final newline ends the last line, it does not start one
+        while pos > 0 and seen < n:
+            start = max(0, pos - (1 << 16))
+            fh.seek(start)
+            block = fh.read(pos - start)
+            i = len(block)
+            while seen < n:
+                i = block.rfind(b"\n", 0, i)
+                if i < 0:
+                    break
+                seen += 1
+            if seen >= n:
+                pos = start + i + 1
+                break
+            pos = start
+    os.ftruncate(fd, pos)
+    return end - pos
 
 
 def _chunks(lines: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -374,18 +462,39 @@ def run_jsonl(
         left = _lines_left(src)
         if left is not None:
             workers = max(1, min(workers, -(-max(left - skip, 1) // chunk_lines)))
-    lines = iter(src)
+    lines: Iterator[bytes] = iter(src)
+    group = partial(line_group, job)
     skipped_bytes = 0
+    tail: list[bytes] = []  # the last run of one group among the skipped lines
+    tail_key: str | None = None
     for _ in range(skip):
         line = next(lines, None)
         if line is None:
             break
         skipped_bytes += len(line)
+        if job.group is not None:
+            key = group(line)
+            if key is not None and key == tail_key:
+                tail.append(line)
+            else:
+                tail, tail_key = [line], key
+    if tail_key is not None:
+        nxt = next(lines, None)
+        if nxt is not None and group(nxt) == tail_key:
+            # The run stopped inside a document: its parts already written go, and the
+            # document is repaired again whole, as an uninterrupted run would.
+            drop_last_lines(dst, len(tail))
+            skip -= len(tail)
+            skipped_bytes -= sum(len(x) for x in tail)
+            lines = itertools.chain(tail, [nxt], lines)
+        elif nxt is not None:
+            lines = itertools.chain([nxt], lines)
     if on_progress and skipped_bytes:
         on_progress(skipped_bytes, 0)
     lineno = skip
     fn = partial(process_chunk, job)
-    chunks = _live_chunks(lines, chunk_lines, linger)
+    live = _live_chunks(lines, chunk_lines, linger)
+    chunks = _whole_groups(live, group) if job.group is not None else live
     results = map_ordered(fn, chunks, workers, config=job.config)
     try:
         for outs in results:
@@ -402,7 +511,7 @@ def run_jsonl(
                         )
                     tally.bad += 1
                 elif not o.blank:
-                    tally.add(o.edits, o.words, o.score)
+                    tally.add(o.edits, o.words, o.score, o.first)
                 dst.write(o.data)
             dst.flush()
             if on_progress:
@@ -410,6 +519,7 @@ def run_jsonl(
     finally:
         results.close()  # the pool first (it may be pulling chunks), then the reader
         chunks.close()
+        live.close()
     return tally.stats(skip, workers)
 
 

@@ -358,3 +358,147 @@ def test_no_more_workers_than_chunks_or_files(config: Config, tmp_path: Path) ->
     (tmp_path / "in" / "one.txt").write_text(SPUN[0], encoding="utf-8")
     stats = run_dir(DirJob(config), tmp_path / "in", tmp_path / "out", 8)
     assert stats.workers == 1 and (tmp_path / "out" / "one.txt").exists()
+
+
+# -- JSON Lines records that are the parts of one document (--group) -------------------------
+LIGHT = "The navy said the schools were closed for a month ."  # one spin: too little alone
+
+
+def _grouped_records() -> list[dict[str, object]]:
+    """Documents of 1-4 records (paragraphs), a record with no group and one with a null
+    group among them; the light paragraph is repaired only inside its spun article."""
+    recs: list[dict[str, object]] = []
+    for d in range(12):
+        size = 1 + d % 4
+        for k in range(size):
+            text = LIGHT if k == size - 1 and size > 1 else SPUN[(d + k) % len(SPUN)]
+            recs.append({"doc": f"a{d}" if d % 5 else {"id": d}, "text": text})
+        if d == 3:
+            recs.append({"text": LIGHT})
+        if d == 7:
+            recs.append({"doc": None, "text": LIGHT})
+    return recs
+
+
+def _expected(repairer: Repairer, recs: list[dict[str, object]]) -> list[str]:
+    runs: list[list[dict[str, object]]] = []
+    for rec in recs:
+        key = rec.get("doc")
+        if runs and key is not None and runs[-1][-1].get("doc") == key:
+            runs[-1].append(rec)
+        else:
+            runs.append([rec])
+    return [r.fixed for run in runs for r in repairer.fix_parts([x["text"] for x in run])]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("workers, chunk", [(1, 256), (1, 3), (2, 3), (2, 5)])
+def test_jsonl_groups_are_repaired_as_documents(
+    config: Config, repairer: Repairer, workers: int, chunk: int
+) -> None:
+    recs = _grouped_records()
+    out = io.BytesIO()
+    stats = run_jsonl(JsonlJob(config, group="doc"), io.BytesIO(_jsonl(recs)), out, workers,
+                      chunk_lines=chunk)
+    got = [json.loads(x)["text"] for x in out.getvalue().splitlines()]
+    assert got == _expected(repairer, recs)  # documents whole, however the chunks fall
+    assert stats.docs == len(recs) and stats.groups == 12 + 2
+    # The light paragraph alone is left as it is; inside its article it is repaired.
+    assert repairer.fix(LIGHT) == LIGHT
+    assert got.count(LIGHT) == 2  # the two records of no document
+    plain = io.BytesIO()
+    run_jsonl(JsonlJob(config), io.BytesIO(_jsonl(recs)), plain)
+    assert plain.getvalue().count(LIGHT.encode()) == 11  # 9 in articles, 2 alone
+
+
+def test_jsonl_group_scores_are_the_documents(config: Config, repairer: Repairer) -> None:
+    recs = [{"doc": 1, "text": SPUN[0]}, {"doc": 1, "text": LIGHT}, {"doc": 2, "text": LIGHT}]
+    out = io.BytesIO()
+    run_jsonl(JsonlJob(config, score_field="s", fix=False, group="doc"),
+              io.BytesIO(_jsonl(recs)), out)
+    s = [json.loads(x)["s"] for x in out.getvalue().splitlines()]
+    whole = repairer.fix_parts([SPUN[0], LIGHT])[0].spin_score
+    assert s[0] == s[1] == round(whole, 4) > 0.5 > s[2]
+
+
+def test_jsonl_bad_line_ends_a_document(config: Config, repairer: Repairer) -> None:
+    good = [{"doc": 1, "text": SPUN[0]}, {"doc": 1, "text": LIGHT}]
+    data = _jsonl(good[:1]) + b'{"doc": 1}\n' + _jsonl(good[1:])
+    out = io.BytesIO()
+    stats = run_jsonl(JsonlJob(config, group="doc", skip_bad=True), io.BytesIO(data), out,
+                      chunk_lines=1)
+    lines = out.getvalue().splitlines()
+    assert stats.bad == 1 and stats.groups == 2 and lines[1] == b'{"doc": 1}'
+    assert json.loads(lines[2])["text"] == LIGHT  # alone again: the run was broken
+
+
+def test_whole_groups_never_split_a_run() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from repair.pipeline import _whole_groups
+
+    @given(st.lists(st.lists(st.sampled_from([b"a", b"b", b"c", b"-"]), max_size=6),
+                    max_size=8))
+    def check(chunks: list[list[bytes]]) -> None:
+        key = {b"a": "a", b"b": "b", b"c": "c", b"-": None}.__getitem__
+        got = list(_whole_groups(chunks, key))
+        assert [x for c in got for x in c] == [x for c in chunks for x in c]
+        assert all(got)
+        for left, right in zip(got, got[1:], strict=False):
+            assert key(left[-1]) is None or key(left[-1]) != key(right[0])
+
+    check()
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 5])
+def test_drop_last_lines(tmp_path: Path, n: int) -> None:
+    from repair.pipeline import drop_last_lines
+
+    p = tmp_path / "o.jsonl"
+    lines = [b'{"a": %d}\n' % i for i in range(3)]
+    p.write_bytes(b"".join(lines))
+    with p.open("ab") as fh:
+        removed = drop_last_lines(fh, n)
+        fh.write(b"next\n")
+    kept = lines[: max(3 - n, 0)]
+    assert p.read_bytes() == b"".join(kept) + b"next\n"
+    assert removed == sum(len(x) for x in lines) - sum(len(x) for x in kept)
+
+
+def test_cli_resume_inside_a_document_repairs_it_whole(
+    config: Config, repairer: Repairer, tmp_path: Path
+) -> None:
+    recs = _grouped_records()
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(_jsonl(recs))
+    out = tmp_path / "out.jsonl"
+    args = ["fix", "--jsonl", str(src), "-o", str(out), "--group", "doc", *_opts(config)]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    full = out.read_bytes()
+    assert f"{len(recs)} records in 14 documents" in r.stderr
+    lines = full.splitlines(keepends=True)
+    # Stopped after the first paragraph of a two-paragraph article (records 2 and 3), and
+    # that paragraph repaired alone (as a run without --group would have): resumed, the
+    # article is repaired again whole.
+    assert recs[1]["doc"] == recs[2]["doc"] and recs[0]["doc"] != recs[1]["doc"]
+    torn = lines[0] + _jsonl([{"doc": recs[1]["doc"], "text": repairer.fix(str(recs[1]["text"]))}])
+    for cut in (torn, b"".join(lines[:2]), b"".join(lines[:3]) + lines[3][:5]):
+        out.write_bytes(cut)
+        r = runner.invoke(app, [*args, "--resume"])
+        assert r.exit_code == 0, r.output
+        assert out.read_bytes() == full
+
+
+def test_cli_group_options_are_checked(config: Config, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(_jsonl(_records(2)))
+    for extra, why in (
+        (["--group", "doc"], "pass --jsonl"),
+        (["--jsonl", "--group", "text"], "is the text field itself"),
+        (["--jsonl", "--group", "e", "--edits-field", "e"], "overwrite the --group"),
+    ):
+        r = runner.invoke(app, ["fix", str(src), *extra, *_opts(config)])
+        assert r.exit_code != 0 and why in str(r.exception), r.output
+    r = runner.invoke(app, ["score", str(src), "--group", "doc", *_opts(config)])
+    assert r.exit_code != 0 and "pass --jsonl" in str(r.exception)
