@@ -72,6 +72,23 @@ def _absolute(path: str | Path | None) -> str | None:
     return None if path is None else os.path.abspath(path)
 
 
+def _repair_parts(config: Config, with_edits: bool, parts: list[str | None] | None) -> Any:
+    # An array column: one document's parts (paragraphs), repaired together; null parts
+    # stay null and are left out of the document.
+    from .pipeline import shared_repairer
+
+    if parts is None:
+        return None
+    texts = [p for p in parts if p is not None]
+    results = iter(shared_repairer(config).fix_parts(texts))
+    done = [None if p is None else next(results) for p in parts]
+    if not with_edits:
+        return [None if r is None else r.fixed for r in done]
+    return ([None if r is None else r.fixed for r in done],
+            [None if r is None else [tuple(getattr(e, f) for f, _ in _EDIT_FIELDS)
+                                     for e in r.edits] for r in done])
+
+
 def _repair_one(config: Config, with_edits: bool, text: str | None) -> Any:
     # Runs on the executors: the cached loader gives one Repairer per worker process.
     from .pipeline import shared_repairer
@@ -95,18 +112,31 @@ def repair_column(
 
     With ``edits_col``, the edits are added too, as an array of structs with the fields of
     :class:`~repair.Edit`. The result is identical to :meth:`Repairer.fix` row by row.
+
+    An ``input_col`` of type ``array<string>`` holds the parts of one document (its
+    paragraphs, say, gathered with ``collect_list`` over an ordered window): they are
+    repaired together, as :meth:`Repairer.fix_parts` does, so a short paragraph is judged
+    within its article. ``output_col`` is then an array of the repaired parts, and
+    ``edits_col`` an array of each part's edits, offsets into that part.
     """
     from functools import partial
 
     from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType
 
     c = resolve(config)
+    parts = isinstance(df.schema[input_col].dataType, ArrayType)
+    run = _repair_parts if parts else _repair_one
+    out_type = "array<string>" if parts else "string"
     if edits_col is None:
-        fix = F.udf(partial(_repair_one, c, False), "string", useArrow=False)
+        fix = F.udf(partial(run, c, False), out_type, useArrow=False)
         return df.withColumn(output_col, fix(F.col(input_col)))
     edit = ", ".join(f"{name}: {kind}" for name, kind in _EDIT_FIELDS)
-    ddl = f"struct<fixed: string, edits: array<struct<{edit}>>>"
-    both = F.udf(partial(_repair_one, c, True), ddl, useArrow=False)
+    edits_type = f"array<struct<{edit}>>"
+    if parts:
+        edits_type = f"array<{edits_type}>"
+    ddl = f"struct<fixed: {out_type}, edits: {edits_type}>"
+    both = F.udf(partial(run, c, True), ddl, useArrow=False)
     tmp = f"__unspin_{output_col}"
     return (
         df.withColumn(tmp, both(F.col(input_col)))

@@ -85,6 +85,46 @@ def test_repair_column_matches_single_process(  # type: ignore[no-untyped-def]
     assert all(r["plain"] == r["fixed"] for r in rows)
 
 
+LIGHT = "The navy said the schools were closed for a month ."  # one spin: too little alone
+
+
+def test_array_column_repairs_a_documents_parts_together(  # type: ignore[no-untyped-def]
+    spark, repairer, tiny_lm: Path, tiny_lexicon: Path
+):
+    """The Spark idiom for paragraphs kept as rows: gather each article's paragraphs in
+    order into an array, repair the array; each part is judged within its document."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from repair import Config
+    from repair.spark import repair_column
+
+    config = Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),))
+    paras = [("a", 0, SPUN[0]), ("a", 1, LIGHT), ("b", 0, LIGHT), ("c", 0, None),
+             ("c", 1, SPUN[1]), ("c", 2, LIGHT)]
+    df = spark.createDataFrame(paras, "doc string, n int, text string")
+    w = Window.partitionBy("doc").orderBy("n").rowsBetween(
+        Window.unboundedPreceding, Window.unboundedFollowing)
+    docs = (df.withColumn("parts", F.collect_list("text").over(w))
+            .groupBy("doc").agg(F.first("parts").alias("parts")))
+    docs = docs.union(spark.createDataFrame([("d", None), ("e", [SPUN[0], None, LIGHT])],
+                                            "doc string, parts array<string>"))
+    out = repair_column(docs, "parts", "fixed", config, edits_col="edits")
+    got = {r["doc"]: (r["fixed"], r["edits"]) for r in out.collect()}
+    for doc, texts in (("a", [SPUN[0], LIGHT]), ("b", [LIGHT]), ("c", [SPUN[1], LIGHT])):
+        expected = repairer.fix_parts(texts)
+        fixed, edits = got[doc]
+        assert fixed == [r.fixed for r in expected]
+        assert [[e["start"] for e in es] for es in edits] == [
+            [e.start for e in r.edits] for r in expected]
+    assert got["a"][0][1] != LIGHT and got["b"][0] == [LIGHT]  # within its article only
+    assert got["d"] == (None, None)
+    # A null part stays null and is no part of the document.
+    assert got["e"][0] == [got["a"][0][0], None, got["a"][0][1]] and got["e"][1][1] is None
+    plain = repair_column(docs.filter("doc = 'c'"), "parts", "fixed", config).collect()[0]
+    assert plain["fixed"] == got["c"][0]
+
+
 def test_resolve_pins_every_path_for_the_executors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
