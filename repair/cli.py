@@ -647,6 +647,7 @@ def learn_raw_cmd(
     jobs: JobsOpt = 1,
     field: FieldOpt = "text",
     errors: ErrOpt = "strict",
+    group: GroupOpt = None,
 ) -> None:
     """Decipher substitutions from unpaired spun text (EM over the LM's choices).
 
@@ -663,11 +664,16 @@ def learn_raw_cmd(
         raise Fail(f"{source}: no *.txt files found")
     if files is None and not source.is_file():
         raise Fail(f"{source}: no such folder or JSON Lines file")
+    if group is not None and files is not None:
+        raise Fail("--group groups JSON Lines records; a text file is one document")
+    if group is not None and group == field:
+        raise Fail(f"--group {group} is the text field itself; name the field that tells "
+                   "which document a record belongs to")
 
     def texts() -> Iterable[str]:
         if files is not None:
             return (read_input(str(p), errors) for p in files)
-        return jsonl_texts(source, field)
+        return jsonl_texts(source, field, group)
     config = make_config(lm, lexicon)
     check_new_output(output, [*(files or [source]), *config.lexicons])
     load(config, shared_repairer)  # the workers' loader; a bad model or table fails here

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from . import Config, Repairer
-from .edits import Result
+from .edits import PART_SEP, Result
 from .io import InputError, encode, read_input, write_atomic
 from .score import spin_score
 from .text import count_words
@@ -640,18 +640,33 @@ def run_dir(
     return tally.stats(done, workers)
 
 
-def jsonl_texts(path: Path, field: str = "text") -> Iterator[str]:
+def jsonl_texts(path: Path, field: str = "text", group: str | None = None) -> Iterator[str]:
     """The string ``field`` of every record of a JSON Lines file, read lazily; blank lines
     are skipped, and any other line without a string ``field`` raises :class:`BadInput`
-    naming the file and line."""
-    job = JsonlJob(Config(), field)
+    naming the file and line. With ``group``, the records of one document (consecutive,
+    the same value there; see :class:`JsonlJob`) come as one text, their parts joined by
+    :data:`repair.edits.PART_SEP`."""
+    job = JsonlJob(Config(), field, group=group)
+    parts: list[str] = []
+    prev: str | None = None
     with path.open("rb") as fh:
         for n, raw in enumerate(fh, 1):
             p = _parse(job, raw)
             if isinstance(p, _Record):
-                yield p.text
+                key = _group_of(job, p)
+                if parts and (key is None or key != prev):
+                    yield PART_SEP.join(parts)
+                    parts = []
+                parts.append(p.text)
+                prev = key
             elif p.error is not None:
                 raise BadInput(f"{path}:{n}: {p.error}")
+            else:  # a blank line ends a document, as in run_jsonl
+                if parts:
+                    yield PART_SEP.join(parts)
+                parts, prev = [], None
+    if parts:
+        yield PART_SEP.join(parts)
 
 
 # -- repairs with an extra table (EM over unpaired text) ---------------------------------------

@@ -332,6 +332,40 @@ def test_learn_raw_parallel_equals_sequential(
     assert out.read_bytes() == outs[0]
 
 
+def test_learn_raw_groups_records_into_documents(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path
+) -> None:
+    """Paragraph records with --group learn what their joined articles teach."""
+    from repair.edits import PART_SEP
+    from repair.pipeline import jsonl_texts
+
+    paras = [["The AK Social gathering said the demise toll had risen .",
+              "The navy said the schools were closed for a month ."],
+             ["The faculties were closed for a thirty day period ."],
+             ["The navy mentioned thousands and thousands had left .", "It rose ."]]
+    d = tmp_path / "articles"
+    d.mkdir()
+    lines = []
+    for i, doc in enumerate(paras):
+        (d / f"{i}.txt").write_text(PART_SEP.join(doc), encoding="utf-8")
+        lines += [json.dumps({"doc": i, "text": t}) for t in doc]
+    src = tmp_path / "paras.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert list(jsonl_texts(src, group="doc")) == [PART_SEP.join(doc) for doc in paras]
+    assert len(list(jsonl_texts(src))) == 5
+    tables = []
+    for args in ([str(d)], [str(src), "--group", "doc"]):
+        out = tmp_path / f"raw-{len(tables)}.tsv"
+        res = invoke(["learn", "raw", *args, "-o", str(out), *model_args(tiny_lm, tiny_lexicon)])
+        assert res.exit_code == 0, res.output
+        assert "from 3 texts" in res.output
+        tables.append(out.read_bytes())
+    assert tables[0] == tables[1]
+    with pytest.raises(Exception, match="a text file is one document"):
+        invoke(["learn", "raw", str(d), "--group", "doc", "-o", str(tmp_path / "x.tsv"),
+                *model_args(tiny_lm, tiny_lexicon)])
+
+
 def test_learn_raw_bad_input_is_one_line(
     tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
