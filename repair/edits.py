@@ -139,7 +139,7 @@ def split(result: Result, parts: Sequence[str], sep: str = PART_SEP) -> list[Res
     text and edits, offsets into the part, the whole text's signature and spin score.
 
     >>> parts = ["the navy", "it mentioned"]
-    >>> whole = Result(PART_SEP.join(parts), (Edit(14, 23, "mentioned", "said", "r", 1.0, 0.9),),
+    >>> whole = Result(PART_SEP.join(parts), (Edit(13, 22, "mentioned", "said", "r", 1.0, 0.9),),
     ...                "sig", 0.8)
     >>> [(r.text, r.fixed, r.spin_score) for r in split(whole, parts)]
     [('the navy', 'the navy', 0.8), ('it mentioned', 'it said', 0.8)]
