@@ -146,6 +146,8 @@ def split(result: Result, parts: Sequence[str], sep: str = PART_SEP) -> list[Res
     """
     if result.text != sep.join(parts):
         raise ValueError("the result is not of these parts joined")
+    if len(parts) == 1:
+        return [result]  # a document of one part: the result is its own
     starts = []
     pos = 0
     for p in parts:
