@@ -990,7 +990,9 @@ def interactive_terminal() -> bool:
 
 @app.command()
 def review(
-    path: Annotated[str, typer.Argument(help="Input file")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Input file(s), reviewed one after another")
+    ],
     output: Annotated[
         str | None,
         typer.Option("--output", "-o", help="Where to write (default FILE.reviewed.EXT; - stdout)"),
@@ -1015,43 +1017,62 @@ def review(
 
     Output goes to FILE.reviewed.EXT (article.txt -> article.reviewed.txt) unless -o OUT,
     -o - (stdout, after the UI closes) or --in-place (FILE, old one kept as FILE.orig).
+    Several files are reviewed one after another, each written when you leave it with q;
+    ctrl+q stops there, leaving that file and the ones after it unwritten.
     """
     from . import render
     from .review import ReviewApp
 
     _check_errors(errors)
-    if path == "-":
+    if "-" in paths:
         raise Fail("review needs a file: the terminal is for the keys")
     if not 0.0 <= accept_above <= 1.0:
         raise Fail("--accept-above must be between 0 and 1")
-    dest = None if in_place else (output or render.reviewed_name(path))
     if in_place and output is not None:
         raise Fail("--in-place rewrites the input; drop -o, or drop --in-place")
+    if output is not None and len(paths) > 1:
+        raise Fail("-o names the output of one file; several files are written each to "
+                   "FILE.reviewed.EXT (or --in-place)")
+    for i, p in enumerate(paths):
+        if any(same_file(p, q) for q in paths[:i]):
+            raise Fail(f"{p}: given twice; review each file once")
+    dests = [None if in_place else (output or render.reviewed_name(p)) for p in paths]
     # Checked before the session, so that no editor's decisions are lost at the end.
-    check_target(path, dest, in_place, backup_suffix, errors)
+    for p, dest in zip(paths, dests, strict=True):
+        check_target(p, dest, in_place, backup_suffix, errors)
+        if dest not in (None, "-") and any(same_file(dest, q) for q in paths):
+            raise Fail(f"{dest}: is one of the inputs; review it in another run")
     if not interactive_terminal():
         raise Fail("review needs a terminal for its keys (stdin) and screen (stderr); without "
                    "one, review with 'unspin diff -f json' and 'unspin apply'")
-    text = read_input(path, errors)
-    config = make_config(lm, lexicon, min_confidence, bias, passes)
-    result = load(config, repairs=True).fix_and_explain(text)
+    # Every text read before the first session: a missing or undecodable file is refused
+    # before the editor has made any decision.
+    texts = [read_input(p, errors) for p in paths]
+    repairer = load(make_config(lm, lexicon, min_confidence, bias, passes), repairs=True)
+    for i, (path, dest, text) in enumerate(zip(paths, dests, texts, strict=True)):
+        result = repairer.fix_and_explain(text)
 
-    def write(reviewed: str) -> None:
-        write_text(path, dest, in_place, backup_suffix, reviewed, errors,
-                   changed=reviewed != text)
+        def write(reviewed: str, path: str = path, dest: str | None = dest,
+                  text: str = text) -> None:
+            write_text(path, dest, in_place, backup_suffix, reviewed, errors,
+                       changed=reviewed != text)
 
-    to_stdout = dest == "-"
-    app_ = ReviewApp(result, path, accept_above=accept_above, write=None if to_stdout else write)
-    reviewed = app_.run()
-    if reviewed is None:
-        err.print("unspin: review abandoned; nothing written", markup=False)
-        raise typer.Exit(1)
-    if to_stdout:
-        write(reviewed)
-    elif in_place and reviewed == text:
-        err.print(f"no change accepted: {path} left as it was", style="dim", markup=False)
-    else:
-        err.print(f"{path if in_place else dest}: written", style="dim", markup=False)
+        to_stdout = dest == "-"
+        name = path if len(paths) == 1 else f"{path} ({i + 1} of {len(paths)})"
+        app_ = ReviewApp(result, name, accept_above=accept_above,
+                         write=None if to_stdout else write)
+        reviewed = app_.run()
+        if reviewed is None:
+            done = f"; {i} of {len(paths)} files written before it" if len(paths) > 1 else ""
+            err.print(f"unspin: review abandoned at {path}; nothing written for it{done}",
+                      markup=False)
+            raise typer.Exit(1)
+        if to_stdout:
+            write(reviewed)
+        elif in_place and reviewed == text:
+            err.print(f"no change accepted: {path} left as it was", style="dim", markup=False)
+        else:
+            err.print(f"{path if in_place else dest}: written", style="dim", markup=False)
 
 
 @app.command()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from rich.text import Text
 from textual.widgets import Static
 
@@ -240,3 +242,58 @@ def test_cli_review_writes_file_reviewed(repairer, tiny_lm, tiny_lexicon, tmp_pa
     monkeypatch.setattr(ReviewApp, "run", _fake_run(["a", "ctrl+q"]))
     res = invoke(["review", str(src), "-o", "-", *model_args(tiny_lm, tiny_lexicon)])
     assert res.exit_code == 1 and res.stdout == ""
+
+
+def test_cli_reviews_several_files_one_after_another(
+    repairer, tiny_lm, tiny_lexicon, tmp_path, monkeypatch
+):
+    from clihelp import invoke, model_args
+
+    import repair.cli
+
+    monkeypatch.setattr(repair.cli, "interactive_terminal", lambda: True)
+    other = SPUN.replace("demise", "death")
+    files = [tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"]
+    for f, t in zip(files, (SPUN, other, SPUN), strict=True):
+        f.write_text(t, encoding="utf-8")
+    sessions = iter([["a", "q"], ["r", "a", "q"], ["ctrl+q"]])
+    titles: list[str] = []
+
+    def run(self: ReviewApp) -> str | None:
+        titles.append(str(self.sub_title))
+        return _fake_run(next(sessions))(self)
+
+    monkeypatch.setattr(ReviewApp, "run", run)
+    res = invoke(["review", *map(str, files), *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 1
+    assert titles == [f"{f} ({i} of 3)" for i, f in enumerate(files, 1)]
+    assert (tmp_path / "a.reviewed.txt").read_text(encoding="utf-8") == (
+        repairer.fix_and_explain(SPUN).apply(keep=[0]))
+    assert (tmp_path / "b.reviewed.txt").read_text(encoding="utf-8") == (
+        repairer.fix_and_explain(other).apply(keep=[1]))
+    assert not (tmp_path / "c.reviewed.txt").exists()  # abandoned: nothing written for it
+    assert "abandoned at" in res.stderr and "2 of 3 files written before it" in res.stderr
+    for f, t in zip(files, (SPUN, other, SPUN), strict=True):
+        assert f.read_text(encoding="utf-8") == t  # inputs untouched
+
+
+def test_cli_review_of_several_files_refuses_before_any_session(
+    tiny_lm, tiny_lexicon, tmp_path, monkeypatch
+):
+    from clihelp import invoke, model_args
+
+    import repair.cli
+
+    monkeypatch.setattr(repair.cli, "interactive_terminal", lambda: True)
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(SPUN, encoding="utf-8")
+    b.write_text(SPUN, encoding="utf-8")
+    monkeypatch.setattr(ReviewApp, "run", lambda self: (_ for _ in ()).throw(AssertionError))
+    for args, why in (([a, b, "-o", tmp_path / "x.txt"], "-o names the output of one file"),
+                      ([a, tmp_path / "." / "a.txt"], "given twice"),
+                      ([a, tmp_path / "a.reviewed.txt"], "is one of the inputs"),
+                      ([a, tmp_path / "missing.txt"], "missing.txt")):
+        if "a.reviewed" in str(args[1]):
+            (tmp_path / "a.reviewed.txt").write_text(SPUN, encoding="utf-8")
+        with pytest.raises(Exception, match=re.escape(why)):
+            invoke(["review", *map(str, args), *model_args(tiny_lm, tiny_lexicon)])
