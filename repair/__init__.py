@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -272,18 +272,22 @@ class Repairer:
         parts are repaired as their blank-line join (:data:`repair.edits.PART_SEP`), where
         sentences always break, so every edit stays inside its part: each result has the
         part's own text and offsets, and the document's spin score."""
-        if isinstance(parts, str):
-            raise TypeError("fix_parts takes the parts of a document (a sequence of texts); "
-                            "for one text, call fix_and_explain")
         return self.fix_grouped([parts])[0]
 
     def fix_grouped(self, documents: Iterable[Sequence[str]]) -> list[list[Result]]:
         """:meth:`fix_parts` for a batch of documents, the re-scorer called once per pass."""
+        if isinstance(documents, (str, bytes, bytearray)):
+            raise TypeError("fix_grouped takes documents, each a sequence of texts")
         docs = []
         for parts in documents:
-            if isinstance(parts, str):
-                raise TypeError("a document's parts are a sequence of texts, not one text; "
-                                "for one text, call fix_and_explain")
+            if isinstance(parts, (str, bytes, bytearray)):
+                raise TypeError(
+                    "a document's parts are a sequence of texts, not one "
+                    + ("text; for one text, call fix_and_explain" if isinstance(parts, str)
+                       else "bytes object; decode it first, e.g. with repair.io.decode"))
+            if isinstance(parts, (Set, Mapping)):
+                raise TypeError(f"a document's parts come in order (a list or tuple), not "
+                                f"as a {type(parts).__name__}")
             docs.append(list(parts))
             for t in docs[-1]:
                 if not isinstance(t, str):

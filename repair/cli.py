@@ -114,12 +114,16 @@ SkipBadOpt = Annotated[
     bool, typer.Option("--skip-bad", help="Pass bad JSONL lines through, skip bad files; count")
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes")]
-GroupOpt = Annotated[
-    str | None,
-    typer.Option("--group", metavar="FIELD",
-                 help="JSONL: consecutive records with the same FIELD value are the parts of "
-                      "one document (its paragraphs), judged and repaired together"),
-]
+_GROUP = "JSONL: consecutive records with the same FIELD value are the parts of one document "
+
+
+def _group_opt(what: str) -> Any:
+    return typer.Option("--group", metavar="FIELD", help=_GROUP + what)
+
+
+GroupOpt = Annotated[str | None, _group_opt("(its paragraphs), judged and repaired together")]
+ScoreGroupOpt = Annotated[str | None, _group_opt("(its paragraphs): each gets its score")]
+LearnGroupOpt = Annotated[str | None, _group_opt("(its paragraphs), learnt from together")]
 InPlaceOpt = Annotated[
     bool, typer.Option("--in-place", help="Rewrite the input file itself, keeping a backup")
 ]
@@ -647,7 +651,7 @@ def learn_raw_cmd(
     jobs: JobsOpt = 1,
     field: FieldOpt = "text",
     errors: ErrOpt = "strict",
-    group: GroupOpt = None,
+    group: LearnGroupOpt = None,
 ) -> None:
     """Decipher substitutions from unpaired spun text (EM over the LM's choices).
 
@@ -688,7 +692,9 @@ def learn_raw_cmd(
         raise Fail(f"{source}: no texts")
     n = write_table(rows, output, "em-from-unpaired")
     err.print(
-        f"{output}: {n} rows from {stats.docs:,} texts ({stats.words:,} words) in "
+        f"{output}: {n} rows from {stats.docs:,} {'document' if group else 'text'}"
+        f"{_s(stats.docs)} "
+        f"({stats.words:,} words) in "
         f"{stats.seconds:.0f} s on {jobs} process(es)"
     )
 
@@ -765,8 +771,9 @@ def _batch(
                                 jobs, resume=resume, on_progress=update,
                                 on_plan=bar_total.append)
         else:
-            if resume and not output:
-                raise Fail("--resume needs -o OUT: it counts the lines already written there")
+            if resume and (not output or output == "-"):
+                raise Fail("--resume needs -o OUT (a file): it counts the lines already "
+                           "written there")
             job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad, group)
             skip = completed_lines(output) if resume and output else 0
             src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
@@ -787,8 +794,8 @@ def _batch(
         raise  # a reader such as head has all it wants: a normal end (main)
     except OSError as e:
         raise Fail(os_error_line(e, path)) from None
-    docs = (f"{stats.docs:,} records in {stats.groups:,} documents" if group is not None
-            else f"{stats.docs:,} docs")
+    docs = (f"{stats.docs:,} record{_s(stats.docs)} in {stats.groups:,} "
+            f"document{_s(stats.groups)}" if group is not None else f"{stats.docs:,} docs")
     err.print(
         f"{docs}, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):.0f} "
         f"words/{'record' if group is not None else 'doc'}, "
@@ -798,7 +805,14 @@ def _batch(
         + f"; {signature}",
         style="dim", markup=False,
     )
+    if group is not None and stats.docs and not stats.grouped:
+        err.print(f"unspin: note: no record has a {group!r} field (or every one is null): each "
+                  "record was a document alone", markup=False)
     return stats
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
 
 
 def _check_jsonl_target(
@@ -850,7 +864,7 @@ def score(
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     errors: ErrOpt = "strict",
-    group: GroupOpt = None,
+    group: ScoreGroupOpt = None,
 ) -> None:
     """Probability that each document is spun; with --threshold, a check that exits 1."""
     from .score import spin_score

@@ -60,6 +60,7 @@ class Stats:
     seconds: float = 0.0
     workers: int = 1  # processes that did the work (at most one per chunk or file)
     groups: int = 0  # documents the records made up (JSON Lines with a group field)
+    grouped: int = 0  # records that named their document in that field
 
     @property
     def words_per_second(self) -> float:
@@ -74,11 +75,14 @@ class _Tally:
     bad: int = 0
     max_score: float = 0.0
     groups: int = 0
+    grouped: int = 0
     t0: float = field(default_factory=time.perf_counter)
 
-    def add(self, edits: int, words: int, score: float | None, first: bool = True) -> None:
+    def add(self, edits: int, words: int, score: float | None, first: bool = True,
+            grouped: bool = False) -> None:
         self.docs += 1
         self.groups += first
+        self.grouped += grouped
         self.edits += edits
         self.words += words
         if score is not None and score > self.max_score:
@@ -87,7 +91,7 @@ class _Tally:
     def stats(self, resumed: int = 0, workers: int = 1) -> Stats:
         return Stats(
             self.docs, self.edits, self.words, self.bad, resumed, self.max_score,
-            time.perf_counter() - self.t0, workers, self.groups,
+            time.perf_counter() - self.t0, workers, self.groups, self.grouped,
         )
 
 
@@ -166,6 +170,9 @@ class LineOut:
     error: str | None = None  # a bad line, passed through unchanged
     blank: bool = False
     first: bool = True  # the first record of its document (not a later part of it)
+    # The document of a bad record (--skip-bad) that names one: no part of it, no end of it.
+    group: str | None = None
+    grouped: bool = False  # a record that named its document (the --group field was there)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,11 +225,14 @@ def _parse(job: JsonlJob, raw: bytes) -> LineOut | _Record:
         kind = "null" if text is None else type(text).__name__
         article = "" if text is None else "an " if kind[0] in "aeiou" else "a "
         what = "missing" if job.field not in rec else f"{article}{kind}, not a string"
-        return LineOut(body + end, len(raw), error=f"field {job.field!r} is {what}")
+        return LineOut(body + end, len(raw), error=f"field {job.field!r} is {what}",
+                       group=_group_value(job, rec))
     return _Record(rec, text, body, end, len(raw))
 
 
-def _finish(job: JsonlJob, r: _Record, result: Result, first: bool = True) -> LineOut:
+def _finish(
+    job: JsonlJob, r: _Record, result: Result, first: bool = True, grouped: bool = False
+) -> LineOut:
     rec, text = r.rec, r.text
     n = count_words(text)
     score = spin_score(result, n)
@@ -243,16 +253,21 @@ def _finish(job: JsonlJob, r: _Record, result: Result, first: bool = True) -> Li
             data = json.dumps(rec, ensure_ascii=False, allow_nan=False).encode("utf-8") + r.end
         except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
             data = json.dumps(rec, allow_nan=False).encode("ascii") + r.end
-    return LineOut(data, r.size, len(result.edits), n, score, first=first)
+    return LineOut(data, r.size, len(result.edits), n, score, first=first, grouped=grouped)
+
+
+def _group_value(job: JsonlJob, rec: dict[str, Any]) -> str | None:
+    """The document a JSON object names under ``job.group``: its value there as canonical
+    JSON; ``None`` for none (no such field, or ``null``)."""
+    v = rec.get(job.group) if job.group is not None else None
+    return None if v is None else json.dumps(v, sort_keys=True, ensure_ascii=False)
 
 
 def _group_of(job: JsonlJob, p: LineOut | _Record) -> str | None:
-    """The document a parsed line belongs to under ``job.group`` (its value as canonical
-    JSON); ``None`` for a line that is no record, or a record without a value there."""
-    if job.group is None or not isinstance(p, _Record):
-        return None
-    v = p.rec.get(job.group)
-    return None if v is None else json.dumps(v, sort_keys=True, ensure_ascii=False)
+    """The document a parsed line belongs to: a record's, or a bad record's that names one
+    (it stays out of the document without ending it); ``None`` for a blank line or one
+    that is not a JSON object, which end a document."""
+    return _group_value(job, p.rec) if isinstance(p, _Record) else p.group
 
 
 def line_group(job: JsonlJob, raw: bytes) -> str | None:
@@ -266,18 +281,22 @@ def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
     chunks are cut between groups: :func:`_whole_groups`)."""
     parsed = [_parse(job, raw) for raw in chunk]
     docs: list[list[_Record]] = []
-    prev: str | None = None
+    prev: str | None = None  # the document of the line before
+    cur: str | None = None  # the document of docs[-1]
     for p in parsed:
         key = _group_of(job, p)
         if isinstance(p, _Record):
-            if key is not None and key == prev:
+            if key is not None and key == prev == cur and docs:
                 docs[-1].append(p)
             else:
                 docs.append([p])
+                cur = key
         prev = key
     repaired = shared_repairer(job.config).fix_grouped([[r.text for r in d] for d in docs])
     results = iter([(r, k == 0) for doc in repaired for k, r in enumerate(doc)])
-    return [p if isinstance(p, LineOut) else _finish(job, p, *next(results)) for p in parsed]
+    return [p if isinstance(p, LineOut)
+            else _finish(job, p, *next(results), grouped=_group_of(job, p) is not None)
+            for p in parsed]
 
 
 def _whole_groups(
@@ -511,7 +530,7 @@ def run_jsonl(
                         )
                     tally.bad += 1
                 elif not o.blank:
-                    tally.add(o.edits, o.words, o.score, o.first)
+                    tally.add(o.edits, o.words, o.score, o.first, o.grouped)
                 dst.write(o.data)
             dst.flush()
             if on_progress:

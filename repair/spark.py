@@ -122,10 +122,15 @@ def repair_column(
     from functools import partial
 
     from pyspark.sql import functions as F
-    from pyspark.sql.types import ArrayType
+    from pyspark.sql.types import ArrayType, StringType
 
     c = resolve(config)
-    parts = isinstance(df.schema[input_col].dataType, ArrayType)
+    # The column's type as Spark resolves the name (a field of a struct, a quoted name).
+    kind = df.select(input_col).schema.fields[0].dataType
+    parts = isinstance(kind, ArrayType)
+    if not isinstance(kind.elementType if isinstance(kind, ArrayType) else kind, StringType):
+        raise TypeError(f"{input_col} is {kind.simpleString()}: unspin repairs a string "
+                        "column, or an array<string> column of a document's parts")
     run = _repair_parts if parts else _repair_one
     out_type = "array<string>" if parts else "string"
     if edits_col is None:

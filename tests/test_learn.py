@@ -354,11 +354,11 @@ def test_learn_raw_groups_records_into_documents(
     assert list(jsonl_texts(src, group="doc")) == [PART_SEP.join(doc) for doc in paras]
     assert len(list(jsonl_texts(src))) == 5
     tables = []
-    for args in ([str(d)], [str(src), "--group", "doc"]):
+    for args, what in (([str(d)], "texts"), ([str(src), "--group", "doc"], "documents")):
         out = tmp_path / f"raw-{len(tables)}.tsv"
         res = invoke(["learn", "raw", *args, "-o", str(out), *model_args(tiny_lm, tiny_lexicon)])
         assert res.exit_code == 0, res.output
-        assert "from 3 texts" in res.output
+        assert f"from 3 {what}" in res.output
         tables.append(out.read_bytes())
     assert tables[0] == tables[1]
     with pytest.raises(Exception, match="a text file is one document"):

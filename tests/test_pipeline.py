@@ -253,9 +253,15 @@ def test_cli_fix_jsonl_stdin_stdout(config: Config, repairer: Repairer) -> None:
     assert all("e" in g for g in got)
 
 
-def test_cli_resume_needs_output(config: Config) -> None:
+def test_cli_resume_needs_output(config: Config, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     r = runner.invoke(app, ["fix", "--jsonl", "--resume", *_opts(config)], input=b"")
     assert r.exit_code != 0 and "--resume needs -o" in str(r.exception)
+    # -o - is stdout, not a file named "-" in the current folder whose lines would be skipped.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-").write_bytes(_jsonl(_records(2)))
+    r = runner.invoke(app, ["fix", "--jsonl", "-o", "-", "--resume", *_opts(config)],
+                      input=_jsonl(_records(3)))
+    assert r.exit_code != 0 and "--resume needs -o OUT (a file)" in str(r.exception)
 
 
 def test_cli_fix_dir_mirrors_and_resumes(
@@ -420,15 +426,39 @@ def test_jsonl_group_scores_are_the_documents(config: Config, repairer: Repairer
     assert s[0] == s[1] == round(whole, 4) > 0.5 > s[2]
 
 
-def test_jsonl_bad_line_ends_a_document(config: Config, repairer: Repairer) -> None:
+def test_jsonl_bad_record_is_no_part_of_its_document(config: Config, repairer: Repairer) -> None:
+    """A record whose text is missing stays out of its document without ending it (as a
+    null part on Spark); a line that is no JSON object, or a blank line, ends it."""
     good = [{"doc": 1, "text": SPUN[0]}, {"doc": 1, "text": LIGHT}]
-    data = _jsonl(good[:1]) + b'{"doc": 1}\n' + _jsonl(good[1:])
-    out = io.BytesIO()
-    stats = run_jsonl(JsonlJob(config, group="doc", skip_bad=True), io.BytesIO(data), out,
-                      chunk_lines=1)
-    lines = out.getvalue().splitlines()
-    assert stats.bad == 1 and stats.groups == 2 and lines[1] == b'{"doc": 1}'
-    assert json.loads(lines[2])["text"] == LIGHT  # alone again: the run was broken
+    whole = [r.fixed for r in repairer.fix_parts([SPUN[0], LIGHT])]
+    for between, parts, groups in ((b'{"doc": 1, "text": null}\n', [whole], 1),
+                                   (b'{"doc": 2}\n', [[whole[0]], [LIGHT]], 2),
+                                   (b"[1]\n", [[whole[0]], [LIGHT]], 2),
+                                   (b"\n", [[whole[0]], [LIGHT]], 2)):
+        data = _jsonl(good[:1]) + between + _jsonl(good[1:])
+        for chunk in (1, 2, 256):  # the document held together across chunks, or not
+            out = io.BytesIO()
+            stats = run_jsonl(JsonlJob(config, group="doc", skip_bad=True), io.BytesIO(data),
+                              out, chunk_lines=chunk)
+            lines = out.getvalue().splitlines(keepends=True)
+            assert lines[1] == between
+            got = [json.loads(lines[0])["text"], json.loads(lines[2])["text"]]
+            assert got == [t for p in parts for t in p], (between, chunk)
+            assert stats.groups == groups and stats.docs == 2
+
+
+def test_cli_group_field_that_no_record_has_is_noted(config: Config, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(_jsonl(_records(3)))
+    r = runner.invoke(app, ["fix", "--jsonl", str(src), "-o", str(tmp_path / "o.jsonl"),
+                            "--group", "docid", *_opts(config)])
+    assert r.exit_code == 0, r.output
+    assert "3 records in 3 documents" in r.stderr
+    assert "no record has a 'docid' field" in r.stderr
+    src.write_bytes(_jsonl([{"docid": 7, "text": SPUN[0]}]))
+    r = runner.invoke(app, ["fix", "--jsonl", str(src), "-o", str(tmp_path / "o.jsonl"),
+                            "--group", "docid", *_opts(config)])
+    assert "1 record in 1 document," in r.stderr and "note" not in r.stderr
 
 
 def test_whole_groups_never_split_a_run() -> None:

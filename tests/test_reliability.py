@@ -826,6 +826,14 @@ def test_fix_parts_refuses_one_text_and_non_text(repairer) -> None:  # type: ign
         repairer.fix_grouped(["one text"])
     with pytest.raises(TypeError, match="not bytes"):
         repairer.fix_parts(["fine", b"bytes"])
+    with pytest.raises(TypeError, match="not one bytes object; decode it first"):
+        repairer.fix_parts(b"abc")  # iterated, it would be ints
+    for unordered in ({"x y", "b"}, {"a": "x"}):  # results could not be matched to parts
+        with pytest.raises(TypeError, match="come in order"):
+            repairer.fix_parts(unordered)
+    with pytest.raises(TypeError, match="takes documents"):
+        repairer.fix_grouped("one text")
+    assert repairer.fix_parts(("a", "b")) == repairer.fix_parts(["a", "b"])
     assert repairer.fix_parts([]) == []
     assert repairer.fix_grouped([]) == []
     assert repairer.fix_grouped(p for p in [["a"], []]) == [repairer.fix_parts(["a"]), []]

@@ -125,6 +125,24 @@ def test_array_column_repairs_a_documents_parts_together(  # type: ignore[no-unt
     assert plain["fixed"] == got["c"][0]
 
 
+def test_columns_named_as_spark_names_them(  # type: ignore[no-untyped-def]
+    spark, repairer, tiny_lm: Path, tiny_lexicon: Path
+):
+    """A field of a struct and a quoted name, as with any Spark column; a column that is
+    neither text nor an array of texts is refused on the driver, in one line."""
+    from repair import Config
+    from repair.spark import repair_column
+
+    config = Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),))
+    df = spark.createDataFrame([((SPUN[1],), SPUN[1], [1])],
+                               "s struct<text: string>, `my col` string, n array<int>")
+    out = repair_column(df, "s.text", "a", config)
+    out = repair_column(out, "`my col`", "b", config).collect()[0]
+    assert out["a"] == out["b"] == repairer.fix(SPUN[1]) != SPUN[1]
+    with pytest.raises(TypeError, match=r"^n is array<int>: unspin repairs a string column"):
+        repair_column(df, "n", "x", config)
+
+
 def test_resolve_pins_every_path_for_the_executors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
