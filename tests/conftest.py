@@ -77,3 +77,13 @@ def repairer(tiny_lm: Path, tiny_lexicon: Path):  # type: ignore[no-untyped-def]
     from repair import Config, Repairer
 
     return Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),)))
+
+
+@pytest.fixture(autouse=True)
+def _every_worker_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' inputs are a few KB, which would never pay for a second worker process
+    (repair.pipeline.WORKER_BYTES): lifted here so that -j N tests run N workers.
+    tests/test_pipeline.py::test_no_more_workers_than_the_input_pays_for sets it back."""
+    import repair.pipeline
+
+    monkeypatch.setattr(repair.pipeline, "WORKER_BYTES", 1)

@@ -346,24 +346,45 @@ def test_fix_dir_into_a_file_is_refused(config: Config, tmp_path: Path) -> None:
 def test_no_more_workers_than_chunks_or_files(config: Config, tmp_path: Path) -> None:
     # Every worker loads the models (seconds and hundreds of MB each): -j 8 on a few records
     # runs in this process, not in eight that would each load them for nothing.
-    from repair.pipeline import _lines_left
+    from repair.pipeline import _left
 
     data = _jsonl(_records(10))
     out = io.BytesIO()
     stats = run_jsonl(JsonlJob(config), io.BytesIO(data), out, 8)
     assert stats.workers == 1 and stats.docs == 10
-    assert _lines_left(io.BytesIO(b"a\nb\nc")) == 3 and _lines_left(io.BytesIO(b"")) == 0
+    assert _left(io.BytesIO(b"a\nb\nc")) == (3, 5) and _left(io.BytesIO(b"")) == (0, 0)
     src = io.BytesIO(b"a\nb\n")
     src.read(2)
-    assert _lines_left(src) == 1 and src.tell() == 2  # from the position, which is kept
+    assert _left(src) == (1, 2) and src.tell() == 2  # from the position, which is kept
     r, w = os.pipe()
     with os.fdopen(r, "rb") as pipe:
         os.close(w)
-        assert _lines_left(pipe) is None  # a stream: not counted
+        assert _left(pipe) is None  # a stream: not counted
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "one.txt").write_text(SPUN[0], encoding="utf-8")
     stats = run_dir(DirJob(config), tmp_path / "in", tmp_path / "out", 8)
     assert stats.workers == 1 and (tmp_path / "out" / "one.txt").exists()
+
+
+def test_no_more_workers_than_the_input_pays_for(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's start-up (the models loaded) costs what repairing about 640 KB does: a
+    small input runs faster in one process, however many chunks or files it has."""
+    import repair.pipeline
+
+    monkeypatch.setattr(repair.pipeline, "WORKER_BYTES", 640 * 1024)  # the shipped figure
+    data = _jsonl(_records(300))  # 12 chunks of 25 lines, a few KB
+    stats = run_jsonl(JsonlJob(config), io.BytesIO(data), io.BytesIO(), 2, chunk_lines=25)
+    assert stats.workers == 1
+    monkeypatch.setattr(repair.pipeline, "WORKER_BYTES", len(data) // 3)
+    stats = run_jsonl(JsonlJob(config), io.BytesIO(data), io.BytesIO(), 8, chunk_lines=25)
+    assert stats.workers == 4
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        (tmp_path / "in" / f"{i}.txt").write_text(SPUN[i] * 20, encoding="utf-8")
+    monkeypatch.setattr(repair.pipeline, "WORKER_BYTES", 640 * 1024)
+    assert run_dir(DirJob(config), tmp_path / "in", tmp_path / "out", 3).workers == 1
 
 
 # -- JSON Lines records that are the parts of one document (--group) -------------------------
