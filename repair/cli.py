@@ -1009,13 +1009,18 @@ def review(
     ],
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="Where to write (default FILE.reviewed.EXT; - stdout)"),
+        typer.Option("--output", "-o",
+                     help="Where to write one file's review (default FILE.reviewed.EXT; - stdout)"),
     ] = None,
     in_place: InPlaceOpt = False,
     backup_suffix: BackupOpt = ".orig",
     accept_above: Annotated[
         float, typer.Option("--accept-above", help="Confidence that A accepts at or above")
     ] = 0.9,
+    again: Annotated[
+        bool, typer.Option("--again", help="Review files reviewed already (FILE.reviewed.EXT "
+                                           "exists), replacing that output")
+    ] = False,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     min_confidence: ConfOpt = None,
@@ -1032,7 +1037,9 @@ def review(
     Output goes to FILE.reviewed.EXT (article.txt -> article.reviewed.txt) unless -o OUT,
     -o - (stdout, after the UI closes) or --in-place (FILE, old one kept as FILE.orig).
     Several files are reviewed one after another, each written when you leave it with q;
-    ctrl+q stops there, leaving that file and the ones after it unwritten.
+    ctrl+q stops there (exit 1), leaving that file and the ones after it unwritten. A file
+    whose review output (or, with --in-place, backup) exists is skipped, and so are those
+    outputs themselves, so the same command resumes a batch; --again reviews such files anew.
     """
     from . import render
     from .review import ReviewApp
@@ -1050,42 +1057,72 @@ def review(
     for i, p in enumerate(paths):
         if any(same_file(p, q) for q in paths[:i]):
             raise Fail(f"{p}: given twice; review each file once")
-    dests = [None if in_place else (output or render.reviewed_name(p)) for p in paths]
-    # Checked before the session, so that no editor's decisions are lost at the end.
-    for p, dest in zip(paths, dests, strict=True):
+    todo = []
+    for p in paths:
+        source = render.review_source(p)
+        done = p + backup_suffix if in_place else None if output else render.reviewed_name(p)
+        if source is not None and output is None:
+            err.print(f"{p}: the review of {source}; skipped", style="dim", markup=False)
+        elif done is not None and os.path.lexists(done) and not (again and not in_place):
+            err.print(f"{p}: reviewed already ({done} exists); skipped"
+                      + (" (move the backup away to review it again)" if in_place
+                         else " (--again reviews it anew)"),
+                      style="dim", markup=False)
+        else:
+            todo.append(p)
+    if not todo:
+        err.print("nothing to review", style="dim")
+        return
+    # Every text read, and every output checked, before the first session: a missing file
+    # or an output that cannot be written is refused before the editor decides anything.
+    texts = [read_input(p, errors) for p in todo]
+    dests = [None if in_place else (output or render.reviewed_name(p)) for p in todo]
+    for p, dest in zip(todo, dests, strict=True):
         check_target(p, dest, in_place, backup_suffix, errors)
-        if dest not in (None, "-") and any(same_file(dest, q) for q in paths):
+        if dest not in (None, "-") and any(same_file(dest, q) for q in todo):
             raise Fail(f"{dest}: is one of the inputs; review it in another run")
     if not interactive_terminal():
         raise Fail("review needs a terminal for its keys (stdin) and screen (stderr); without "
                    "one, review with 'unspin diff -f json' and 'unspin apply'")
-    # Every text read before the first session: a missing or undecodable file is refused
-    # before the editor has made any decision.
-    texts = [read_input(p, errors) for p in paths]
     repairer = load(make_config(lm, lexicon, min_confidence, bias, passes), repairs=True)
-    for i, (path, dest, text) in enumerate(zip(paths, dests, texts, strict=True)):
+    n = len(todo)
+    done_files = written = 0
+    for i, (path, dest) in enumerate(zip(todo, dests, strict=True)):
+        place = f"({i + 1} of {n}) " if n > 1 else ""
+        if i:
+            # Read again: the file may have changed while the earlier ones were reviewed.
+            err.print(f"repairing {place}{path} ...", style="dim", markup=False)
+            try:
+                texts[i] = read_input(path, errors)
+            except InputError as e:
+                raise Fail(f"{e}; {written} of {n} files written before it") from None
+        text = texts[i]
         result = repairer.fix_and_explain(text)
 
         def write(reviewed: str, path: str = path, dest: str | None = dest,
                   text: str = text) -> None:
+            if in_place and read_input(path, errors) != text:
+                raise ValueError(f"{path} changed since it was read; it is not written over")
             write_text(path, dest, in_place, backup_suffix, reviewed, errors,
                        changed=reviewed != text)
 
         to_stdout = dest == "-"
-        name = path if len(paths) == 1 else f"{path} ({i + 1} of {len(paths)})"
-        app_ = ReviewApp(result, name, accept_above=accept_above,
+        app_ = ReviewApp(result, place + path, accept_above=accept_above,
                          write=None if to_stdout else write)
         reviewed = app_.run()
         if reviewed is None:
-            done = f"; {i} of {len(paths)} files written before it" if len(paths) > 1 else ""
-            err.print(f"unspin: review abandoned at {path}; nothing written for it{done}",
+            tally = (f"; {done_files} of {n} files done before it, {written} written"
+                     if n > 1 else "")
+            err.print(f"unspin: review abandoned at {path}; nothing written for it{tally}",
                       markup=False)
             raise typer.Exit(1)
+        done_files += 1
         if to_stdout:
             write(reviewed)
         elif in_place and reviewed == text:
             err.print(f"no change accepted: {path} left as it was", style="dim", markup=False)
         else:
+            written += 1
             err.print(f"{path if in_place else dest}: written", style="dim", markup=False)
 
 

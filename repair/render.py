@@ -319,6 +319,28 @@ def reviewed_name(name: str) -> str:
     return head + sep + tail
 
 
+def review_source(name: str) -> str | None:
+    """The file whose default review output ``name`` is (``a.reviewed.txt`` beside an
+    ``a.txt`` that exists), else ``None``: a glob over a folder being reviewed picks the
+    outputs up along with the articles.
+
+    >>> review_source("no/such/a.reviewed.txt") is None, review_source("a.txt") is None
+    (True, True)
+    """
+    head, sep, tail = name.rpartition("/")
+    stem, dot, ext = tail.rpartition(".")
+    if dot and stem.endswith(".reviewed"):
+        source = f"{stem[: -len('.reviewed')]}.{ext}"
+    elif tail.endswith(".reviewed"):
+        source = tail[: -len(".reviewed")]
+    else:
+        return None
+    source = head + sep + source
+    if not source or reviewed_name(source) != name or not os.path.isfile(source):
+        return None
+    return source
+
+
 def html_report(result: Result, name: str | None = None) -> str:
     """One self-contained page: original | repaired, edits to accept or reject, download.
 

@@ -266,15 +266,65 @@ def test_cli_reviews_several_files_one_after_another(
     monkeypatch.setattr(ReviewApp, "run", run)
     res = invoke(["review", *map(str, files), *model_args(tiny_lm, tiny_lexicon)])
     assert res.exit_code == 1
-    assert titles == [f"{f} ({i} of 3)" for i, f in enumerate(files, 1)]
+    assert titles == [f"({i} of 3) {f}" for i, f in enumerate(files, 1)]
     assert (tmp_path / "a.reviewed.txt").read_text(encoding="utf-8") == (
         repairer.fix_and_explain(SPUN).apply(keep=[0]))
     assert (tmp_path / "b.reviewed.txt").read_text(encoding="utf-8") == (
         repairer.fix_and_explain(other).apply(keep=[1]))
     assert not (tmp_path / "c.reviewed.txt").exists()  # abandoned: nothing written for it
-    assert "abandoned at" in res.stderr and "2 of 3 files written before it" in res.stderr
+    assert "abandoned at" in res.stderr and "2 of 3 files done before it, 2 written" in res.stderr
     for f, t in zip(files, (SPUN, other, SPUN), strict=True):
         assert f.read_text(encoding="utf-8") == t  # inputs untouched
+    # The same command again (a glob would now also name the outputs): it resumes at c.txt.
+    reviewed_a = (tmp_path / "a.reviewed.txt").read_bytes()
+    sessions = iter([["a", "q"]])
+    titles.clear()
+    res = invoke(["review", *map(str, files), str(tmp_path / "a.reviewed.txt"),
+                  *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0, res.output
+    assert titles == [str(files[2])]  # one file left to review: no place shown
+    assert "a.txt: reviewed already" in res.stderr and "the review of" in res.stderr
+    assert (tmp_path / "c.reviewed.txt").exists()
+    assert (tmp_path / "a.reviewed.txt").read_bytes() == reviewed_a  # earlier work kept
+    res = invoke(["review", *map(str, files), *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0 and "nothing to review" in res.stderr
+    sessions = iter([["q"]])  # --again: reviewed anew, the output replaced
+    res = invoke(["review", str(files[0]), "--again", *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "a.reviewed.txt").read_text(encoding="utf-8") == SPUN
+
+
+def test_cli_review_in_place_never_writes_over_a_file_changed_meanwhile(
+    repairer, tiny_lm, tiny_lexicon, tmp_path, monkeypatch
+):
+    from clihelp import invoke, model_args
+
+    import repair.cli
+
+    monkeypatch.setattr(repair.cli, "interactive_terminal", lambda: True)
+    src = tmp_path / "a.txt"
+    src.write_text(SPUN, encoding="utf-8")
+    said: list[object] = []
+
+    def run(self: ReviewApp) -> str | None:
+        async def drive() -> None:
+            async with self.run_test(size=(100, 30)) as pilot:
+                await pilot.press("a")
+                src.write_text(SPUN + "added by hand\n", encoding="utf-8")  # meanwhile
+                await pilot.press("q")
+                await pilot.pause()
+                said.append(self.query_one("#message", Static).content)
+                await pilot.press("ctrl+q")
+
+        asyncio.run(drive())
+        return self.return_value
+
+    monkeypatch.setattr(ReviewApp, "run", run)
+    res = invoke(["review", str(src), "--in-place", *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 1
+    assert "changed since it was read; it is not written over" in str(said[0])
+    assert src.read_text(encoding="utf-8") == SPUN + "added by hand\n"
+    assert not (tmp_path / "a.txt.orig").exists()
 
 
 def test_cli_review_of_several_files_refuses_before_any_session(
@@ -291,9 +341,10 @@ def test_cli_review_of_several_files_refuses_before_any_session(
     monkeypatch.setattr(ReviewApp, "run", lambda self: (_ for _ in ()).throw(AssertionError))
     for args, why in (([a, b, "-o", tmp_path / "x.txt"], "-o names the output of one file"),
                       ([a, tmp_path / "." / "a.txt"], "given twice"),
-                      ([a, tmp_path / "a.reviewed.txt"], "is one of the inputs"),
-                      ([a, tmp_path / "missing.txt"], "missing.txt")):
-        if "a.reviewed" in str(args[1]):
-            (tmp_path / "a.reviewed.txt").write_text(SPUN, encoding="utf-8")
+                      ([a, b, "--again"], "is one of the inputs"),
+                      ([a, tmp_path / "missing.txt"], "missing.txt"),
+                      ([a, tmp_path / "no" / "b.txt"], "no/b.txt: cannot read")):
+        if "--again" in args:  # b's review would go over a, through a link
+            (tmp_path / "b.reviewed.txt").symlink_to(a)
         with pytest.raises(Exception, match=re.escape(why)):
             invoke(["review", *map(str, args), *model_args(tiny_lm, tiny_lexicon)])
