@@ -101,6 +101,27 @@ class _Tally:
 
 
 # -- ordered, bounded parallel map ---------------------------------------------------------
+def _start_worker(parent: int, config: Config | None) -> None:
+    """A pool worker's start: it ends with its parent (on Linux), then loads its Repairer.
+
+    Without that, a parent killed outright (SIGKILL, the OOM killer) left its workers
+    repairing their chunks for nobody, each printing a broken-pipe traceback at the end.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(0)
+    if config is not None:
+        shared_repairer(config)
+
+
 def map_ordered(
     fn: Callable[[T], R],
     items: Iterable[T],
@@ -136,8 +157,7 @@ def map_ordered(
             yield it
 
     ctx = multiprocessing.get_context("spawn")  # no fork: safe with threads and open models
-    init, args = (shared_repairer, (config,)) if config is not None else (None, ())
-    pool = ctx.Pool(workers, initializer=init, initargs=args)
+    pool = ctx.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), config))
     try:
         for r in pool.imap(fn, gated(), chunksize=1):
             yield r

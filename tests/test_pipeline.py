@@ -553,3 +553,59 @@ def test_cli_group_options_are_checked(config: Config, tmp_path: Path) -> None:
         assert r.exit_code != 0 and why in str(r.exception), r.output
     r = runner.invoke(app, ["score", str(src), "--group", "doc", *_opts(config)])
     assert r.exit_code != 0 and "pass --jsonl" in str(r.exception)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_end_with_their_parent(config: Config, tmp_path: Path) -> None:
+    """A parent killed outright (SIGKILL, the OOM killer) takes its workers with it, instead of
+    leaving them repairing for nobody."""
+    import signal
+
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        "import repair.pipeline as p\n"
+        "from repair import Config\n"
+        "if __name__ == '__main__':\n"
+        "    p.WORKER_BYTES = 1\n"
+        f"    job = p.JsonlJob(Config(lm={config.lm!r}, lexicons={config.lexicons!r}))\n"
+        "    p.run_jsonl(job, sys.stdin.buffer, sys.stdout.buffer, 2, chunk_lines=1,\n"
+        "                linger=0.01)\n",
+        encoding="utf-8",
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def children() -> list[int]:
+        out = []
+        for d in Path("/proc").iterdir():
+            try:
+                stat = (d / "stat").read_text()
+            except (OSError, ValueError):
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent.pid:
+                out.append(int(d.name))
+        return out
+
+    try:
+        assert parent.stdin is not None and parent.stdout is not None
+        for _ in range(3):  # both workers up
+            parent.stdin.write(_jsonl(_records(1)))
+            parent.stdin.flush()
+            assert parent.stdout.readline()
+        kids = children()
+        assert len(kids) >= 2
+        # Work for a minute or more: a worker left alone would go on repairing it.
+        parent.stdin.write(_jsonl([{"text": SPUN[1] * 250_000}] * 2))
+        parent.stdin.flush()
+        time.sleep(2)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+    deadline = time.monotonic() + 5  # the text takes far longer than this
+    while time.monotonic() < deadline and any(Path(f"/proc/{k}").exists() for k in kids):
+        time.sleep(0.1)
+    # Gone, or zombies waiting for init to reap them (state Z): not running either way.
+    alive = [k for k in kids if Path(f"/proc/{k}").exists()
+             and (Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")]
+    assert alive == []
