@@ -72,6 +72,11 @@ def _absolute(path: str | Path | None) -> str | None:
     return None if path is None else os.path.abspath(path)
 
 
+def _edit_row(e: Any) -> tuple[Any, ...]:
+    """An edit as the struct of ``_EDIT_FIELDS``."""
+    return tuple(getattr(e, f) for f, _ in _EDIT_FIELDS)
+
+
 def _repair_parts(config: Config, with_edits: bool, parts: list[str | None] | None) -> Any:
     # An array column: one document's parts (paragraphs), repaired together; null parts
     # stay null and are left out of the document.
@@ -85,8 +90,7 @@ def _repair_parts(config: Config, with_edits: bool, parts: list[str | None] | No
     if not with_edits:
         return [None if r is None else r.fixed for r in done]
     return ([None if r is None else r.fixed for r in done],
-            [None if r is None else [tuple(getattr(e, f) for f, _ in _EDIT_FIELDS)
-                                     for e in r.edits] for r in done])
+            [None if r is None else [_edit_row(e) for e in r.edits] for r in done])
 
 
 def _repair_one(config: Config, with_edits: bool, text: str | None) -> Any:
@@ -98,7 +102,7 @@ def _repair_one(config: Config, with_edits: bool, text: str | None) -> Any:
     result = shared_repairer(config).fix_and_explain(text)
     if not with_edits:
         return result.fixed
-    return (result.fixed, [tuple(getattr(e, f) for f, _ in _EDIT_FIELDS) for e in result.edits])
+    return (result.fixed, [_edit_row(e) for e in result.edits])
 
 
 def repair_column(
@@ -126,10 +130,11 @@ def repair_column(
 
     c = resolve(config)
     # The column's type as Spark resolves the name (a field of a struct, a quoted name).
-    kind = df.select(input_col).schema.fields[0].dataType
-    parts = isinstance(kind, ArrayType)
-    if not isinstance(kind.elementType if isinstance(kind, ArrayType) else kind, StringType):
-        raise TypeError(f"{input_col} is {kind.simpleString()}: unspin repairs a string "
+    column = df.select(input_col).schema.fields[0].dataType
+    parts = isinstance(column, ArrayType)
+    if not isinstance(column.elementType if isinstance(column, ArrayType) else column,
+                      StringType):
+        raise TypeError(f"{input_col} is {column.simpleString()}: unspin repairs a string "
                         "column, or an array<string> column of a document's parts")
     run = _repair_parts if parts else _repair_one
     out_type = "array<string>" if parts else "string"
