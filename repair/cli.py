@@ -1037,7 +1037,8 @@ def review(
     Output goes to FILE.reviewed.EXT (article.txt -> article.reviewed.txt) unless -o OUT,
     -o - (stdout, after the UI closes) or --in-place (FILE, old one kept as FILE.orig).
     Several files are reviewed one after another, each written when you leave it with q;
-    ctrl+q stops there (exit 1), leaving that file and the ones after it unwritten. A file
+    s skips a file (nothing written for it), ctrl+q stops there (exit 1), leaving that file
+    and the ones after it unwritten. A file
     whose review output (or, with --in-place, backup) exists is skipped, and so are those
     outputs themselves, so the same command resumes a batch; --again reviews such files anew.
     """
@@ -1108,8 +1109,11 @@ def review(
 
         to_stdout = dest == "-"
         app_ = ReviewApp(result, place + path, accept_above=accept_above,
-                         write=None if to_stdout else write)
+                         write=None if to_stdout else write, batch=len(paths) > 1)
         reviewed = app_.run()
+        if app_.skipped:
+            err.print(f"{path}: skipped; nothing written for it", style="dim", markup=False)
+            continue
         if reviewed is None:
             tally = (f"; {done_files} of {n} files done before it, {written} written"
                      if n > 1 else "")

@@ -118,8 +118,13 @@ class ReviewApp(App[str]):
         *,
         accept_above: float = 0.9,
         write: Callable[[str], None] | None = None,
+        batch: bool = False,
     ) -> None:
         super().__init__()
+        # In a batch of files, s leaves this one unwritten and goes on to the next.
+        self.skipped = False
+        if batch:
+            self.bind("s", "skip", description="skip file")
         self.review = Review.start(result)
         self.current = 0
         self.history: list[tuple[Review, int]] = []
@@ -195,6 +200,10 @@ class ReviewApp(App[str]):
         self.set_focus(None)
         r = self.review.replace(self.current, event.value)
         self._push(r, r.next_pending(self.current))
+
+    def action_skip(self) -> None:
+        self.skipped = True
+        self.exit(None)
 
     def action_write(self) -> None:
         text = self.review.text()

@@ -277,6 +277,11 @@ def test_cli_reviews_several_files_one_after_another(
         assert f.read_text(encoding="utf-8") == t  # inputs untouched
     # The same command again (a glob would now also name the outputs): it resumes at c.txt.
     reviewed_a = (tmp_path / "a.reviewed.txt").read_bytes()
+    sessions = iter([["s"]])  # skipped: nothing written, the batch goes on (and ends)
+    titles.clear()
+    res = invoke(["review", *map(str, files), *model_args(tiny_lm, tiny_lexicon)])
+    assert res.exit_code == 0 and "c.txt: skipped; nothing written for it" in res.stderr
+    assert not (tmp_path / "c.reviewed.txt").exists()
     sessions = iter([["a", "q"]])
     titles.clear()
     res = invoke(["review", *map(str, files), str(tmp_path / "a.reviewed.txt"),
