@@ -1,5 +1,5 @@
 """Fuzz target (atheris/libFuzzer) for the tokenizer, the markup and language guards, the
-decoder and the byte-level round trip.
+decoder, a document repaired as its parts, and the byte-level round trip.
 
 Any exception, or a broken invariant, is a crash that libFuzzer reports with the input.
 
@@ -21,7 +21,7 @@ import atheris
 
 with atheris.instrument_imports():
     from repair import Config, Repairer, io
-    from repair.edits import apply
+    from repair.edits import PART_SEP, apply
     from repair.text import (
         MAX_SENTENCE,
         is_english,
@@ -66,6 +66,13 @@ def check_text(text: str) -> None:
     assert apply(text, []) == text
     for k in range(len(res.edits)):  # any single edit alone is valid
         res.apply(keep=[k])
+    # The text's paragraphs as the parts of one document: each part's own edits, which
+    # together are the whole text's (Repairer.fix_parts, repair.edits.split).
+    parts = text.split(PART_SEP)
+    got = REPAIRER.fix_parts(parts)
+    for part, r in zip(parts, got, strict=True):
+        assert r.text == part and all(part[e.start : e.end] == e.before for e in r.edits)
+    assert PART_SEP.join(r.fixed for r in got) == fixed, ("parts", text)
     # Idempotence is designed for the decoder whose two passes share their settings and
     # whose edits no re-scorer thins out, over text without a run of MAX_SENTENCE tokens
     # (cut by count): docs/guarantees.md says where it holds and how often it does elsewhere.
