@@ -502,13 +502,13 @@ def run_jsonl(
     docs)`` is called per chunk with the input bytes consumed.
     """
     tally = _Tally()
-    if workers > 1:  # each worker loads the models: no more of them than there is work for
-        left = _left(src)
-        if left is not None:
-            lines_left, bytes_left = left
-            todo = max(lines_left - skip, 1)
-            workers = _workers_for(workers, -(-todo // chunk_lines),
-                                   bytes_left * todo // max(lines_left, 1))
+    left = _left(src) if workers > 1 else None
+    if left is not None:  # each worker loads the models: no more than there is work for
+        lines_left, bytes_left = left
+        todo = max(lines_left - skip, 1)
+        workers = _workers_for(workers, -(-todo // chunk_lines),
+                               bytes_left * todo // max(lines_left, 1))
+    sized = workers == 1 or left is not None  # else a stream, sized by its first chunks
     lines: Iterator[bytes] = iter(src)
     group = partial(line_group, job)
     skipped_bytes = 0
@@ -542,7 +542,22 @@ def run_jsonl(
     fn = partial(process_chunk, job)
     live = _live_chunks(lines, chunk_lines, linger)
     chunks = _whole_groups(live, group) if job.group is not None else live
-    results = map_ordered(fn, chunks, workers, config=job.config)
+    first: list[list[bytes]] = []
+    if not sized:
+        # A pipe cannot be measured first, but its first chunk can: one that comes short
+        # (the input ended, or the producer is slow) and small is the work of one process.
+        # Waiting for more would hold a producer's first records back.
+        try:
+            c = next(chunks, None)
+        except BaseException:
+            chunks.close()
+            live.close()
+            raise
+        if c is not None:
+            first.append(c)
+        if c is None or (len(c) < chunk_lines and sum(len(x) for x in c) < WORKER_BYTES):
+            workers = 1
+    results = map_ordered(fn, itertools.chain(first, chunks), workers, config=job.config)
     try:
         for outs in results:
             size = 0

@@ -305,6 +305,8 @@ def test_installed_script_streams_jsonl(config: Config, repairer: Repairer) -> N
     assert got == [repairer.fix(x["text"]) for x in recs]  # type: ignore[arg-type]
     assert b"docs" in p.stderr and b"words/s" in p.stderr  # the summary
     assert b"\x1b[" not in p.stderr  # no progress bar when stderr is not a terminal
+    # A few KB on a pipe do not pay for a second worker: measured as they come.
+    assert b"on 1 process(es)" in p.stderr
 
 
 def test_cli_fix_dir_skips_its_own_output_and_hidden_files(
@@ -385,6 +387,29 @@ def test_no_more_workers_than_the_input_pays_for(
         (tmp_path / "in" / f"{i}.txt").write_text(SPUN[i] * 20, encoding="utf-8")
     monkeypatch.setattr(repair.pipeline, "WORKER_BYTES", 640 * 1024)
     assert run_dir(DirJob(config), tmp_path / "in", tmp_path / "out", 3).workers == 1
+    # A pipe, measured by its first chunk: short and small, one process (the whole input
+    # fits in it); full, the workers asked for (the producer is fast, the input may be big).
+    monkeypatch.setattr(repair.pipeline, "WORKER_BYTES", 640 * 1024)
+    for chunk, expected in ((400, 1), (25, 4)):
+        r, w = os.pipe()
+        with os.fdopen(r, "rb") as pipe:
+            writer = ThreadPoolExecutor(1).submit(_write_and_close, w, data)
+            out = io.BytesIO()
+            stats = run_jsonl(JsonlJob(config), pipe, out, 4, chunk_lines=chunk, linger=5.0)
+            writer.result(timeout=60)
+        assert stats.workers == expected and stats.docs == 300
+        assert out.getvalue() == run_jsonl_bytes(config, data)
+
+
+def _write_and_close(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def run_jsonl_bytes(config: Config, data: bytes) -> bytes:
+    out = io.BytesIO()
+    run_jsonl(JsonlJob(config), io.BytesIO(data), out)
+    return out.getvalue()
 
 
 # -- JSON Lines records that are the parts of one document (--group) -------------------------
