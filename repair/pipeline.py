@@ -300,28 +300,41 @@ def line_group(job: JsonlJob, raw: bytes) -> str | None:
     return _group_of(job, _parse(job, raw)) if job.group is not None else None
 
 
-def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
-    """A chunk of lines to output lines, its records repaired in one batch; with
-    ``job.group``, each run of consecutive records of one group as one document (the
-    chunks are cut between groups: :func:`_whole_groups`)."""
-    parsed = [_parse(job, raw) for raw in chunk]
-    docs: list[list[_Record]] = []
+def _documents(
+    job: JsonlJob, parsed: Iterable[LineOut | _Record]
+) -> Iterator[tuple[str | None, list[_Record]]]:
+    """The records of ``parsed`` lines as documents, each with its group (``None``: a
+    document of one record): runs of consecutive records of one group under ``job.group``,
+    which a bad record naming the group does not end (it is no part of it) and a blank line
+    or a line that is not a JSON object does. A document goes out once the next begins."""
+    doc: list[_Record] = []
     prev: str | None = None  # the document of the line before
-    cur: str | None = None  # the document of docs[-1]
+    cur: str | None = None  # the document of ``doc``
     for p in parsed:
         key = _group_of(job, p)
         if isinstance(p, _Record):
-            if key is not None and key == prev == cur and docs:
-                docs[-1].append(p)
+            if key is not None and key == prev == cur and doc:
+                doc.append(p)
             else:
-                docs.append([p])
-                cur = key
+                if doc:
+                    yield cur, doc
+                doc, cur = [p], key
         prev = key
-    repaired = shared_repairer(job.config).fix_grouped([[r.text for r in d] for d in docs])
-    results = iter([(r, k == 0) for doc in repaired for k, r in enumerate(doc)])
-    return [p if isinstance(p, LineOut)
-            else _finish(job, p, *next(results), grouped=_group_of(job, p) is not None)
-            for p in parsed]
+    if doc:
+        yield cur, doc
+
+
+def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
+    """A chunk of lines to output lines, its records repaired in one batch; with
+    ``job.group``, each document (:func:`_documents`) as one (the chunks are cut between
+    documents: :func:`_whole_groups`)."""
+    parsed = [_parse(job, raw) for raw in chunk]
+    docs = list(_documents(job, parsed))
+    repaired = shared_repairer(job.config).fix_grouped([[r.text for r in d] for _, d in docs])
+    results = iter([(r, k == 0, key is not None)
+                    for (key, _), doc in zip(docs, repaired, strict=True)
+                    for k, r in enumerate(doc)])
+    return [p if isinstance(p, LineOut) else _finish(job, p, *next(results)) for p in parsed]
 
 
 def _whole_groups(
@@ -730,26 +743,17 @@ def jsonl_texts(path: Path, field: str = "text", group: str | None = None) -> It
     the same value there; see :class:`JsonlJob`) come as one text, their parts joined by
     :data:`repair.edits.PART_SEP`."""
     job = JsonlJob(Config(), field, group=group)
-    parts: list[str] = []
-    prev: str | None = None
-    with path.open("rb") as fh:
+
+    def lines(fh: BinaryIO) -> Iterator[LineOut | _Record]:
         for n, raw in enumerate(fh, 1):
             p = _parse(job, raw)
-            if isinstance(p, _Record):
-                key = _group_of(job, p)
-                if parts and (key is None or key != prev):
-                    yield PART_SEP.join(parts)
-                    parts = []
-                parts.append(p.text)
-                prev = key
-            elif p.error is not None:
+            if isinstance(p, LineOut) and p.error is not None:
                 raise BadInput(f"{path}:{n}: {p.error}")
-            else:  # a blank line ends a document, as in run_jsonl
-                if parts:
-                    yield PART_SEP.join(parts)
-                parts, prev = [], None
-    if parts:
-        yield PART_SEP.join(parts)
+            yield p
+
+    with path.open("rb") as fh:
+        for _, doc in _documents(job, lines(fh)):
+            yield PART_SEP.join(r.text for r in doc)
 
 
 # -- repairs with an extra table (EM over unpaired text) ---------------------------------------
