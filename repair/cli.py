@@ -251,6 +251,18 @@ def check_new_output(output: Path | str | None, inputs: Iterable[Path | str] = (
                 raise Fail(f"{output}: is one of the inputs ({f}); write elsewhere")
 
 
+def _check_group(group: str | None, field: str, jsonl: bool,
+                 other: str = "pass --jsonl (a text file is one document)") -> None:
+    """--group names a field of JSON Lines records other than the text field."""
+    if group is None:
+        return
+    if not jsonl:
+        raise Fail(f"--group groups JSON Lines records; {other}")
+    if group == field:
+        raise Fail(f"--group {group} is the text field itself; name the field that tells "
+                   "which document a record belongs to")
+
+
 def _check_errors(errors: str) -> None:
     if errors not in ("strict", "replace", "surrogateescape"):
         raise Fail("--errors must be strict, replace or surrogateescape")
@@ -285,8 +297,7 @@ def fix(
 ) -> None:
     """Write the repaired text; or repair JSON Lines (--jsonl) or a folder (DIR -o OUTDIR)."""
     _check_errors(errors)
-    if group is not None and not jsonl:
-        raise Fail("--group groups JSON Lines records; pass --jsonl (a text file is one document)")
+    _check_group(group, field, jsonl)
     if jsonl or Path(path).is_dir():
         if in_place:
             raise Fail("--in-place works on one file; for a folder or JSONL pass -o")
@@ -668,11 +679,7 @@ def learn_raw_cmd(
         raise Fail(f"{source}: no *.txt files found")
     if files is None and not source.is_file():
         raise Fail(f"{source}: no such folder or JSON Lines file")
-    if group is not None and files is not None:
-        raise Fail("--group groups JSON Lines records; a text file is one document")
-    if group is not None and group == field:
-        raise Fail(f"--group {group} is the text field itself; name the field that tells "
-                   "which document a record belongs to")
+    _check_group(group, field, files is None, "a text file is one document")
 
     def texts() -> Iterable[str]:
         if files is not None:
@@ -828,9 +835,6 @@ def _check_jsonl_target(
             raise Fail(f"{opt} {name} is the text field itself; name another field")
         if name is not None and name == group:
             raise Fail(f"{opt} {name} would overwrite the --group field; name another field")
-    if group == field:
-        raise Fail(f"--group {group} is the text field itself; name the field that tells "
-                   "which document a record belongs to")
     if not output or output == "-":
         return
     check_output(output)  # a folder, no folder, not writable (the input: below, for stdin too)
@@ -876,8 +880,7 @@ def score(
     if jsonl and as_json:
         raise Fail("--json writes one object per document; with --jsonl the score goes into "
                    "each record (--score-field)")
-    if group is not None and not jsonl:
-        raise Fail("--group groups JSON Lines records; pass --jsonl (a text file is one document)")
+    _check_group(group, field, jsonl)
     config = make_config(lm, lexicon)
     top = 0.0
     if jsonl:
