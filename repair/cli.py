@@ -1083,8 +1083,8 @@ def review(
     dests = [None if in_place else (output or render.reviewed_name(p)) for p in todo]
     for p, dest in zip(todo, dests, strict=True):
         check_target(p, dest, in_place, backup_suffix, errors)
-        if dest not in (None, "-") and any(same_file(dest, q) for q in todo):
-            raise Fail(f"{dest}: is one of the inputs; review it in another run")
+        if dest not in (None, "-"):
+            check_new_output(dest, todo)  # no review written over a file still to review
     if not interactive_terminal():
         raise Fail("review needs a terminal for its keys (stdin) and screen (stderr); without "
                    "one, review with 'unspin diff -f json' and 'unspin apply'")
