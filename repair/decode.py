@@ -648,23 +648,23 @@ class Decoder:
         """Turn chosen options into edits, each with its LM gain and a confidence, and (given
         the sentence's ``opts``) the features a re-scorer judges it by."""
 
-        def render(skip: int | None) -> list[str]:
-            out: list[str] = []
-            k = 0
-            for idx, (pos, opt) in enumerate(chosen):
-                out.extend(words[k:pos])
-                out.extend(words[pos : pos + opt.length] if idx == skip else opt.words)
-                k = pos + opt.length
-            out.extend(words[k:])
-            return out
-
-        full = self.lm.sentence(render(None))
+        # The sentence as repaired, and where each chosen option sits in it: an edit's gain
+        # is what the sentence loses when that option alone is undone.
+        out: list[str] = []
+        spans: list[tuple[int, int, list[str]]] = []
+        k = 0
+        for pos, opt in chosen:
+            out.extend(words[k:pos])
+            spans.append((len(out), len(out) + len(opt.words), words[pos : pos + opt.length]))
+            out.extend(opt.words)
+            k = pos + opt.length
+        out.extend(words[k:])
+        gains = self.lm.gains(out, spans)
         news = self.news if opts is not None else None
-        news_full = news.sentence(render(None)) if news is not None else 0.0
+        news_gains = news.gains(out, spans) if news is not None else None
         edits = []
         for idx, (pos, opt) in enumerate(chosen):
-            without = render(idx)
-            gain = full - self.lm.sentence(without)
+            gain = gains[idx]
             margin = gain + lam * opt.logp + shw * opt.share + log_prior - bias
             conf = 1.0 / (1.0 + 10.0 ** (-margin))
             a, b = toks[pos], toks[pos + opt.length - 1]
@@ -674,7 +674,7 @@ class Decoder:
                 continue
             f: Features = ()
             if opts is not None:
-                news_gain = news_full - news.sentence(without) if news is not None else 0.0
+                news_gain = news_gains[idx] if news_gains is not None else 0.0
                 f = self._features(
                     words, pos, opt, gain, margin, log_prior, len(opts[pos]), news_gain
                 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,44 @@ class LanguageModel:
     def sentence(self, toks: list[str] | tuple[str, ...]) -> float:
         """log10 probability of a whole tokenised sentence with <s> and </s>."""
         return float(self.model.score(" ".join(map(shape, toks)), bos=True, eos=True))
+
+    def gains(
+        self, words: Sequence[str], spans: Sequence[tuple[int, int, Sequence[str]]]
+    ) -> list[float]:
+        """For each ``(i, j, alt)``: log10 P(``words``) less log10 P(``words`` with
+        ``words[i:j]`` replaced by ``alt``), both with <s> and </s>.
+
+        The sentence is scored once; each alternative is scored only until its KenLM state
+        meets the sentence's again (at most ``order - 1`` words past it): from there on the
+        two score alike. Every word is summed in double precision.
+
+        """
+        score = self.model.BaseScore
+        new_state = kenlm.State
+        lw = [shape(w) for w in words]
+        lw.append("</s>")
+        states = [self.begin()]
+        cum = [0.0]
+        for w in lw:
+            nxt = new_state()
+            cum.append(cum[-1] + score(states[-1], w, nxt))
+            states.append(nxt)
+        out = []
+        for i, j, alt in spans:
+            st = states[i]
+            s = 0.0
+            for w in alt:
+                nxt = new_state()
+                s += score(st, shape(w), nxt)
+                st = nxt
+            k = j
+            while k < len(lw) and st != states[k]:
+                nxt = new_state()
+                s += score(st, lw[k], nxt)
+                st = nxt
+                k += 1
+            out.append(cum[k] - cum[i] - s)
+        return out
 
     def unigram(self, word: str) -> float:
         """log10 probability of ``word`` alone (no sentence boundaries)."""

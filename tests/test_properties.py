@@ -269,3 +269,26 @@ def test_parts_repaired_together_keep_their_own_texts_and_offsets(repairer, part
     whole = repairer.fix_and_explain(PART_SEP.join(parts))
     assert PART_SEP.join(r.fixed for r in results) == whole.fixed
     assert sum(len(r.edits) for r in results) == len(whole.edits)
+
+
+_WORDS = ["the", "party", "social", "gathering", "said", "mentioned", "death", "toll", "rose",
+          "demise", "3.6", "3.six", "59.07", "points", "unknownword", ".", ",", "month", "AK"]
+
+
+@PROFILE
+@given(data=st.data(), words=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=14))
+def test_gains_are_whole_sentence_differences(tiny_lm, data, words) -> None:  # type: ignore[no-untyped-def]
+    """An edit's gain, scored only until the LM's state meets the sentence's again, is the
+    difference of the two whole sentences' scores (KenLM's own sum, in single precision)."""
+    from repair.lm import LanguageModel
+
+    lm = LanguageModel(str(tiny_lm))
+    spans = []
+    for _ in range(data.draw(st.integers(0, 3))):
+        i = data.draw(st.integers(0, len(words)))
+        j = data.draw(st.integers(i, len(words)))
+        alt = data.draw(st.lists(st.sampled_from(_WORDS), max_size=3))
+        spans.append((i, j, alt))
+    whole = lm.sentence(words)
+    for (i, j, alt), gain in zip(spans, lm.gains(words, spans), strict=True):
+        assert gain == pytest.approx(whole - lm.sentence(words[:i] + alt + words[j:]), abs=1e-3)
