@@ -124,6 +124,12 @@ def _group_opt(what: str) -> Any:
 GroupOpt = Annotated[str | None, _group_opt("(its paragraphs), judged and repaired together")]
 ScoreGroupOpt = Annotated[str | None, _group_opt("(its paragraphs): each gets its score")]
 LearnGroupOpt = Annotated[str | None, _group_opt("(its paragraphs), learnt from together")]
+MaxPartsOpt = Annotated[
+    int | None,
+    typer.Option("--max-parts", min=1, metavar="N",
+                 help="JSONL --group: most records one document may hold, in memory whole "
+                 "(default 20,000); a longer run of one value stops the run"),
+]
 InPlaceOpt = Annotated[
     bool, typer.Option("--in-place", help="Rewrite the input file itself, keeping a backup")
 ]
@@ -252,9 +258,13 @@ def check_new_output(output: Path | str | None, inputs: Iterable[Path | str] = (
 
 
 def _check_group(group: str | None, field: str, jsonl: bool,
-                 other: str = "pass --jsonl (a text file is one document)") -> None:
-    """--group names a field of JSON Lines records other than the text field."""
+                 other: str = "pass --jsonl (a text file is one document)",
+                 max_parts: int | None = None) -> None:
+    """--group names a field of JSON Lines records other than the text field; --max-parts
+    goes with it."""
     if group is None:
+        if max_parts is not None:
+            raise Fail("--max-parts limits the documents of --group; pass --group FIELD")
         return
     if not jsonl:
         raise Fail(f"--group groups JSON Lines records; {other}")
@@ -294,16 +304,17 @@ def fix(
         bool, typer.Option("--resume", help="Skip work already in -o (JSONL lines, newer files)")
     ] = False,
     group: GroupOpt = None,
+    max_parts: MaxPartsOpt = None,
 ) -> None:
     """Write the repaired text; or repair JSON Lines (--jsonl) or a folder (DIR -o OUTDIR)."""
     _check_errors(errors)
-    _check_group(group, field, jsonl)
+    _check_group(group, field, jsonl, max_parts=max_parts)
     if jsonl or Path(path).is_dir():
         if in_place:
             raise Fail("--in-place works on one file; for a folder or JSONL pass -o")
         config = make_config(lm, lexicon, min_confidence, bias, passes)
         _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
-               resume, errors, group=group)
+               resume, errors, group=group, max_parts=max_parts)
         return
     check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     text = read_input(path, errors)
@@ -663,6 +674,7 @@ def learn_raw_cmd(
     field: FieldOpt = "text",
     errors: ErrOpt = "strict",
     group: LearnGroupOpt = None,
+    max_parts: MaxPartsOpt = None,
 ) -> None:
     """Decipher substitutions from unpaired spun text (EM over the LM's choices).
 
@@ -671,7 +683,14 @@ def learn_raw_cmd(
     """
 
     from .learn import write_table
-    from .pipeline import BadInput, jsonl_texts, learn_raw_stream, progress_bar, shared_repairer
+    from .pipeline import (
+        MAX_PARTS,
+        BadInput,
+        jsonl_texts,
+        learn_raw_stream,
+        progress_bar,
+        shared_repairer,
+    )
 
     _check_errors(errors)
     files = sorted(source.glob("*.txt")) if source.is_dir() else None
@@ -679,12 +698,12 @@ def learn_raw_cmd(
         raise Fail(f"{source}: no *.txt files found")
     if files is None and not source.is_file():
         raise Fail(f"{source}: no such folder or JSON Lines file")
-    _check_group(group, field, files is None, "a text file is one document")
+    _check_group(group, field, files is None, "a text file is one document", max_parts)
 
     def texts() -> Iterable[str]:
         if files is not None:
             return (read_input(str(p), errors) for p in files)
-        return jsonl_texts(source, field, group)
+        return jsonl_texts(source, field, group, max_parts or MAX_PARTS)
     config = make_config(lm, lexicon)
     check_new_output(output, [*(files or [source]), *config.lexicons])
     load(config, shared_repairer)  # the workers' loader; a bad model or table fails here
@@ -750,10 +769,11 @@ def learn_pairs(
 def _batch(
     config: Config, path: str, output: str | None, jsonl: bool, field: str,
     edits_field: str | None, score_field: str | None, fix: bool, skip_bad: bool, jobs: int,
-    resume: bool, errors: str, *, group: str | None = None,
+    resume: bool, errors: str, *, group: str | None = None, max_parts: int | None = None,
 ) -> Stats:
     """JSONL or folder runs for ``fix`` and ``score``: open, run, summarise on stderr."""
     from .pipeline import (
+        MAX_PARTS,
         BadInput,
         DirJob,
         JsonlJob,
@@ -781,7 +801,8 @@ def _batch(
             if resume and (not output or output == "-"):
                 raise Fail("--resume needs -o OUT (a file): it counts the lines already "
                            "written there")
-            job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad, group)
+            job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad, group,
+                           max_parts or MAX_PARTS)
             skip = completed_lines(output) if resume and output else 0
             src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
             total = None if path == "-" else Path(path).stat().st_size
@@ -869,6 +890,7 @@ def score(
     lexicon: LexOpt = None,
     errors: ErrOpt = "strict",
     group: ScoreGroupOpt = None,
+    max_parts: MaxPartsOpt = None,
 ) -> None:
     """Probability that each document is spun; with --threshold, a check that exits 1."""
     from .score import spin_score
@@ -880,7 +902,7 @@ def score(
     if jsonl and as_json:
         raise Fail("--json writes one object per document; with --jsonl the score goes into "
                    "each record (--score-field)")
-    _check_group(group, field, jsonl)
+    _check_group(group, field, jsonl, max_parts=max_parts)
     config = make_config(lm, lexicon)
     top = 0.0
     if jsonl:
@@ -888,7 +910,7 @@ def score(
             raise Fail("-o takes the records of one input; score one JSONL file per run")
         for p in paths:
             stats = _batch(config, p, output, True, field, None, score_field, False, skip_bad,
-                           jobs, False, errors, group=group)
+                           jobs, False, errors, group=group, max_parts=max_parts)
             top = max(top, stats.max_score)
     else:
         r = load(config)

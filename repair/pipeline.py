@@ -39,6 +39,10 @@ CHUNK_LINES = 256
 # words, 225 bytes a record), 2 cores: -j 2 took as long as -j 1 on 683 KB (6.2 s against
 # 6.6 s) and 1.1 s less on 1.36 MB; on 300 KB it took twice as long (8.6 s against 4.3 s).
 WORKER_BYTES = 640 * 1024
+# The most records a run of one --group value may hold: a document is held in memory whole
+# (about 25 KB a record with its repair), and a field every record shares (a language, a
+# source) would make the whole input one document.
+MAX_PARTS = 20_000
 LINGER = 0.5  # seconds a JSON Lines chunk waits for more lines before it goes out anyway
 
 
@@ -183,6 +187,7 @@ class JsonlJob:
     # Consecutive records with the same value here are the parts of one document, repaired
     # together (Repairer.fix_parts); None: every record is a document.
     group: str | None = None
+    max_parts: int = MAX_PARTS  # records one document may hold (_check_parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +305,16 @@ def line_group(job: JsonlJob, raw: bytes) -> str | None:
     return _group_of(job, _parse(job, raw)) if job.group is not None else None
 
 
+def _check_parts(job: JsonlJob, key: str, n: int) -> None:
+    """Refuse a document of more than ``job.max_parts`` lines (its run of ``key``)."""
+    if n > job.max_parts:
+        raise BadInput(
+            f"more than {job.max_parts:,} records in a row have {job.group} {key}, and a "
+            f"document is held in memory whole: is {job.group!r} the field that names "
+            "documents? (--max-parts raises the limit)"
+        )
+
+
 def _documents(
     job: JsonlJob, parsed: Iterable[LineOut | _Record]
 ) -> Iterator[tuple[str | None, list[_Record]]]:
@@ -310,8 +325,14 @@ def _documents(
     doc: list[_Record] = []
     prev: str | None = None  # the document of the line before
     cur: str | None = None  # the document of ``doc``
+    n = 0  # lines of the run of ``cur``, bad records naming it included
     for p in parsed:
         key = _group_of(job, p)
+        if key is not None and key == prev:
+            n += 1
+            _check_parts(job, key, n)
+        else:
+            n = 1
         if isinstance(p, _Record):
             if key is not None and key == prev == cur and doc:
                 doc.append(p)
@@ -338,22 +359,42 @@ def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
 
 
 def _whole_groups(
-    chunks: Iterable[list[bytes]], group: Callable[[bytes], str | None]
+    chunks: Iterable[list[bytes]],
+    group: Callable[[bytes], str | None],
+    check: Callable[[str, int], None] | None = None,
 ) -> Generator[list[bytes], None, None]:
     """``chunks`` re-cut so that no run of lines of one group (``group(line)``, ``None``
     for none) is split: each chunk's last run is held back and goes out with the next
-    chunk, or at the end. A group is held in memory whole, however long."""
+    chunk, or at the end. A group is held in memory whole; ``check(key, n)`` is called as
+    a run of ``key`` grows to ``n`` lines, and where it raises, the lines before that run
+    go out first."""
     carry: list[bytes] = []
     carry_key: str | None = None
     for chunk in chunks:
         if not chunk:
             continue
-        last = group(chunk[-1])
+        keys = [group(x) for x in chunk]
+        last = keys[-1]
         cut = len(chunk)
         if last is not None:
             cut -= 1
-            while cut > 0 and group(chunk[cut - 1]) == last:
+            while cut > 0 and keys[cut - 1] == last:
                 cut -= 1
+        if check is not None:
+            run, n = carry_key, len(carry)  # the run going on into this chunk
+            for i, k in enumerate(keys):
+                n = n + 1 if k is not None and k == run else 1
+                run = k
+                if k is None:
+                    continue
+                try:
+                    check(k, n)
+                except BaseException:
+                    if i - n + 1 >= 0:  # the run began here: the lines before it go out
+                        out = carry + chunk[: i - n + 1]
+                        if out:
+                            yield out
+                    raise
         if cut == 0 and carry and carry_key == last:
             carry.extend(chunk)  # the carried group goes on through the whole chunk
             continue
@@ -554,7 +595,8 @@ def run_jsonl(
     lineno = skip
     fn = partial(process_chunk, job)
     live = _live_chunks(lines, chunk_lines, linger)
-    chunks = _whole_groups(live, group) if job.group is not None else live
+    chunks = (_whole_groups(live, group, partial(_check_parts, job)) if job.group is not None
+              else live)
     first: list[list[bytes]] = []
     if not sized:
         # A pipe cannot be measured first, but its first chunk can: one that comes short
@@ -736,13 +778,16 @@ def run_dir(
     return tally.stats(done, workers)
 
 
-def jsonl_texts(path: Path, field: str = "text", group: str | None = None) -> Iterator[str]:
+def jsonl_texts(
+    path: Path, field: str = "text", group: str | None = None, max_parts: int = MAX_PARTS
+) -> Iterator[str]:
     """The string ``field`` of every record of a JSON Lines file, read lazily; blank lines
     are skipped, and any other line without a string ``field`` raises :class:`BadInput`
     naming the file and line. With ``group``, the records of one document (consecutive,
     the same value there; see :class:`JsonlJob`) come as one text, their parts joined by
-    :data:`repair.edits.PART_SEP`."""
-    job = JsonlJob(Config(), field, group=group)
+    :data:`repair.edits.PART_SEP`; a document of more than ``max_parts`` records raises
+    :class:`BadInput`."""
+    job = JsonlJob(Config(), field, group=group, max_parts=max_parts)
 
     def lines(fh: BinaryIO) -> Iterator[LineOut | _Record]:
         for n, raw in enumerate(fh, 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import pickle
@@ -524,6 +525,76 @@ def test_whole_groups_never_split_a_run() -> None:
             assert key(left[-1]) is None or key(left[-1]) != key(right[0])
 
     check()
+
+
+def test_whole_groups_refuse_a_run_longer_than_the_limit_and_only_that() -> None:
+    from hypothesis import example, given
+    from hypothesis import strategies as st
+
+    from repair.pipeline import _whole_groups
+
+    @given(st.lists(st.lists(st.sampled_from([b"a", b"b", b"-"]), max_size=6), max_size=8),
+           st.integers(1, 9))
+    @example([[b"a"], [b"b", b"b", b"b"]], 2)
+    @example([[b"a", b"a"], [b"a", b"b"]], 2)
+    def check(chunks: list[list[bytes]], limit: int) -> None:
+        key = {b"a": "a", b"b": "b", b"-": None}.__getitem__
+        flat = [key(x) for c in chunks for x in c]
+        longest = max((len(list(g)) for k, g in itertools.groupby(flat) if k is not None),
+                      default=0)
+
+        def refuse(k: str, n: int) -> None:
+            if n > limit:
+                raise OverflowError(k)
+
+        got: list[list[bytes]] = []
+        try:
+            for c in _whole_groups(chunks, key, refuse):
+                got.append(c)
+        except OverflowError:
+            assert longest > limit
+            # Every line before the refused run went out, and nothing of it.
+            out = [key(x) for c in got for x in c]
+            assert out == flat[: len(out)]
+            k = flat[len(out)]
+            assert k is not None and flat[len(out) : len(out) + limit + 1] == [k] * (limit + 1)
+        else:
+            assert longest <= limit
+            assert [x for c in got for x in c] == [x for c in chunks for x in c]
+
+    check()
+
+
+def test_jsonl_a_document_too_long_is_refused_in_one_line(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A --group field every record shares would make the whole input one document held in
+    memory: past --max-parts records the run stops with one line, what came before written."""
+    from clihelp import run_main
+
+    src = tmp_path / "in.jsonl"
+    recs = [{"doc": 1, "text": "The AK Social gathering mentioned ."}] * 2
+    recs += [{"doc": 2, "lang": "en", "text": f"Part {i} ."} for i in range(7)]
+    src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    out = tmp_path / "o.jsonl"
+    for jobs in ("1", "2"):
+        code, _, err = run_main(["fix", "--jsonl", str(src), "-o", str(out), "--group", "doc",
+                                 "--max-parts", "6", "-j", jobs, *_opts(config)],
+                                monkeypatch, capsys)
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert "more than 6 records in a row have doc 2" in err and "--max-parts" in err
+        assert len(out.read_text().splitlines()) == 2  # the first document, written
+    code, _, err = run_main(["fix", "--jsonl", str(src), "-o", str(out), "--group", "doc",
+                             "--max-parts", "7", *_opts(config)], monkeypatch, capsys)
+    assert code == 0 and len(out.read_text().splitlines()) == 9, err
+    code, _, err = run_main(["learn", "raw", str(src), "-o", str(tmp_path / "t.tsv"),
+                             "--group", "doc", "--max-parts", "6", *_opts(config)],
+                            monkeypatch, capsys)
+    assert code == 2 and "more than 6 records in a row have doc 2" in err, err
+    code, _, err = run_main(["fix", "--jsonl", str(src), "-o", str(out), "--max-parts", "6",
+                             *_opts(config)], monkeypatch, capsys)
+    assert code == 2 and "pass --group FIELD" in err, err
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 5])
