@@ -25,6 +25,7 @@ from .io import (
     InputError,
     check_output,
     encode,
+    is_input,
     os_error_line,
     read_input,
     same_file,
@@ -859,15 +860,7 @@ def _check_jsonl_target(
     if not output or output == "-":
         return
     check_output(output)  # a folder, no folder, not writable (the input: below, for stdin too)
-    if path == "-":
-        try:  # stdin redirected from the very file that -o would truncate
-            st, out = os.fstat(sys.stdin.fileno()), os.stat(output)
-            same = (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
-        except (OSError, ValueError):
-            same = False
-    else:
-        same = same_file(path, output)
-    if same:
+    if is_input(output, path):
         raise Fail(f"{output}: is the input; write the records to another file")
 
 

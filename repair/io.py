@@ -112,6 +112,21 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
+def is_input(path: str | os.PathLike[str], source: str | os.PathLike[str] | None) -> bool:
+    """Whether writing ``path`` would write over the input ``source``: the same file
+    through links, ``..`` and the like, or, for ``-``, the file standard input is
+    redirected from (``unspin fix - -o a.txt < a.txt``)."""
+    if source is None:
+        return False
+    if str(source) != "-":
+        return same_file(path, source)
+    try:
+        st, out = os.fstat(sys.stdin.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no such output, or no real stdin
+        return False
+    return (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None = None) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
@@ -193,7 +208,7 @@ def os_error_line(e: OSError, name: str = "output") -> str:
 def check_output(path: str | None, source: str | None = None) -> None:
     """Refuse, before any work, an output file that cannot be written: ``-o`` naming a
     folder, a missing or read-only folder, or the input ``source`` itself (through links,
-    ``..`` and the like).
+    ``..`` and the like, or the file standard input is redirected from: :func:`is_input`).
 
     >>> check_output("/nonexistent/out.txt")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -204,7 +219,7 @@ def check_output(path: str | None, source: str | None = None) -> None:
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{path}: is a folder; -o names the output file")
-    if source not in (None, "-") and same_file(path, source):  # type: ignore[arg-type]
+    if is_input(path, source):
         raise InputError(
             f"{path}: is the input file; write elsewhere (fix, apply and review rewrite it "
             "with --in-place, keeping a backup)"

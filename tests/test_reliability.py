@@ -724,6 +724,29 @@ def test_usage_errors_are_one_line(cli, args: tuple[str, ...], why: str) -> None
     assert code == 2 and why in one_line(err) and out == b""
 
 
+def test_text_output_onto_the_file_stdin_comes_from_is_refused(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    """``unspin fix - -o a.txt < a.txt`` wrote the repair over a.txt, with no backup."""
+    src = tmp_path / "a.txt"
+    data = b"The navy said the faculties were closed .\n"
+    src.write_bytes(data)
+    edits = tmp_path / "e.json"
+    edits.write_text('{"edits": []}')
+    other = tmp_path / "b.txt"
+    for args in (("fix", "-", "-o", str(src)), ("diff", "-", "-f", "json", "-o", str(src)),
+                 ("apply", str(edits), "-", "-o", str(src))):
+        with src.open("r") as fh:
+            monkeypatch.setattr(sys, "stdin", fh)
+            code, _, err = cli(*args, model=args[0] != "apply")
+        assert code == 2 and "a.txt: is the input file" in one_line(err), err
+        assert src.read_bytes() == data
+    with src.open("r") as fh:  # another output is fine
+        monkeypatch.setattr(sys, "stdin", fh)
+        code, _, err = cli("fix", "-", "-o", str(other))
+    assert code == 0 and other.read_bytes() and src.read_bytes() == data, err
+
+
 def test_jsonl_output_onto_its_input_is_refused(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "in.jsonl"
     data = b'{"text": "The navy said the faculties were closed ."}\n'
