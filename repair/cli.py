@@ -112,7 +112,8 @@ ErrOpt = Annotated[
 
 FieldOpt = Annotated[str, typer.Option("--field", help="JSONL: the field holding the text")]
 SkipBadOpt = Annotated[
-    bool, typer.Option("--skip-bad", help="Pass bad JSONL lines through, skip bad files; count")
+    bool, typer.Option("--skip-bad", help="Pass bad JSONL lines through, skip bad files "
+                       "(unreadable, not UTF-8, binary); count them")
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes")]
 _GROUP = "JSONL: consecutive records with the same FIELD value are the parts of one document "
@@ -246,12 +247,16 @@ def load(
 
 def check_new_output(output: Path | str | None, inputs: Iterable[Path | str] = ()) -> None:
     """Refuse, before any work, an output that cannot be written (see
-    :func:`repair.io.check_output`) or that is one of the ``inputs`` (files, or folders
-    whose files are read)."""
+    :func:`repair.io.check_output`) or that is one of the ``inputs`` (files, folders whose
+    files are read, or ``-``: the file standard input comes from)."""
     if output is None:
         return
     check_output(str(output))
     for p in inputs:
+        if str(p) == "-":  # standard input, redirected from a file perhaps
+            if is_input(output, "-"):
+                raise Fail(f"{output}: is one of the inputs (standard input); write elsewhere")
+            continue
         files = sorted(Path(p).iterdir()) if Path(p).is_dir() else [Path(p)]
         for f in files:
             if same_file(output, f):
@@ -906,18 +911,38 @@ def score(
                            jobs, False, errors, group=group, max_parts=max_parts)
             top = max(top, stats.max_score)
     else:
+        if jobs > 1:
+            raise Fail("-j runs JSON Lines records in parallel; text files are scored in one "
+                       "process (put them in a JSONL file, a record each, and pass --jsonl)")
+        check_new_output(None if output == "-" else output, paths)
         r = load(config)
+        lines: list[str] = []
+        bad = 0
         for p in paths:
-            text = read_input(p, errors)
+            try:
+                text = read_input(p, errors)
+            except InputError as e:
+                if not skip_bad:
+                    raise
+                bad += 1
+                err.print(f"unspin: note: {e}; skipped", markup=False)
+                continue
             n = count_words(text)
             res = r.fix_and_explain(text)
             s = spin_score(res, n)
             top = max(top, s)
-            if as_json:
-                print(json.dumps({"path": p, "spin_score": round(s, 4), "words": n,
-                                  "edits": len(res.edits), "signature": r.signature}))
+            line = (json.dumps({"path": p, "spin_score": round(s, 4), "words": n,
+                                "edits": len(res.edits), "signature": r.signature})
+                    if as_json else f"{s:.4f}\t{p}")
+            if output is None or output == "-":
+                print(line, flush=True)
             else:
-                print(f"{s:.4f}\t{p}")
+                lines.append(line)
+        if output is not None and output != "-":
+            write_atomic(output, "".join(x + "\n" for x in lines).encode("utf-8"))
+        if bad:
+            err.print(f"{len(paths) - bad} file{_s(len(paths) - bad)} scored, {bad} bad "
+                      "skipped", style="dim", markup=False)
     if threshold is not None and top >= threshold:
         raise typer.Exit(1)
 

@@ -860,3 +860,33 @@ def test_fix_parts_refuses_one_text_and_non_text(repairer) -> None:  # type: ign
     assert repairer.fix_parts([]) == []
     assert repairer.fix_grouped([]) == []
     assert repairer.fix_grouped(p for p in [["a"], []]) == [repairer.fix_parts(["a"]), []]
+
+
+def test_score_of_text_files_honours_output_and_skip_bad(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """-o, --skip-bad and -j were silently ignored for text files (QA)."""
+    a = tmp_path / "a.txt"
+    a.write_text("The navy said the faculties were closed .\n")
+    missing = tmp_path / "missing.txt"
+    binary = tmp_path / "b.bin"
+    binary.write_bytes(b"\x00\x01\x02 not text \x00" * 40)
+    out = tmp_path / "scores.tsv"
+    code, stdout, err = cli("score", str(a), "-o", str(out))
+    assert code == 0 and stdout == b""
+    assert out.read_text().splitlines() == [stdout_line(out.read_text(), str(a))]
+    code, stdout, err = cli("score", str(a), str(missing), str(binary), str(a), "--skip-bad")
+    assert code == 0 and [x.split("\t")[1] for x in stdout.decode().splitlines()] == [str(a)] * 2
+    assert "2 files scored, 2 bad skipped" in err and err.count("skipped") == 3
+    code, stdout, err = cli("score", str(a), str(missing), str(a))
+    assert code == 2 and "missing.txt: cannot read" in one_line(err)
+    assert len(stdout.decode().splitlines()) == 1  # the files before it were scored
+    for args, why in (((str(a), "-j", "2"), "-j runs JSON Lines records in parallel"),
+                      ((str(a), "-o", str(a)), "is one of the inputs")):
+        code, _, err = cli("score", *args)
+        assert code == 2 and why in one_line(err)
+
+
+def stdout_line(text: str, path: str) -> str:
+    """The one line of ``text`` that scores ``path`` (a score, a tab, the path)."""
+    (line,) = [x for x in text.splitlines() if x.endswith("\t" + path)]
+    assert 0.0 <= float(line.split("\t")[0]) <= 1.0
+    return line
