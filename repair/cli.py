@@ -371,19 +371,28 @@ def diff(
     from . import render
 
     _check_errors(errors)
-    repairer = load(make_config(lm, lexicon, min_confidence, bias, passes), repairs=True)
+    config = make_config(lm, lexicon, min_confidence, bias, passes)
     if Path(path).is_dir():
         if format is not Format.html or not output:
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
-        _html_dir(repairer, Path(path), Path(output), errors)
+        out = Path(output)
+        if out.exists() and not out.is_dir():
+            raise Fail(f"{output}: is a file; -o for a folder names a folder")
+        if not out.exists() and not os.access(Path(os.path.realpath(out)).parent, os.W_OK):
+            raise Fail(f"{output}: cannot create the folder there")
+        _html_dir(load(config, repairs=True), Path(path), out, errors)
         return
+    # The input and output are checked before the models load (seconds), as fix does.
     check_output(output, path)
     text = read_input(path, errors)
-    result = repairer.fix_and_explain(text)
+    result = load(config, repairs=True).fix_and_explain(text)
     name = None if path == "-" else path
     if format is Format.terminal:
         if output is None or output == "-":
-            console = Console(highlight=False)
+            # NO_COLOR asks for plain text (docs/editors.md): no styles at all, not only no
+            # colours as rich would give, and the marks [-old-]{+new+} instead.
+            plain = bool(os.environ.get("NO_COLOR"))
+            console = Console(highlight=False, color_system=None if plain else "auto")
             paged = pager and console.is_terminal
             if paged and not _pager_found():
                 err.print(f"unspin: note: no pager {_pager_command()!r} found; printing the "
@@ -1403,7 +1412,11 @@ def _click_exceptions() -> Any:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"unspin: {message}", markup=False)
+    """The one place a failure is told: one line, whatever a file name in it holds (a line
+    break or an escape sequence is shown, not obeyed)."""
+    from .render import visible
+
+    err.print(f"unspin: {visible(message, breaks=False)}", markup=False)
     sys.exit(code)
 
 

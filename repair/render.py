@@ -52,6 +52,10 @@ def unified(result: Result, name: str = "-") -> str:
     a = _lines(result.text)
     b = _lines(result.fixed)
     name = patch_name(name)
+    if any(ord(c) < 0x20 or c in '"\\\x7f' for c in name):
+        # A line break or control character would break the header: quoted and escaped
+        # as C does, which GNU patch reads back (as git writes such names).
+        name = '"' + "".join(_c_escape(c) for c in name) + '"'
     # patch ends a name at whitespace unless a tab (diff -u puts the date after it) ends it.
     if any(c.isspace() for c in name):
         name += "\t"
@@ -62,6 +66,16 @@ def unified(result: Result, name: str = "-") -> str:
         if not ln.endswith("\n"):
             out.append("\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+_C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def _c_escape(c: str) -> str:
+    """One character of a name as a C string literal holds it."""
+    if c in _C_ESCAPES:
+        return _C_ESCAPES[c]
+    return f"\\{ord(c):03o}" if ord(c) < 0x20 or c == "\x7f" else c
 
 
 def patch_name(path: str) -> str:
@@ -258,14 +272,14 @@ def print_diff(
     if two_columns:
         console.print(side_by_side(result, explain, mark))
     else:
-        # Piped output keeps the input's own lines instead of re-wrapping them.
+        # Plain output (piped, or NO_COLOR) keeps the input's own lines, never re-wrapped.
         console.print(
             inline(result, explain, mark),
             end="" if result.text.endswith("\n") else "\n",
-            soft_wrap=not console.is_terminal,
+            soft_wrap=mark or not console.is_terminal,
         )
     if explain and result.edits:
-        console.print(reasons(result), end="", soft_wrap=not console.is_terminal)
+        console.print(reasons(result), end="", soft_wrap=mark or not console.is_terminal)
     # One line however narrow the terminal: a signature is copied whole, never re-flowed.
     console.print(Text(result.signature, style="dim"), soft_wrap=True)
 

@@ -890,3 +890,32 @@ def stdout_line(text: str, path: str) -> str:
     (line,) = [x for x in text.splitlines() if x.endswith("\t" + path)]
     assert 0.0 <= float(line.split("\t")[0]) <= 1.0
     return line
+
+
+def test_a_file_name_cannot_break_the_one_line_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A line break or an escape sequence in a name is shown, not obeyed (QA)."""
+    code, _, err = cli("fix", str(tmp_path / "no\nsuch.txt"))
+    assert code == 2 and "no\u240asuch.txt: cannot read" in one_line(err)
+    code, _, err = cli("fix", "-", "-o", str(tmp_path / "x\x1b[31my" / "z.txt"), stdin=b"a\n")
+    assert code == 2 and "\x1b" not in err and "x\u241b[31my" in one_line(err)
+
+
+def test_diff_checks_input_and_output_before_loading_the_models(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    from repair import cli as cli_mod
+
+    def no_load(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("the models were loaded before the refusal")
+
+    monkeypatch.setattr(cli_mod, "load", no_load)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The navy said .\n")
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for args, why in (((str(tmp_path / "nosuch.txt"),), "cannot read"),
+                      ((str(folder / "a.txt"), "-o", str(tmp_path / "no" / "x")), "no folder"),
+                      ((str(folder), "-f", "html", "-o", str(afile)), "is a file")):
+        code, _, err = cli("diff", *args)
+        assert code == 2 and why in one_line(err), err

@@ -401,3 +401,37 @@ def test_help_reflows_docstring_paragraphs() -> None:
     assert any("on the other folds' texts" in ln for ln in lines), res.output
     review = "\n".join(ln.rstrip() for ln in invoke(["review", "--help"]).output.splitlines())
     assert "left out.\n\n Output goes to FILE.reviewed.EXT" in review
+
+
+def test_no_color_on_a_terminal_is_plain_text(spun: Path, args: list[str]) -> None:
+    """docs/editors.md: with NO_COLOR the diff is plain text, edits marked [-old-]{+new+},
+    lines not re-wrapped; rich alone would drop colours only (bold, strike, dim stayed) and
+    wrap at the terminal's width (QA)."""
+    from typer.testing import CliRunner
+
+    from repair.cli import app
+
+    long_line = "The AK Social gathering said the demise toll had risen " * 4 + ".\n"
+    spun.write_text(long_line)
+    runner = CliRunner(env={"NO_COLOR": "1", "FORCE_COLOR": "1", "COLUMNS": "40"})
+    res = runner.invoke(app, ["diff", str(spun), *args])
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.stdout and "{+Party+}" in res.stdout
+    first = res.stdout.splitlines()[1]  # after the rule naming the file
+    assert first.startswith("The AK [-Social gathering-]{+Party+}") and len(first) > 200
+    coloured = CliRunner(env={"NO_COLOR": None, "FORCE_COLOR": "1", "COLUMNS": "40"})
+    assert "\x1b[" in coloured.invoke(app, ["diff", str(spun), *args]).stdout
+
+
+def test_unified_header_quotes_a_name_with_a_line_break(
+    repairer, tmp_path: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line break in the file name broke the patch header in two; quoted as C and git
+    do, GNU patch reads it back."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("we\nird.txt", 'q"b\\a.txt', "tab\there.txt"):
+        Path(name).write_text(SPUN)
+        patch = invoke(["diff", "-f", "unified", name, *args]).stdout_bytes
+        assert patch.splitlines()[0].startswith(b'--- "')
+        subprocess.run(["patch", "-p0", "--quiet"], input=patch, check=True, timeout=30)
+        assert Path(name).read_text() == repairer.fix(SPUN)
