@@ -201,6 +201,9 @@ def iter_sentences(text: str) -> Iterator[list[Token]]:
 # Every pattern has bounded repetition so that no input makes the scan quadratic.
 _PROTECTED_RE = re.compile(
     r"<!--.{0,20000}?-->"  # HTML comment
+    # The opening tag of a script or style element (a name ends at HTML's whitespace, / or >;
+    # attributes may span lines): protected_spans extends it over the body to the close tag.
+    r"|<(?P<raw>script|style)(?=[\t\n\f\r />])[^<>]{0,2000}>"
     r"|</?[A-Za-z][^<>\n]{0,2000}>"  # HTML tag with its attributes; autolinks <https://...>
     r"|^(?:```|~~~)[^\n]{0,200}\n.{0,20000}?^(?:```|~~~)"  # fenced code block
     r"|`[^`\n]{1,2000}`"  # inline code
@@ -211,6 +214,13 @@ _PROTECTED_RE = re.compile(
     r"|&(?:#[0-9]{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});",  # character entity
     re.IGNORECASE | re.DOTALL | re.MULTILINE,
 )
+# Where a script or style body ends, as browsers read it: the first close tag of the same
+# name (any case), whatever the body holds (quotes, comments, other tags); the close tag's
+# attributes and its > are included when they come before the next < or >.
+_RAW_TEXT_END = {
+    name: re.compile(rf"</{name}(?=[\t\n\f\r />])(?:[^<>]{{0,2000}}>)?", re.IGNORECASE)
+    for name in ("script", "style")
+}
 _PARAGRAPH_BREAK = re.compile(r"(?:\r\n|\r|\n)[ \t]*(?:\r\n|\r|\n)")
 # Frequent English words that are not also frequent words of French, Spanish, German, Italian
 # or Portuguese ("a", "in", "on", "was", "also" are left out for that reason).
@@ -229,14 +239,33 @@ _MIN_FUNCTION_RATIO = 0.12
 def protected_spans(text: str) -> list[tuple[int, int]]:
     """Sorted, disjoint code-point ranges of markup the decoder must not edit inside.
 
-    HTML tags and comments, URLs, e-mail addresses, Markdown link targets, inline code,
-    fenced code blocks and character entities.
+    HTML tags and comments, ``<script>`` and ``<style>`` elements whole (opening tag, body
+    and close tag; one left unclosed runs to the end of the text, as browsers read it), URLs,
+    e-mail addresses, Markdown link targets, inline code, fenced code blocks and character
+    entities. One left-to-right scan: markup found first wins, so a ``<script>`` inside a
+    comment, inline code or a fenced block opens nothing, and nothing is looked for inside
+    a script or style body. Each step is bounded, so the scan is linear in the text.
 
     >>> t = 'See <a href="/faculties">the faculties</a>.'
     >>> [t[a:b] for a, b in protected_spans(t)]
     ['<a href="/faculties">', '</a>']
+    >>> t = 'A <style type="text/css">p > b { }</STYLE > b'
+    >>> [t[a:b] for a, b in protected_spans(t)]
+    ['<style type="text/css">p > b { }</STYLE >']
     """
-    return _merge([m.span() for m in _PROTECTED_RE.finditer(text)])
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while m := _PROTECTED_RE.search(text, pos):
+        start, pos = m.span()
+        if pos == start:  # no pattern matches nothing, but the scan must advance regardless
+            pos += 1
+            continue
+        raw = m.group("raw")
+        if raw is not None:
+            close = _RAW_TEXT_END[raw.lower()].search(text, pos)
+            pos = close.end() if close else len(text)
+        spans.append((start, pos))
+    return _merge(spans)
 
 
 def is_english(paragraph: str) -> bool:
