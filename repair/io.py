@@ -51,6 +51,24 @@ def looks_binary(data: bytes) -> bool:
     return odd > len(sample) // 10
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    r"""``UTF-16LE``/``UTF-16BE`` for text that reads as such (ASCII letters with a zero byte
+    beside each, on the same side), else ``None``.
+
+    >>> _utf16_without_bom("The navy".encode("utf-16-le")), _utf16_without_bom(b"\x00\x01" * 9)
+    ('UTF-16LE', None)
+    """
+    head = data[:4096]
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 2:
+        return None
+    for enc, zeros, chars in (("UTF-16LE", odd, even), ("UTF-16BE", even, odd)):
+        if (zeros.count(0) >= 0.9 * len(zeros)
+                and sum(32 <= c < 127 or c in (9, 10, 13) for c in chars) >= 0.9 * len(chars)):
+            return enc
+    return None
+
+
 def decode(
     data: bytes, name: str = "<input>", errors: str = "strict", option: bool = True
 ) -> str:
@@ -71,6 +89,10 @@ def decode(
                 f"e.g. iconv -f {enc} -t UTF-8"
             )
     if looks_binary(data):
+        guess = _utf16_without_bom(data)
+        if guess:
+            raise InputError(f"{name}: looks like {guess} text without a byte-order mark; "
+                             f"convert it to UTF-8, e.g. iconv -f {guess} -t UTF-8")
         raise InputError(f"{name}: looks like a binary file, not text; refusing to process it")
     try:
         return data.decode("utf-8", errors=errors)

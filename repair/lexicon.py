@@ -96,9 +96,18 @@ def read_rows(path: Path | str) -> Iterator[Row]:
             if not header:
                 raise LexiconError(f"{path}:1: empty file; a phrase table starts with the "
                                    f"header {' '.join(HEADER)!r}")
-        except UnicodeDecodeError as e:
+        except UnicodeDecodeError:
+            # The decoder's offset is into the chunk it read: find the line in the bytes.
+            data = Path(path).read_bytes()
+            try:
+                data.decode("utf-8")
+                at = 0
+            except UnicodeDecodeError as e:
+                at = e.start
+            where = data[:at].count(b"\n") + 1
             raise LexiconError(
-                f"{path}: not UTF-8 at byte {e.start} (sha256 {_checksum(path)})"
+                f"{path}:{where}: not UTF-8 (byte {at}, "
+                f"0x{data[at:at + 1].hex()}) (sha256 {_checksum(path)})"
             ) from None
         except LexiconError as e:
             # The checksum tells a corrupt or stale copy from the one that was meant.

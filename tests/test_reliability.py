@@ -584,9 +584,11 @@ def test_missing_model_says_how_to_build(cli, tmp_path: Path) -> None:  # type: 
         ("spun\toriginal\tsource\tcount\ttotal\tnote\nfoo\tbar\tx\n", ":2:"),
         ("spun\toriginal\tsource\tcount\ttotal\tnote\nfoo\tbar\tx\tabc\t3\n", ":2:"),
         ("spun\toriginal\tsource\tcount\ttotal\tnote\n\nfoo\tbar\tx\t5\t3\n", ":3:"),
-        ("spun\toriginal\tsource\tcount\ttotal\tnote\nfo\xe9\tbar\tx\t1\t3\n", "not UTF-8"),
+        ("spun\toriginal\tsource\tcount\ttotal\tnote\nfo\xe9\tbar\tx\t1\t3\n", ":2: not UTF-8"),
+        ("spun\toriginal\tsource\tcount\ttotal\tnote\n" + "a\tb\tx\t1\t3\n" * 3000
+         + "fo\xe9\tbar\tx\t1\t3\n", ":3002: not UTF-8 (byte 30040, 0xe9)"),
     ],
-    ids=["header", "columns", "number", "count>total", "latin1"],
+    ids=["header", "columns", "number", "count>total", "latin1", "latin1-far-in"],
 )
 def test_malformed_table_names_file_line_and_checksum(
     cli, tmp_path: Path, tiny_lm: Path, content: str, where: str
@@ -603,6 +605,15 @@ def test_malformed_table_names_file_line_and_checksum(
     f.write_text(SPUN)
     code, _, err = cli("fix", "--lm", str(tiny_lm), "-l", str(t), str(f), model=False)
     assert code == 2 and digest in one_line(err)
+
+
+def test_utf16_without_a_byte_order_mark_is_named(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for enc in ("UTF-16LE", "UTF-16BE"):
+        f = tmp_path / f"{enc}.txt"
+        f.write_bytes("The navy said the faculties were closed.\n".encode(enc))
+        code, _, err = cli("fix", str(f))
+        assert code == 2 and f"looks like {enc} text without a byte-order mark" in one_line(err)
+        assert f"iconv -f {enc} -t UTF-8" in err
 
 
 def test_edits_from_a_different_text_are_refused() -> None:
