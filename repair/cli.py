@@ -736,7 +736,7 @@ def learn_raw_cmd(
         f"{output}: {n} rows from {stats.docs:,} {'document' if group else 'text'}"
         f"{_s(stats.docs)} "
         f"({stats.words:,} words) in "
-        f"{stats.seconds:.0f} s on {jobs} process(es)"
+        f"{stats.seconds:.0f} s on {stats.workers} process(es)"
     )
 
 

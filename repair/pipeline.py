@@ -1,9 +1,9 @@
 """Streams and batches: JSON Lines and folders, in input order, in flat memory, on N processes.
 
-Work goes out in chunks of lines (or one file per task) to a ``multiprocessing`` pool whose
-workers each build one :class:`~repair.Repairer` from the pickled :class:`~repair.Config`
-(through :func:`shared_repairer`, a cached loader: no module state). At most ``window``
-chunks are in flight, so memory does not grow with the input however slow the writer is.
+Work goes out in chunks of lines (or one file per task) to a process pool whose workers
+each build one :class:`~repair.Repairer` from the pickled :class:`~repair.Config` (through
+:func:`shared_repairer`, a cached loader: no module state). At most ``window`` chunks are in
+flight, so memory does not grow with the input however slow the writer is.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -44,10 +46,18 @@ WORKER_BYTES = 640 * 1024
 # source) would make the whole input one document.
 MAX_PARTS = 20_000
 LINGER = 0.5  # seconds a JSON Lines chunk waits for more lines before it goes out anyway
+TEXT_CHUNK = 8  # texts a task of repair_with_table holds
 
 
 class BadInput(ValueError):
     """A line or file that cannot be processed; the message is one line for the user."""
+
+
+class WorkerDied(BadInput):
+    """A worker process ended without handing back its result: killed (SIGKILL, the OOM
+    killer), or failed as it started (its error, if any, is on stderr above)."""
+
+    CAUSE = "a worker process died (killed, or out of memory?)"
 
 
 @lru_cache(maxsize=4)
@@ -136,9 +146,14 @@ def map_ordered(
 ) -> Generator[R, None, None]:
     """``map(fn, items)`` in input order on ``workers`` processes, ``window`` items in flight.
 
-    ``Pool.imap`` alone pulls its whole input as fast as it can and queues every result, so a
-    gate (a semaphore taken before an item is handed out and released once its result has
-    been consumed) keeps memory flat. ``config``: each worker loads its Repairer up front.
+    A feeder thread pulls ``items`` and submits them to a ``ProcessPoolExecutor``, each once
+    it has taken a slot of a semaphore that is given back when its result has been consumed:
+    memory stays flat however far ahead the input could run, and results already computed
+    come out while ``items`` blocks (a slow producer). An exception raised by ``items``
+    comes at its position, after every result before it. A worker that dies (killed, out
+    of memory, or failing as it starts) raises :class:`WorkerDied`: ``multiprocessing.Pool``
+    replaced it and waited for its result for ever. Closed early, the map cancels the work
+    queued and stops the workers. ``config``: each worker loads its Repairer up front.
 
     >>> list(map_ordered(abs, [-1, 2, -3]))
     [1, 2, 3]
@@ -151,26 +166,75 @@ def map_ordered(
     window = window or 4 * workers
     slots = threading.Semaphore(window)
     stop = threading.Event()
+    # Futures in input order, then None (the end) or what stopped the feeder (_Raised).
+    ahead: queue.SimpleQueue[Future[R] | _Raised | None] = queue.SimpleQueue()
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),  # no fork: safe with threads, models
+        initializer=_start_worker,
+        initargs=(os.getpid(), config),
+    )
 
-    def gated() -> Iterator[T]:
-        for it in items:
-            # Wake up now and then so a pool being shut down is never stuck here.
-            while not slots.acquire(timeout=0.1):
-                if stop.is_set():
-                    return
-            yield it
+    def feed() -> None:
+        try:
+            source = iter(items)
+            while True:
+                # Wake up now and then so a pool being shut down is never stuck here.
+                while not slots.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                try:
+                    item = next(source)
+                except StopIteration:
+                    break
+                ahead.put(pool.submit(fn, item))
+            ahead.put(None)
+        except BaseException as e:  # noqa: BLE001 - handed to the consuming thread
+            ahead.put(_Raised(e))
+        finally:
+            # The workers start here (in submit), and Linux sends a worker its parent-death
+            # signal (_start_worker) when the thread that started it ends, not the process:
+            # this thread lives until the pool is shut down.
+            stop.wait()
 
-    ctx = multiprocessing.get_context("spawn")  # no fork: safe with threads and open models
-    pool = ctx.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), config))
+    feeder = threading.Thread(target=feed, daemon=True, name="unspin-feeder")
+    finished = False
     try:
-        for r in pool.imap(fn, gated(), chunksize=1):
+        feeder.start()
+        while (x := ahead.get()) is not None:
+            try:
+                if isinstance(x, _Raised):
+                    raise x.error
+                r = x.result()
+            except BrokenProcessPool:
+                raise WorkerDied(WorkerDied.CAUSE) from None
             yield r
             slots.release()
-        pool.close()
+        finished = True
     finally:
+        _shut(pool, now=not finished)
         stop.set()
-        pool.terminate()
-        pool.join()
+        # Not left inside `items`, which the caller may close next (a generator running in
+        # another thread cannot be closed). It is back at the latest once `items` yields.
+        feeder.join()
+
+
+def _shut(pool: ProcessPoolExecutor, now: bool) -> None:
+    """Shut ``pool`` down; ``now`` (the consumer stopped early, or a worker died) with the
+    work queued cancelled and the workers still running stopped (SIGTERM) and reaped, as
+    ``Pool.terminate`` did: ``shutdown`` alone lets each finish its chunk, minutes of work
+    for nobody. (Python 3.14 has ``terminate_workers``; before it, ``_processes`` is the
+    only handle on them.)"""
+    if not now:
+        pool.shutdown(wait=True)  # every result is in: the idle workers exit
+        return
+    procs = getattr(pool, "_processes", None) or {}  # the pool's own dict: none missed
+    pool.shutdown(wait=False, cancel_futures=True)  # and no more start
+    for p in list(procs.values()):
+        if p.exitcode is None:
+            p.terminate()
+    for p in list(procs.values()):
+        p.join(5)
 
 
 # -- JSON Lines ----------------------------------------------------------------------------
@@ -633,6 +697,10 @@ def run_jsonl(
             dst.flush()
             if on_progress:
                 on_progress(size, tally.docs)
+    except WorkerDied:
+        where = (f"after line {lineno:,}: the lines up to it are written, and --resume goes on "
+                 "from there" if lineno else "before any line was written")
+        raise WorkerDied(f"{WorkerDied.CAUSE} {where}") from None
     finally:
         results.close()  # the pool first (it may be pulling chunks), then the reader
         chunks.close()
@@ -766,15 +834,23 @@ def run_dir(
     tally = _Tally()
     # Each worker loads the models: no more of them than files, or than the bytes pay for.
     workers = _workers_for(workers, len(todo), sum(_size(a) for a, _ in todo))
-    for o in map_ordered(partial(process_file, job), todo, workers, config=job.config):
-        if o.error is not None:
-            if not job.skip_bad:
-                raise BadInput(f"{o.error} (pass --skip-bad to skip such files)")
-            tally.bad += 1
-        else:
-            tally.add(o.edits, o.words, o.score)
-        if on_progress:
-            on_progress(1, tally.docs)
+    results = map_ordered(partial(process_file, job), todo, workers, config=job.config)
+    try:
+        for o in results:
+            if o.error is not None:
+                if not job.skip_bad:
+                    raise BadInput(f"{o.error} (pass --skip-bad to skip such files)")
+                tally.bad += 1
+            else:
+                tally.add(o.edits, o.words, o.score)
+            if on_progress:
+                on_progress(1, tally.docs)
+    except WorkerDied:
+        # Each file is written whole or not at all (write_atomic): --resume redoes the rest.
+        raise WorkerDied(f"{WorkerDied.CAUSE} after {tally.docs + tally.bad:,} of "
+                         f"{len(todo):,} files; --resume goes on from there") from None
+    finally:
+        results.close()  # the workers stopped at once, on a bad file too
     return tally.stats(done, workers)
 
 
@@ -824,12 +900,15 @@ def repair_chunk(job: TableJob, texts: list[str]) -> list[Result]:
 
 
 def repair_with_table(
-    config: Config, table: Path, texts: Iterable[str], workers: int = 1, chunk: int = 8
+    config: Config, table: Path, texts: Iterable[str], workers: int = 1,
+    chunk: int = TEXT_CHUNK,
 ) -> Iterator[Result]:
     """Each of ``texts`` repaired, in order, with ``config`` and the rows of ``table`` too.
 
     Workers read the table once (name it anew whenever its rows change); the texts go out
     ``chunk`` at a time, a few chunks in flight, so memory does not grow with the input.
+    ``texts`` may be a stream, so ``workers`` start as asked: a caller that knows the
+    corpus sizes them (:func:`_workers_for`, as :func:`learn_raw_stream` does).
     The confidence map of ``config`` is kept, as for any table a caller hands in
     (:meth:`repair.Repairer.with_lexicon`).
     """
@@ -847,9 +926,11 @@ def learn_raw_stream(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[tuple[str, str, float, float]], Stats]:
     """:func:`repair.learn.learn_raw` over a corpus that ``texts()`` streams afresh on each
-    call (once for the vocabulary, once per iteration), each iteration's repairs on
-    ``workers`` processes, the rows learnt so far handed to them as a table file. The rows
-    are the same whatever ``workers``; the stats count the corpus once."""
+    call (once for the vocabulary, once per iteration), each iteration's repairs on at most
+    ``workers`` processes (one per :data:`TEXT_CHUNK` texts and per :data:`WORKER_BYTES` of
+    them, counted by the vocabulary pass), the rows learnt so far handed to them as a table
+    file. The rows are the same whatever ``workers``; the stats count the corpus once and
+    say how many processes ran."""
     import itertools
     import tempfile
 
@@ -862,28 +943,41 @@ def learn_raw_stream(
         return base.lm.sentence([w]) if base.lm.known(w) else -99.0
 
     tally = _Tally()
+    size = 0  # characters: bytes, near enough, for the text WORKER_BYTES was measured on
 
     def counted() -> Iterator[str]:  # the vocabulary pass counts the corpus
+        nonlocal size
         for t in texts():
             tally.add(0, count_words(t), None)
+            size += len(t)
             yield t
 
     with tempfile.TemporaryDirectory(prefix="unspin-em.") as tmp:
         names = (Path(tmp) / f"learned-{i}.tsv" for i in itertools.count())
         done = 0
+        rounds = 0
+        used = 1
 
         def repair_all(learned: list[Row]) -> Iterator[Result]:
-            nonlocal done
+            nonlocal done, rounds, used
+            rounds += 1
+            # The vocabulary pass, done by now, has counted the corpus: each iteration's
+            # workers load the models (seconds each), so no more than the corpus pays for.
+            used = _workers_for(workers, -(-tally.docs // TEXT_CHUNK), size)
             table = next(names)
             write_rows(learned, table)
-            for r in repair_with_table(config, table, texts(), workers):
-                done += 1
-                if on_progress:
-                    on_progress(1, done)
-                yield r
+            try:
+                for r in repair_with_table(config, table, texts(), used):
+                    done += 1
+                    if on_progress:
+                        on_progress(1, done)
+                    yield r
+            except WorkerDied:
+                raise WorkerDied(f"{WorkerDied.CAUSE} in EM iteration {rounds} of "
+                                 f"{iterations}; nothing is written: run again") from None
 
         rows = learn_raw(counted(), repair_all, unigram, iterations=iterations)
-    return rows, tally.stats()
+    return rows, tally.stats(workers=used)
 
 
 # -- progress ------------------------------------------------------------------------------

@@ -5,14 +5,21 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import multiprocessing
 import os
 import pickle
+import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from typer.testing import CliRunner
@@ -23,6 +30,8 @@ from repair.pipeline import (
     BadInput,
     DirJob,
     JsonlJob,
+    Stats,
+    WorkerDied,
     completed_lines,
     map_ordered,
     run_dir,
@@ -40,6 +49,7 @@ SPUN = [
 ] * 4
 
 runner = CliRunner()
+T = TypeVar("T")
 
 
 @pytest.fixture()
@@ -98,6 +108,125 @@ def test_map_ordered_keeps_order_and_bounds_in_flight() -> None:
         assert len(produced) - consumed <= 5
         out.append(r)
     assert out == list(range(200))
+
+
+def _within(seconds: float, fn: Callable[[], T]) -> T:
+    """``fn()`` on a thread of its own, failing the test when it takes over ``seconds``: a
+    hang becomes a failure instead of a CI job stuck until it is killed."""
+    done: list[T] = []
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(fn())
+        except BaseException as e:  # noqa: BLE001 - raised again in the test's thread
+            raised.append(e)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        pytest.fail(f"still running after {seconds} s: hung")
+    if raised:
+        raise raised[0]
+    return done[0]
+
+
+def _workers_gone(before: set[multiprocessing.process.BaseProcess]) -> bool:
+    """Whether every child process started since ``before`` has ended (within 5 s)."""
+    deadline = time.monotonic() + 5
+    while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not set(multiprocessing.active_children()) - before
+
+
+def _die_on(bad: int, i: int) -> int:
+    """``i``; on item ``bad`` the worker process is killed outright, as by the OOM killer."""
+    if i == bad:
+        time.sleep(1)  # the items before it, taken by the other worker first, are done by then
+        os.kill(os.getpid(), signal.SIGKILL)
+    return i
+
+
+def _sleep_after_first(i: int) -> int:
+    if i > 0:
+        time.sleep(60)
+    return i
+
+
+def test_map_ordered_raises_when_a_worker_dies() -> None:
+    """A worker killed mid-run ends the map with one line (BadInput), the results before it
+    handed out first; ``multiprocessing.Pool`` replaced the worker and waited forever for
+    the result it took with it."""
+    before = set(multiprocessing.active_children())
+    got: list[int] = []
+
+    def run() -> None:
+        for r in map_ordered(partial(_die_on, 5), range(40), workers=2):
+            got.append(r)
+
+    died = r"^a worker process died \(killed, or out of memory\?\)$"  # one line
+    with pytest.raises(BadInput, match=died) as e:
+        _within(60, run)
+    assert isinstance(e.value, WorkerDied)
+    assert got == [0, 1, 2, 3, 4]
+    assert _workers_gone(before)
+
+
+def test_map_ordered_raises_when_workers_cannot_start(tmp_path: Path) -> None:
+    """A worker whose start fails (here its model is missing) ends the map instead of being
+    replaced by another that fails the same way, for ever."""
+    before = set(multiprocessing.active_children())
+    missing = Config(lm=str(tmp_path / "missing.binary"))
+    with pytest.raises(WorkerDied, match="a worker process died"):
+        _within(60, lambda: list(map_ordered(abs, range(10), workers=2, config=missing)))
+    assert _workers_gone(before)
+
+
+def test_map_ordered_in_a_script_without_main_guard_fails(tmp_path: Path) -> None:
+    """Spawned workers import the script again: without ``if __name__ == "__main__":`` each
+    one fails as it starts (RuntimeError, bootstrapping), and the run ends with an error."""
+    script = tmp_path / "noguard.py"
+    script.write_text("import repair.pipeline as p\n"
+                      "print(list(p.map_ordered(abs, [-1, -2, -3], 2)))\n", encoding="utf-8")
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, timeout=120,
+                       check=False)
+    assert p.returncode != 0 and b"WorkerDied: a worker process died" in p.stderr, p.stderr
+
+
+def test_map_ordered_hands_out_results_while_the_input_blocks() -> None:
+    """Items are pulled on a thread of their own: a result is out while the input waits
+    for a slow producer, and the input's own error comes at its place, after the results
+    before it."""
+    import queue
+
+    feed: queue.Queue[int | None] = queue.Queue()
+
+    def items():  # type: ignore[no-untyped-def]
+        while (x := feed.get()) is not None:
+            yield -x
+        raise BadInput("line 3: not valid JSON")
+
+    results = map_ordered(abs, items(), workers=2)
+    feed.put(1)
+    assert _within(60, lambda: next(results)) == 1  # the input still open
+    feed.put(2)
+    assert _within(60, lambda: next(results)) == 2
+    feed.put(None)
+    with pytest.raises(BadInput, match="^line 3: not valid JSON$"):
+        _within(60, lambda: next(results))
+
+
+def test_map_ordered_closed_early_stops_busy_workers() -> None:
+    """A consumer that stops (a bad line, Ctrl-C) does not wait for the work in flight: the
+    workers are stopped, not left to finish chunks for nobody."""
+    before = set(multiprocessing.active_children())
+    results = map_ordered(_sleep_after_first, range(10), workers=2)
+    assert _within(60, lambda: next(results)) == 0
+    t0 = time.monotonic()
+    results.close()
+    assert time.monotonic() - t0 < 10  # the others sleep a minute
+    assert _workers_gone(before)
 
 
 # -- JSON Lines ----------------------------------------------------------------------------
@@ -240,6 +369,56 @@ def test_cli_fix_jsonl_file_and_resume(config: Config, repairer: Repairer, tmp_p
     )
     assert r.exit_code == 0, r.output
     assert out.read_bytes() == full
+
+
+def test_runs_whose_worker_dies_say_how_far_they_got(
+    config: Config, repairer: Repairer, tmp_path: Path
+) -> None:
+    """A worker killed mid-run (the OOM killer) stops a JSON Lines or folder run with one
+    line saying how far it got; what it wrote is kept, and --resume finishes the run as an
+    uninterrupted one would have."""
+    before = set(multiprocessing.active_children())
+
+    def kill_workers(_advance: int, _docs: int) -> None:  # after the first output
+        for p in set(multiprocessing.active_children()) - before:
+            os.kill(p.pid, signal.SIGKILL)
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(_jsonl(_records(30)))  # 30 chunks of a line: more than are in flight
+    out = tmp_path / "out.jsonl"
+
+    def run() -> Stats:
+        with src.open("rb") as fin, out.open("wb") as dst:
+            return run_jsonl(JsonlJob(config), fin, dst, 2, chunk_lines=1,
+                             on_progress=kill_workers)
+
+    with pytest.raises(WorkerDied) as e:
+        _within(120, run)
+    m = re.fullmatch(r"a worker process died \(killed, or out of memory\?\) after line (\d+): "
+                     r"the lines up to it are written, and --resume goes on from there",
+                     str(e.value))
+    assert m, e.value
+    n = int(m[1])
+    assert 1 <= n < 30 and out.read_bytes().count(b"\n") == n
+    with src.open("rb") as fin, out.open("ab") as dst:
+        run_jsonl(JsonlJob(config), fin, dst, 2, skip=n)
+    assert out.read_bytes() == run_jsonl_bytes(config, src.read_bytes())
+    assert _workers_gone(before)
+
+    (tmp_path / "in").mkdir()
+    for i in range(12):
+        (tmp_path / "in" / f"{i:02d}.txt").write_text(SPUN[i], encoding="utf-8")
+    with pytest.raises(WorkerDied) as e:
+        _within(120, lambda: run_dir(DirJob(config), tmp_path / "in", tmp_path / "out", 2,
+                                     on_progress=kill_workers))
+    m = re.fullmatch(r"a worker process died \(killed, or out of memory\?\) after (\d+) of 12 "
+                     r"files; --resume goes on from there", str(e.value))
+    assert m and int(m[1]) >= 1, e.value
+    stats = run_dir(DirJob(config), tmp_path / "in", tmp_path / "out", 2, resume=True)
+    assert stats.resumed >= int(m[1]) and stats.resumed + stats.docs == 12
+    assert [(tmp_path / "out" / f"{i:02d}.txt").read_text(encoding="utf-8")
+            for i in range(12)] == [repairer.fix(t) for t in SPUN[:12]]
+    assert _workers_gone(before)
 
 
 def test_cli_fix_jsonl_stdin_stdout(config: Config, repairer: Repairer) -> None:
@@ -400,6 +579,36 @@ def test_no_more_workers_than_the_input_pays_for(
             writer.result(timeout=60)
         assert stats.workers == expected and stats.docs == 300
         assert out.getvalue() == run_jsonl_bytes(config, data)
+
+
+def test_learn_raw_no_more_workers_than_the_corpus_pays_for(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The EM iterations of `learn raw -j N` start their workers afresh each time: sized by
+    the corpus that the vocabulary pass counted (3 texts took 24 s on -j 2 and 8 s on -j 1),
+    as JSON Lines and folders are."""
+    import repair.pipeline
+    from repair.pipeline import learn_raw_stream
+
+    asked: list[int] = []
+    real = repair.pipeline.map_ordered
+
+    def spy(fn, items, workers=1, **kw):  # type: ignore[no-untyped-def]
+        asked.append(workers)
+        return real(fn, items, 1, **kw)  # the sizing is under test, not the processes
+
+    monkeypatch.setattr(repair.pipeline, "map_ordered", spy)
+    monkeypatch.setattr(repair.pipeline, "WORKER_BYTES", 640 * 1024)  # the shipped figure
+    _, stats = learn_raw_stream(config, lambda: iter(SPUN[:3]), 2)
+    assert asked == [1, 1] and stats.workers == 1 and stats.docs == 3  # both iterations
+    # 20 texts are 3 tasks of 8: every byte pays for a worker (conftest's figure), no more
+    # than the tasks start; at the corpus's size, a second worker only.
+    for worker_bytes, expected in ((1, 3), (sum(map(len, SPUN)), 2)):
+        monkeypatch.setattr(repair.pipeline, "WORKER_BYTES", worker_bytes)
+        asked.clear()
+        rows, stats = learn_raw_stream(config, lambda: iter(SPUN), 8)
+        assert asked == [expected] * 2 and stats.workers == expected and stats.docs == 20
+    assert rows == learn_raw_stream(config, lambda: iter(SPUN), 1)[0]
 
 
 def _write_and_close(fd: int, data: bytes) -> None:
