@@ -24,6 +24,7 @@ from .edits import EditMismatch
 from .io import (
     InputError,
     check_output,
+    check_output_dir,
     encode,
     is_input,
     os_error_line,
@@ -376,8 +377,7 @@ def diff(
         if format is not Format.html or not output:
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
         out = Path(output)
-        if out.exists() and not out.is_dir():
-            raise Fail(f"{output}: is a file; -o for a folder names a folder")
+        check_output_dir(out)
         if not out.exists() and not os.access(Path(os.path.realpath(out)).parent, os.W_OK):
             raise Fail(f"{output}: cannot create the folder there")
         _html_dir(load(config, repairs=True), Path(path), out, errors)
@@ -948,7 +948,7 @@ def score(
             else:
                 lines.append(line)
         if output is not None and output != "-":
-            write_atomic(output, "".join(x + "\n" for x in lines).encode("utf-8"))
+            write_output(output, "".join(x + "\n" for x in lines))
         if bad:
             err.print(f"{len(paths) - bad} file{_s(len(paths) - bad)} scored, {bad} bad "
                       "skipped", style="dim", markup=False)

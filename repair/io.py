@@ -253,6 +253,13 @@ def check_output(path: str | None, source: str | None = None) -> None:
         raise InputError(f"{path}: cannot write there: folder {parent} is not writable")
 
 
+def check_output_dir(path: str | os.PathLike[str]) -> None:
+    """Refuse an output folder (``-o OUTDIR``) that is a file: else the first folder made
+    below it fails with a bare "Not a directory", or "File exists", after work was done."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise InputError(f"{path}: is a file; -o for a folder names a folder")
+
+
 def write_output(
     path: str | None, text: str, errors: str = "strict", source: str | None = None
 ) -> None:

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from . import Config, Repairer
 from .edits import PART_SEP, Result
-from .io import InputError, encode, read_input, write_atomic
+from .io import InputError, check_output_dir, encode, read_input, write_atomic
 from .score import spin_score
 from .text import count_words
 
@@ -825,9 +825,10 @@ def run_dir(
     same relative path under ``dst``."""
     if src.resolve() == dst.resolve():
         raise BadInput(f"{dst}: output folder is the input folder; pass another -o OUTDIR")
-    if dst.exists() and not dst.is_dir():
-        # Else the first mkdir below it fails with a bare "Not a directory".
-        raise BadInput(f"{dst}: is a file; -o for a folder names a folder")
+    try:
+        check_output_dir(dst)
+    except InputError as e:
+        raise BadInput(str(e)) from None
     todo, done = plan_dir(src, dst, resume)
     if on_plan:
         on_plan(len(todo))
