@@ -331,7 +331,7 @@ def fix(
                          changed=bool(result.edits))
     if in_place and not written:
         err.print(f"0 edit(s): {path} left as it was", style="dim", markup=False)
-    elif output or in_place:
+    elif in_place or output not in (None, "-"):  # on stdout the text is the whole answer
         err.print(f"{len(result.edits)} edit(s)", style="dim")
 
 

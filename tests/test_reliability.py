@@ -667,6 +667,17 @@ def test_stdout_that_cannot_be_written_is_one_line(tiny_lm: Path, tiny_lexicon: 
     assert len(p.stderr.strip().splitlines()) == 1 and b"Traceback" not in p.stderr
 
 
+def test_edit_count_only_when_the_text_goes_to_a_file(cli, repairer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    for to_stdout in ((), ("-o", "-")):  # the text on stdout is the whole answer
+        code, out, err = cli("fix", str(f), *to_stdout)
+        assert code == 0 and out.decode() == repairer.fix(SPUN) and err == "", err
+    code, out, err = cli("fix", str(f), "-o", str(tmp_path / "out.txt"))
+    n = len(repairer.fix_and_explain(SPUN).edits)
+    assert code == 0 and out == b"" and one_line(err) == f"{n} edit(s)" and n > 0
+
+
 def test_in_place_never_loses_the_original(cli, repairer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     f = tmp_path / "in.txt"
     f.write_text(SPUN)
