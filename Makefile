@@ -45,7 +45,7 @@ lexicon/built/tortured.tsv: $(VENV)/.installed repair/learn.py $(SHARED)/anchors
 
 # The re-scorer learns from the decoder's proposals and features: any change to them refits it.
 lexicon/built/calibration.json: lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/curated.tsv $(wildcard lexicon/disabled.tsv) lm/build/default.binary lm/build/news.binary lm/build/heldout-dev.txt repair/lm.py repair/decode.py repair/calibrate.py repair/spin.py repair/lexicon.py $(VENV)/.installed
-	$(BIN)/unspin calibrate $(SHARED)/dev --synthetic lm/build/heldout-dev.txt > /dev/null
+	$(BIN)/unspin calibrate $(SHARED)/dev --synthetic lm/build/heldout-dev.txt --save > /dev/null
 
 demo: setup
 	$(BIN)/unspin diff $(SHARED)/dev/unpaired/seed-saraqeb.spun.txt

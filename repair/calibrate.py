@@ -63,6 +63,10 @@ MIN_BIN = 30  # edits a bin needs before its gap counts towards "within 0.1 in e
 FOLDS = 5  # cross-validation folds over articles
 
 
+class TooFewEdits(ValueError):
+    """The edits a map would be fitted on cannot fit one (a small or one-sided dev set)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """One edit: its confidence and whether it was right."""
@@ -466,7 +470,7 @@ def rescorer(
     weight = np.asarray([synthetic_weight if o.doc.startswith(SYNTHETIC) else 1.0 for o in data])
     k = min(FOLDS, len(set(groups)))
     if len(set(y.tolist())) < 2 or k < 2:
-        raise ValueError("a re-scorer needs right and wrong edits from two articles or more")
+        raise TooFewEdits("a re-scorer needs right and wrong edits from two articles or more")
     # More LM gain (under either model), channel, evidence, document spin, spin rate or
     # share never makes an edit less likely right, nor does coming from the number or
     # compound mechanisms (they mend tokens that cannot be right as written, "3.six": 37 of
@@ -559,6 +563,7 @@ class Calibration:
     auc: dict[str, float] = field(default_factory=dict)  # method -> ROC AUC, right vs wrong
     n: int = 0
     accuracy: float = 0.0
+    unfit: dict[str, str] = field(default_factory=dict)  # method -> why it could not be fitted
 
 
 def folds(docs: Iterable[str], k: int = FOLDS, seed: str = "") -> dict[str, int]:
@@ -621,11 +626,16 @@ def calibrate(
     for method, fit_map in FITTERS.items():
         if method == "rescorer" and not all(o.features for o in data):
             continue  # outcomes without features (judged from finished results)
-        conf_cv = cross_validated(data, method, lenient, training=training, fold=fold)
+        try:
+            conf_cv = cross_validated(data, method, lenient, training=training, fold=fold)
+            fitted = fit_map(data if fit_on is None else fit_on, lenient)
+        except TooFewEdits as e:  # a small dev set: the other maps may still be fitted
+            cal.unfit[method] = str(e)
+            continue
         cal.after[method] = reliability(conf_cv, right)
         cal.auc[method] = auc([c for c, r in zip(conf_cv, right, strict=True) if r],
                               [c for c, r in zip(conf_cv, right, strict=True) if not r])
-        cal.fits[method] = fit_map(data if fit_on is None else fit_on, lenient)
+        cal.fits[method] = fitted
     return cal
 
 

@@ -544,7 +544,11 @@ def eval_(
     runs = cal.dev_runs(dev, raw_for, rows, True, cal.leave_one_out if mined else None,
                         cal.FOLDS if method else 0, synthetic=texts)
     thresholds = [base.decoder.w.min_confidence, *(CURVE if curve else ())]
-    rep, *others = cal.crossfit_reports(runs, method, thresholds)
+    try:
+        rep, *others = cal.crossfit_reports(runs, method, thresholds)
+    except cal.TooFewEdits as e:
+        raise Fail(f"{dev}: cannot fit the re-scorer of every fold ({e}); a larger dev set, "
+                   "or the synthetic training texts (no --synthetic none), gives it more") from None
 
     def cis(r: Report) -> dict[str, object]:
         return {f"{k}_ci95": list(v) for k, v in r.intervals(boot).items()} if boot else {}
@@ -1030,6 +1034,7 @@ def apply_edits(
     if not path:
         raise Fail(f"{edits_json}: names no file; pass the text as the second argument")
     check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
+    check_new_output(output, [edits_json])  # the reviewed list is an input too
     text = read_input(path, errors)
     if sha and not ignore_hash and render.text_sha256(text) != sha:
         raise Fail(
@@ -1044,7 +1049,7 @@ def apply_edits(
                          changed=fixed != text)
     if in_place and not written:
         err.print(f"no change: {path} left as it was", style="dim", markup=False)
-    elif output or in_place:
+    elif in_place or output not in (None, "-"):  # on stdout the text is the whole answer
         err.print(f"{len(edits)} edit(s) applied", style="dim")
 
 
@@ -1293,7 +1298,10 @@ def calibrate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write the fitted map")
     ] = None,
-    save: Annotated[bool, typer.Option(help="Write the map fitted on all pairs")] = True,
+    save: Annotated[
+        bool, typer.Option(help="Write the map fitted on all pairs (to -o, else the default "
+                                "map that every repair uses)")
+    ] = False,
     synthetic: SynthOpt = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
@@ -1310,8 +1318,14 @@ def calibrate(
     # re-scorer judges what the decoder proposes when it has a re-scorer behind it.
     config = make_config(lm, lexicon).raw(settings_for(method))
     target = output or cal.DEFAULT_OUT
+    save = save or output is not None  # a measurement unless asked: the default map stays
     if save:  # the map and the model file beside it; checked before minutes of work
+        if Path(target).suffix == ".joblib":
+            raise Fail(f"{target}: the map's model is written beside it as NAME.joblib; "
+                       "name the map NAME.json")
         inputs: list[Path | str] = [*config.lexicons, dev / "pairs", dev / "clean"]
+        if synthetic is None or synthetic.lower() != "none":
+            inputs += [src] if (src := synthetic or cal.default_synthetic()) else []
         for dest in (Path(target), Path(target).with_suffix(".joblib")):
             check_new_output(dest, inputs)
     base = load(config)
@@ -1325,11 +1339,11 @@ def calibrate(
     runs = cal.dev_runs(dev, raw_for, rows, with_clean, learn_from, synthetic=texts)
     fit_on = cal.raw_results(dev, raw_for, rows, with_clean, learn_from, held_out=(),
                              synthetic=texts)
-    try:
-        res = cal.calibrate(cal.judge(runs.scored), lenient,
-                            [cal.judge(t) for t in runs.training], cal.judge(fit_on), runs.folds)
-    except ValueError as e:
-        raise Fail(f"{dev}: cannot calibrate on these edits ({e})") from None
+    res = cal.calibrate(cal.judge(runs.scored), lenient,
+                        [cal.judge(t) for t in runs.training], cal.judge(fit_on), runs.folds)
+    if method in res.unfit:
+        raise Fail(f"{dev}: cannot fit a {method} map on these edits ({res.unfit[method]}); "
+                   "--method isotonic or platt needs fewer")
     meta = {"signature": base.signature, "check": "lenient" if lenient else "strict",
             "edits": res.n, "with_clean": with_clean, "fitted_on": cal.dev_digest(dev),
             "synthetic": synth}
@@ -1340,6 +1354,7 @@ def calibrate(
                "after_cross_validated": {m: {**cal.table_dict(t), "roc_auc": round(res.auc[m], 4)}
                                          for m, t in res.after.items()},
                "maps": {m: f.to_dict() for m, f in res.fits.items()},
+               "not_fitted": res.unfit,
                "saved": str(target) if save and res.n else None}
         print(json.dumps(out, indent=2))
         return
@@ -1349,6 +1364,8 @@ def calibrate(
     for m, t in res.after.items():
         print(cal.format_table(f"\n{m}, {cal.FOLDS}-fold cross-validated by article", t))
         print(f"ROC AUC, right against wrong edits: {res.auc[m]:.3f}")
+    for m, why in res.unfit.items():
+        print(f"\n{m}: not fitted ({why})")
     if save and res.n:
         err.print(f"{target}: {method} map written", style="dim", markup=False)
 

@@ -58,6 +58,26 @@ def test_apply_takes_the_file_from_the_json_and_edits_in_place(files, repairer) 
     assert text.with_name("article.txt.orig").read_text(encoding="utf-8") == SPUN
 
 
+def test_the_edit_list_is_an_input_too(files, monkeypatch, capsys) -> None:
+    text, edits = files
+    listed = edits.read_bytes()
+    for target in (str(edits), str(edits.parent / "." / edits.name)):
+        code, _, err = run_main(["apply", str(edits), str(text), "-o", target], monkeypatch,
+                                capsys)
+        assert code == 2 and "is one of the inputs" in err and len(err.splitlines()) == 1
+    assert edits.read_bytes() == listed and text.read_text(encoding="utf-8") == SPUN
+
+
+def test_applied_count_only_when_the_text_goes_to_a_file(files, repairer, monkeypatch,
+                                                         capsys) -> None:
+    text, edits = files
+    code, out, err = run_main(["apply", str(edits), str(text), "-o", "-"], monkeypatch, capsys)
+    assert code == 0 and out == repairer.fix(SPUN) and err == ""
+    code, out, err = run_main(["apply", str(edits), str(text), "-o", str(text) + ".out"],
+                              monkeypatch, capsys)
+    assert code == 0 and out == "" and err.strip() == "3 edit(s) applied"
+
+
 def test_apply_accepts_a_bare_list(files, repairer, tmp_path: Path) -> None:
     text, edits = files
     bare = tmp_path / "bare.json"

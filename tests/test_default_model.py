@@ -212,3 +212,16 @@ def test_paragraphs_repaired_as_one_document_get_the_article_repair(default: Rep
     apart = default.fix_many(paragraphs)
     assert min(r.spin_score for r in apart) < 0.5  # a short paragraph alone reads as clean
     assert sum(len(r.edits) for r in apart) < len(whole.edits)
+
+
+def test_eval_on_a_dev_set_too_small_for_the_rescorer_is_one_line(tmp_path, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                   capsys) -> None:
+    from clihelp import run_main
+
+    dev = tmp_path / "tiny"
+    (dev / "pairs").mkdir(parents=True)
+    for name in ("001.spun.txt", "001.orig.txt", "002.spun.txt", "002.orig.txt"):
+        (dev / "pairs" / name).write_bytes((SHARED / "dev" / "pairs" / name).read_bytes())
+    code, _, err = run_main(["eval", str(dev), "--synthetic", "none"], monkeypatch, capsys)
+    assert code == 2 and "cannot fit the re-scorer of every fold" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

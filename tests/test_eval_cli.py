@@ -96,6 +96,8 @@ def test_learning_commands_never_write_over_their_inputs(
         ["learn", "pairs", str(dev / "pairs"), "-o", str(dev / "pairs" / "001.spun.txt")],
         ["learn", "tortured", str(tort), "-o", str(tort)],
         ["calibrate", str(dev), *lm, "-l", str(table), "--method", "isotonic", "-o", str(table)],
+        ["calibrate", str(dev), *lm, "-l", str(table), "--synthetic", str(raw / "a.txt"),
+         "-o", str(raw / "a.txt")],
     ):
         code, _, err = run_main(args, monkeypatch, capsys)
         assert code == 2 and "is one of the inputs" in err, (args, err)
@@ -105,6 +107,32 @@ def test_learning_commands_never_write_over_their_inputs(
     code, _, err = run_main(["learn", "pairs", str(dev / "pairs"), "-o",
                              str(tmp_path / "no" / "x.tsv")], monkeypatch, capsys)
     assert code == 2 and "no folder" in err and not (tmp_path / "no").exists()
+
+
+def test_calibrate_measures_and_writes_a_map_only_when_asked(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The default map is what every repair uses: a calibration run only measures, unless
+    --save (the default map) or -o (another file) asks for the map."""
+    import repair.calibrate as cal
+
+    dev = write_dev(tmp_path / "dev")
+    default = tmp_path / "built" / "calibration.json"
+    default.parent.mkdir()
+    monkeypatch.setattr(cal, "DEFAULT_OUT", default)
+    args = [*model_args(tiny_lm, tiny_lexicon), "--method", "isotonic"]
+    code, out, err = run_main(["calibrate", str(dev), *args], monkeypatch, capsys)
+    assert code == 0 and "raw confidence" in out and not default.exists(), err
+    code, _, err = run_main(["calibrate", str(dev), *args, "--save"], monkeypatch, capsys)
+    assert code == 0 and default.exists() and "map written" in err
+    mine = tmp_path / "mine.json"
+    code, _, _ = run_main(["calibrate", str(dev), *args, "-o", str(mine)], monkeypatch, capsys)
+    assert code == 0 and mine.exists()
+    # The model of a map goes beside it as NAME.joblib: a map so named would be its own model.
+    code, _, err = run_main(["calibrate", str(dev), *args, "-o", str(tmp_path / "m.joblib")],
+                            monkeypatch, capsys)
+    assert code == 2 and "name the map NAME.json" in err and not (tmp_path / "m.joblib").exists()
 
 
 def test_research_options_are_checked(
