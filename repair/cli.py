@@ -840,7 +840,10 @@ def _batch(
     except BrokenPipeError:
         raise  # a reader such as head has all it wants: a normal end (main)
     except OSError as e:
-        raise Fail(os_error_line(e, path)) from None
+        # An error that names no file is the input's, unless only a write could have met it.
+        full = e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        name = (output if output and output != "-" else "standard output") if full else path
+        raise Fail(os_error_line(e, name)) from None
     docs = (f"{stats.docs:,} record{_s(stats.docs)} in {stats.groups:,} "
             f"document{_s(stats.groups)}" if group is not None else f"{stats.docs:,} docs")
     err.print(
@@ -1375,6 +1378,33 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+EXIT_DEADLINE = 10.0  # seconds an interrupted run may take to exit before it is ended
+
+
+def _interrupted(deadline: float = EXIT_DEADLINE) -> None:
+    """Say so and exit 130. By now the unwinding has removed temporary files and closed the
+    outputs, and a clean exit follows; it must not hang. Python's exit joins the worker
+    pool's threads, and a worker stopped while it sent a result leaves its pipe waiting for
+    ever for the rest (seen once in 27 SIGTERMs of a ``-j 2`` run), so a timer ends the
+    process after ``deadline`` seconds, and a second signal ends it at once."""
+    import threading
+
+    def end(*_: object) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        os._exit(130)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, end)
+    timer = threading.Timer(deadline, end)
+    timer.daemon = True
+    timer.start()
+    _fail("interrupted", 130)
+
+
 def main() -> None:
     """The ``unspin`` script: every failure one line on stderr, exit codes as documented
     (docs/guarantees.md): 0 done (also when a reader such as ``head`` closes the pipe early),
@@ -1402,7 +1432,7 @@ def main() -> None:
     except ex.ClickException as e:
         _fail(e.format_message(), e.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        _fail("interrupted", 130)
+        _interrupted()
     except SystemExit as e:
         # click exits 1 when stdout is a closed pipe; for us that is a normal end.
         ctx = e.__context__
@@ -1414,7 +1444,7 @@ def main() -> None:
     except OSError as e:  # a write that failed: no such folder, no space, no permission
         _fail(os_error_line(e))
     if code == 130:  # click turns Ctrl-C (and SIGTERM, above) into exit code 130
-        _fail("interrupted", 130)
+        _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -293,6 +293,19 @@ def _no_constant(s: str) -> None:
     raise ValueError(f"{s} is not JSON")
 
 
+def _one_value_a_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: written back, an object with a key twice would
+    keep only its last value (every other field is promised to come back as it was)."""
+    rec = dict(pairs)
+    if len(rec) < len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ValueError(f"key {k!r} twice; a record keeps one value a key")
+            seen.add(k)
+    return rec
+
+
 def _parse(job: JsonlJob, raw: bytes) -> LineOut | _Record:
     """One input line (newline included or not): a record to repair, or its output as is.
 
@@ -302,11 +315,15 @@ def _parse(job: JsonlJob, raw: bytes) -> LineOut | _Record:
     if not body.strip():
         return LineOut(raw if raw.endswith(b"\n") else raw + b"\n", len(raw), blank=True)
     try:
-        rec = json.loads(body.decode("utf-8"), parse_float=_finite, parse_constant=_no_constant)
+        rec = json.loads(body.decode("utf-8"), parse_float=_finite, parse_constant=_no_constant,
+                         object_pairs_hook=_one_value_a_key)
     except UnicodeDecodeError as e:
         return LineOut(body + end, len(raw), error=f"not valid UTF-8 at byte {e.start}")
     except json.JSONDecodeError as e:
-        bad = f"not valid JSON ({e.msg} at column {e.colno})"
+        if body.startswith(b"\xef\xbb\xbf"):
+            bad = "starts with a UTF-8 byte-order mark, which JSON Lines does not allow; remove it"
+        else:  # json says "Invalid control character at": the column follows
+            bad = f"not valid JSON ({e.msg.removesuffix(' at')} at column {e.colno})"
         return LineOut(body + end, len(raw), error=bad)
     except RecursionError:
         return LineOut(body + end, len(raw), error="not readable JSON (nested too deeply)")

@@ -308,7 +308,12 @@ def test_jsonl_parallel_equals_sequential(config: Config) -> None:
      (b'{"text": "x", "n": 1e400}', "1e400 is out of range"),
      (b'{"text": "x", "n": NaN}', "NaN is not JSON"),
      (b'{"text": "x", "n": ' + b"7" * 5000 + b"}", "not readable JSON"),
-     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply")],
+     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+     # A key twice would come back once: its other value lost.
+     (b'{"id": 2, "text": "x", "id": 3}', "key 'id' twice"),
+     (b'{"text": "x", "meta": {"a": 1, "a": 2}}', "key 'a' twice"),
+     (b'{"text": "a\x00b"}', r"\(Invalid control character at column 12\)"),
+     (b'\xef\xbb\xbf{"text": "x"}', "byte-order mark")],
 )
 def test_jsonl_bad_line_names_line_number(config: Config, bad: bytes, why: str) -> None:
     data = _jsonl(_records(3)) + bad + b"\n" + _jsonl(_records(2))

@@ -509,6 +509,24 @@ def test_write_atomic_interrupted_leaves_old_file(tmp_path: Path, monkeypatch, e
     assert [q.name for q in tmp_path.iterdir()] == ["out.txt"]
 
 
+def test_an_interrupted_run_that_cannot_exit_is_ended() -> None:
+    """Python's exit waits for the threads a run left (the worker pool's, waiting on a pipe
+    a stopped worker never finished): an interrupted run still ends, with 130 and one line."""
+    code = (
+        "import sys, threading\n"
+        "from repair import cli\n"
+        "threading.Thread(target=threading.Event().wait).start()  # never ends\n"
+        "try:\n"
+        "    cli._interrupted(deadline=1.0)\n"
+        "finally:\n"
+        "    print('unwound', flush=True)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert p.returncode == 130 and p.stdout == b"unwound\n", p
+    assert p.stderr.decode().strip() == "unspin: interrupted"
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
 @pytest.mark.parametrize("old_output", [False, True], ids=["new", "existing"])
@@ -665,6 +683,21 @@ def test_stdout_that_cannot_be_written_is_one_line(tiny_lm: Path, tiny_lexicon: 
                             str(f)], stdout=full, stderr=subprocess.PIPE, timeout=120)
     assert p.returncode == 2 and b"No space left on device" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and b"Traceback" not in p.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_json_lines_that_cannot_be_written_name_the_output(tiny_lm: Path, tiny_lexicon: Path,
+                                                          tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "The navy mentioned the faculties were shut ."}\n' * 3)
+    base = [str(SCRIPT), "fix", "--jsonl", "--lm", str(tiny_lm), "-l", str(tiny_lexicon),
+            str(src)]
+    with open("/dev/full", "wb") as full:
+        to_stdout = subprocess.run(base, stdout=full, stderr=subprocess.PIPE, timeout=120)
+    to_file = subprocess.run([*base, "-o", "/dev/full"], capture_output=True, timeout=120)
+    for p, name in ((to_stdout, b"standard output"), (to_file, b"/dev/full")):
+        assert p.returncode == 2, p
+        assert p.stderr.strip() == b"unspin: " + name + b": No space left on device", p
 
 
 def test_edit_count_only_when_the_text_goes_to_a_file(cli, repairer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
