@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -232,17 +233,11 @@ class Repairer:
         pass. With ``Config.passes`` > 1, the texts a pass changed are repaired again, and
         each later pass's edits are composed into edits of the untouched input
         (:func:`repair.edits.compose`); the spin score is the first pass's."""
-        if isinstance(texts, str):
-            raise TypeError("fix_many takes a sequence of texts; for one, call fix_and_explain")
+        _check_stream(texts, "fix_many")
         if not isinstance(texts, Sequence):  # a generator: read once, used twice below
             texts = list(texts)
-        for t in texts:
-            if not isinstance(t, str):
-                raise TypeError(
-                    f"unspin repairs text (str), not {type(t).__name__}"
-                    + ("; decode bytes first, e.g. with repair.io.decode" if isinstance(
-                        t, (bytes, bytearray)) else "")
-                )
+        for i, t in enumerate(texts):
+            _check_text(t, i)
         results = [
             Result(t, tuple(edits), self.signature, spin)
             for t, (edits, spin) in zip(texts, self.decoder.run_many(texts), strict=True)
@@ -296,9 +291,25 @@ class Repairer:
         return [split(r, parts) for r, parts in zip(joined, docs, strict=True)]
 
     def iter_fix(self, texts: Iterable[str], batch: int = 64) -> Iterator[Result]:
-        """Repair a stream of texts, ``batch`` at a time (memory: one batch)."""
+        """Repair a stream of texts, ``batch`` at a time (memory: one batch). A failure comes
+        at its position, after the result of every text before it: an item that is not a
+        ``str`` (a ``TypeError`` naming its index), or an exception ``texts`` raises."""
+        _check_stream(texts, "iter_fix")
+        if not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a whole number of texts, 1 or more, not {batch!r}")
         buf: list[str] = []
-        for t in texts:
+        it = iter(texts)
+        for i in itertools.count():
+            try:
+                t = next(it)
+            except StopIteration:
+                break
+            except Exception:
+                yield from self.fix_many(buf)  # the texts that came before it
+                raise
+            if not isinstance(t, str):
+                yield from self.fix_many(buf)
+                _check_text(t, i)
             buf.append(t)
             if len(buf) >= batch:
                 yield from self.fix_many(buf)
@@ -312,6 +323,25 @@ class Repairer:
 
     def with_config(self, **changes: Any) -> Repairer:
         return Repairer(replace(self.config, **changes))
+
+
+def _check_stream(texts: object, name: str) -> None:
+    """Texts come as an ordered collection or a stream, never as one string (whose letters
+    would each be a text), a mapping (its keys) or a set (in no order)."""
+    if isinstance(texts, str):
+        raise TypeError(f"{name} takes many texts; for one, call fix_and_explain")
+    if isinstance(texts, (Set, Mapping)):
+        raise TypeError(f"{name} takes texts in order (a list, tuple or iterator), not a "
+                        f"{type(texts).__name__}")
+
+
+def _check_text(t: object, index: int) -> None:
+    if not isinstance(t, str):
+        raise TypeError(
+            f"text {index}: unspin repairs text (str), not {type(t).__name__}"
+            + ("; decode bytes first, e.g. with repair.io.decode" if isinstance(
+                t, (bytes, bytearray)) else "")
+        )
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -249,14 +249,38 @@ class Result:
     spin_score: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    def apply(self, keep: Callable[[Edit], bool] | Iterable[int] | None = None) -> str:
-        """Apply all edits, those where ``keep(edit)`` is true, or those at the given indices."""
+    def apply(
+        self, keep: Callable[[Edit], bool] | Iterable[int | Edit] | None = None
+    ) -> str:
+        """Apply all edits, those where ``keep(edit)`` is true, or those given: by index
+        into :attr:`edits` or as the edits themselves (a subset of them).
+
+        >>> a, b = Edit(0, 1, "a", "A", "x", 0.0, 1.0), Edit(2, 3, "b", "B", "x", 0.0, 1.0)
+        >>> r = Result("a b", (a, b), "sig")
+        >>> r.apply([1]), r.apply([r.edits[0]]), r.apply(lambda e: e.after == "B")
+        ('a B', 'A b', 'a B')
+        """
         if keep is None:
             chosen: Iterable[Edit] = self.edits
         elif callable(keep):
             chosen = [e for e in self.edits if keep(e)]
         else:
-            idx = set(keep)
+            if isinstance(keep, (str, bytes, Mapping)):
+                raise TypeError("keep is a predicate, or indices or edits of this result")
+            idx: set[int] = set()
+            for k in keep:
+                if isinstance(k, Edit):
+                    if k not in self.edits:
+                        raise ValueError(f"keep: {k.before!r} -> {k.after!r} at {k.start} is "
+                                         "not an edit of this result")
+                    idx.add(self.edits.index(k))
+                elif isinstance(k, int) and not isinstance(k, bool):
+                    if not 0 <= k < len(self.edits):
+                        raise IndexError(f"keep: no edit {k} (this result has "
+                                         f"{len(self.edits)}, numbered from 0)")
+                    idx.add(k)
+                else:
+                    raise TypeError(f"keep: {k!r} is neither an edit's index nor an edit")
             chosen = [e for i, e in enumerate(self.edits) if i in idx]
         return apply(self.text, chosen)
 

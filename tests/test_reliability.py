@@ -6,6 +6,7 @@ Each test backs a promise in docs/guarantees.md. CLI tests run ``repair.cli.main
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -861,8 +862,36 @@ def test_the_api_refuses_what_is_not_text(repairer) -> None:  # type: ignore[no-
     for bad, why in ((None, "not NoneType"), (b"bytes", "decode bytes first")):
         with pytest.raises(TypeError, match=why):
             repairer.fix(bad)
-    with pytest.raises(TypeError, match="sequence of texts"):
-        repairer.fix_many("one text")
+    for many in (repairer.fix_many, lambda t: list(repairer.iter_fix(t))):
+        with pytest.raises(TypeError, match="takes many texts; for one, call fix_and_explain"):
+            many("one text")  # not a text a letter
+        for unordered in ({"x y", "b"}, {"a": "x"}):
+            with pytest.raises(TypeError, match="takes texts in order"):
+                many(unordered)
+    for batch in (0, -1, 1.5):
+        with pytest.raises(ValueError, match="batch must be"):
+            list(repairer.iter_fix([SPUN], batch=batch))  # type: ignore[arg-type]
+
+
+def test_iter_fix_fails_at_the_failing_text_after_every_result_before_it(repairer) -> None:  # type: ignore[no-untyped-def]
+    texts = [SPUN, "The navy mentioned it .", SPUN]
+    got = []
+    with pytest.raises(TypeError, match="^text 3: unspin repairs text"):
+        for r in repairer.iter_fix([*texts, 7, SPUN], batch=2):
+            got.append(r)
+    assert got == repairer.fix_many(texts)
+
+    def stream():  # type: ignore[no-untyped-def]
+        yield from texts
+        raise OSError("the source went away")
+
+    got = []
+    with pytest.raises(OSError, match="went away"):
+        for r in repairer.iter_fix(stream(), batch=2):
+            got.append(r)
+    assert got == repairer.fix_many(texts)
+    with pytest.raises(TypeError, match="^text 1: "):
+        repairer.fix_many([SPUN, None])
 
 
 def test_a_byte_order_mark_changes_no_edit(repairer) -> None:  # type: ignore[no-untyped-def]
@@ -974,3 +1003,17 @@ def test_diff_checks_input_and_output_before_loading_the_models(  # type: ignore
                       ((str(folder), "-f", "html", "-o", str(afile)), "is a file")):
         code, _, err = cli("diff", *args)
         assert code == 2 and why in one_line(err), err
+
+
+def test_result_apply_takes_indices_or_edits_and_refuses_anything_else(repairer) -> None:  # type: ignore[no-untyped-def]
+    res = repairer.fix_and_explain(SPUN)
+    assert len(res.edits) >= 2
+    assert res.apply([res.edits[1]]) == res.apply([1]) == res.apply(lambda e: e == res.edits[1])
+    assert res.apply([]) == SPUN and res.apply(range(len(res.edits))) == res.fixed
+    for bad, err in (([True], TypeError), (["0"], TypeError), ("0", TypeError),
+                     ([len(res.edits)], IndexError), ([-1], IndexError)):
+        with pytest.raises(err):
+            res.apply(bad)
+    other = dataclasses.replace(res.edits[0], after=res.edits[0].after + "s")
+    with pytest.raises(ValueError, match="not an edit of this result"):
+        res.apply([other])
