@@ -225,10 +225,12 @@ def linear_fit(xs: Sequence[float], ys: Sequence[float]) -> dict[str, float]:
 def parallel(config: Config, docs: Sequence[str], jobs: int) -> dict[str, Any]:
     """Wall-clock throughput through the pipeline's JSONL batch path on ``jobs`` processes.
 
-    Worker start-up (each loads the model) is inside the timing: this is what a user of
-    ``unspin fix --jsonl -j N`` sees.
+    Start-up is inside the timing, as a user of ``unspin fix --jsonl -j N`` sees it: every
+    process that repairs loads the models, this one included when it does the work (one
+    job, or too little input for more: ``workers`` says how many processes ran), so that no
+    figure rides on models an earlier one loaded.
     """
-    from .pipeline import JsonlJob, run_jsonl
+    from .pipeline import JsonlJob, run_jsonl, shared_repairer
 
     class _Sink(io.RawIOBase):
         def writable(self) -> bool:
@@ -238,11 +240,13 @@ def parallel(config: Config, docs: Sequence[str], jobs: int) -> dict[str, Any]:
             return len(b)
 
     src = io.BytesIO(b"".join((json.dumps({"text": d}) + "\n").encode() for d in docs))
+    shared_repairer.cache_clear()
     t0 = time.perf_counter()
     stats = run_jsonl(JsonlJob(config), src, _Sink(), jobs)  # type: ignore[arg-type]
     wall = time.perf_counter() - t0
     return {
         "jobs": jobs,
+        "workers": stats.workers,
         "words": stats.words,
         "wall_s": round(wall, 3),
         "words_per_s": round(stats.words / wall, 1) if wall else None,
@@ -309,6 +313,9 @@ def _describe(paths: Sequence[str], texts: Sequence[str]) -> dict[str, Any]:
     }
 
 
+PLOT_FORMATS = (".png", ".svg", ".pdf")  # what --plot writes, by the file's extension
+
+
 def plot(report: dict[str, Any], out: Path | str) -> None:
     """Repair and plain-KenLM time, and peak RSS, against input size (log-log)."""
     import matplotlib
@@ -362,8 +369,10 @@ def format_report(report: dict[str, Any]) -> str:
     ]
     for p in report.get("parallel", []):
         lines.append(
-            f"-j {p['jobs']:<6} {p['words_per_s']:,.0f} words/s wall (incl. worker start), "
+            f"-j {p['jobs']:<6} {p['words_per_s']:,.0f} words/s wall (incl. model loads), "
             f"{p['wall_s']:.2f} s"
+            + (f"; ran on {p['workers']} process{'es' if p['workers'] > 1 else ''}: too "
+               "little input for more" if p.get("workers", p["jobs"]) < p["jobs"] else "")
         )
     if "scaling" in report:
         s = report["scaling"]

@@ -157,9 +157,7 @@ def check_target(
         raise Fail("--in-place rewrites the input; drop -o, or drop --in-place")
     if path == "-":
         raise Fail("--in-place needs a file, not stdin")
-    if not backup or "/" in backup or os.sep in backup:
-        raise Fail("--backup-suffix must be a non-empty file name suffix such as .orig: "
-                   "--in-place always keeps a backup")
+    _check_backup_suffix(backup)
     if backup_free and os.path.lexists(path + backup):
         raise Fail(f"{path + backup}: exists already (the backup of an earlier run?); move it "
                    "away or pass another --backup-suffix, so no original is overwritten")
@@ -169,6 +167,12 @@ def check_target(
     folder = Path(os.path.realpath(path)).parent
     if not os.access(folder, os.W_OK):
         raise Fail(f"{path}: cannot rewrite it: folder {folder} is not writable")
+
+
+def _check_backup_suffix(backup: str) -> None:
+    if not backup or "/" in backup or os.sep in backup:
+        raise Fail("--backup-suffix must be a non-empty file name suffix such as .orig: "
+                   "--in-place always keeps a backup")
 
 
 def write_text(
@@ -1112,6 +1116,8 @@ def review(
         raise Fail("--accept-above must be between 0 and 1")
     if in_place and output is not None:
         raise Fail("--in-place rewrites the input; drop -o, or drop --in-place")
+    if in_place:  # before the backups are looked for: "" would find the file itself
+        _check_backup_suffix(backup_suffix)
     if output is not None and len(paths) > 1:
         raise Fail("-o names the output of one file; several files are written each to "
                    "FILE.reviewed.EXT (or --in-place)")
@@ -1219,7 +1225,13 @@ def bench(
     from . import bench as b
 
     config = make_config(lm, lexicon)
-    check_new_output(plot)
+    if plot is not None:  # before minutes of timing, not after
+        if Path(plot).is_dir():
+            raise Fail(f"--plot {plot}: is a folder; name the picture's file")
+        if Path(plot).suffix.lower() not in b.PLOT_FORMATS:
+            raise Fail(f"--plot {plot}: the picture's format comes from its name: "
+                       f"end it in {', '.join(b.PLOT_FORMATS)}")
+        check_new_output(plot, paths or [])
     load(config)  # one-line error on a missing model before any timing
     sizes = [n for n in b.SCALING_SIZES if n <= max_words] if scaling or plot else []
     if (scaling or plot) and max_words not in sizes and max_words < b.SCALING_SIZES[-1]:
@@ -1257,6 +1269,9 @@ def spin(
 
     if not math.isfinite(rate):
         raise Fail("--rate must be a finite number (it scales every row's probability)")
+    if label and jsonl:
+        raise Fail('--label heads text output; JSON Lines records say "synthetic": true '
+                   "themselves, and a header line would not be JSON")
     files = tuple(lexicon) if lexicon else default_lexicons()
     try:
         channel = Channel.load(files)

@@ -60,3 +60,40 @@ def test_cli_json(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     d = json.loads(r.stdout)
     assert d["run"]["words"] >= 100 and d["run"]["kenlm_words_per_s"] > 0
+
+
+def test_plot_target_is_checked_before_any_timing(tiny_lm: Path, tiny_lexicon: Path,
+                                                  tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import repair.bench
+
+    monkeypatch.setattr(repair.bench, "run", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("timed before refusing")))
+    text = tmp_path / "in.png"
+    text.write_text("The navy mentioned the faculties were shut .\n", encoding="utf-8")
+    args = ["bench", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(text), "--plot"]
+    for target, why in ((tmp_path / "t.txt", "end it in .png"), (tmp_path, "is a folder"),
+                        (text, "is one of the inputs")):
+        r = CliRunner().invoke(app, [*args, str(target)])
+        assert r.exit_code != 0 and why in str(r.exception), (target, r.exception)
+    assert text.read_text(encoding="utf-8").startswith("The navy")
+
+
+def test_parallel_figures_each_pay_their_own_model_load(tiny_lm: Path, tiny_lexicon: Path,
+                                                        tmp_path: Path) -> None:
+    """-j 1 and -j N are timed alike: a second figure never rides on models the first one
+    loaded, and a run too small for N processes says so."""
+    from repair.bench import parallel
+    from repair.pipeline import shared_repairer
+
+    config = Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), news_lm=None)
+    docs = ["The navy mentioned the faculties were shut ."] * 3
+    parallel(config, docs, 1)
+    first = shared_repairer(config)
+    two = parallel(config, docs, 2)  # three records: one chunk, one process
+    assert shared_repairer(config) is not first  # loaded again, inside its timing
+    assert (two["workers"], two["jobs"]) == (1, 2)
+    src = tmp_path / "a.spun.txt"
+    src.write_text(SPUN, encoding="utf-8")
+    report = run(config, [str(src)], 200, (), 2)
+    assert [p["workers"] for p in report["parallel"]] == [1, 1]
+    assert "ran on 1 process: too little input for more" in format_report(report)

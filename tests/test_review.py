@@ -348,7 +348,9 @@ def test_cli_review_of_several_files_refuses_before_any_session(
                       ([a, tmp_path / "." / "a.txt"], "given twice"),
                       ([a, b, "--again"], "is one of the inputs"),
                       ([a, tmp_path / "missing.txt"], "missing.txt"),
-                      ([a, tmp_path / "no" / "b.txt"], "no/b.txt: cannot read")):
+                      ([a, tmp_path / "no" / "b.txt"], "no/b.txt: cannot read"),
+                      # "" would find the file itself as its backup: "reviewed already"
+                      ([a, "--in-place", "--backup-suffix", ""], "--backup-suffix must be")):
         if "--again" in args:  # b's review would go over a, through a link
             (tmp_path / "b.reviewed.txt").symlink_to(a)
         with pytest.raises(Exception, match=re.escape(why)):

@@ -83,6 +83,10 @@ def test_cli_jsonl_and_label(tiny_lexicon: Path, tmp_path: Path) -> None:
     assert r2.exit_code == 0
     assert r2.stdout.startswith(LABEL)
     assert r2.stdout.split("\n", 1)[1] == rec["spun"]
+    # A header line ahead of records would make the file something fix --jsonl refuses.
+    r3 = CliRunner().invoke(app, ["spin", str(src), "--jsonl", "--label",
+                                  "-l", str(tiny_lexicon)])
+    assert r3.exit_code != 0 and "a header line would not be JSON" in str(r3.exception)
 
 
 def test_spin_reaches_inside_compounds_but_never_across_a_hyphen() -> None:
