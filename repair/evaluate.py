@@ -29,7 +29,7 @@ from .text import words
 @dataclass(frozen=True, slots=True)
 class PairScore:
     name: str
-    words: int
+    words: int  # tokens of the original (words and punctuation marks), as the scorer counts
     damage: int  # distance spun -> orig
     residual: int  # distance output -> orig
     introduced: int  # output tokens not in the spun text
@@ -66,7 +66,7 @@ def score_pair(spun: str, output: str, orig: str, name: str = "") -> PairScore:
 @dataclass(frozen=True, slots=True)
 class CleanScore:
     name: str
-    words: int
+    words: int  # tokens (words and punctuation marks)
     changes: int
     spin: float = 0.0
 
@@ -100,11 +100,11 @@ class Report:
     def summary(self) -> dict[str, float | int]:
         return {
             "pairs": len(self.pairs),
-            "spun_words": sum(p.words for p in self.pairs),
+            "orig_tokens": sum(p.words for p in self.pairs),  # WER's denominator
             "recovery": round(self.recovery, 4),
             "precision": round(self.precision, 4),
             "clean_docs": len(self.clean),
-            "clean_words": sum(c.words for c in self.clean),
+            "clean_tokens": sum(c.words for c in self.clean),
             "clean_changes_per_1000": round(self.clean_per_1000, 3),
             "spin_auc": round(self.spin_auc, 4),
         }
@@ -113,7 +113,7 @@ class Report:
         self, resamples: int = 1000, level: float = 0.95, seed: int = 0
     ) -> dict[str, tuple[float, float]]:
         """Percentile bootstrap intervals of recovery, precision and clean changes per 1,000
-        words, resampling whole articles (pairs for the first two, clean texts for the
+        tokens, resampling whole articles (pairs for the first two, clean texts for the
         third) ``resamples`` times with a fixed ``seed``: how far the figures could move on
         another set of articles of the same kind (scipy.stats.bootstrap).
 
