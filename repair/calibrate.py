@@ -722,6 +722,9 @@ def format_table(title: str, table: Sequence[Bin]) -> str:
                          f"{b.accuracy:>8.3f}  {b.gap:.3f}{flag}")
         else:
             lines.append(f"{b.lo:.1f}-{b.hi:.1f}  {0:>6}")
-    lines.append(f"ECE {ece(table):.4f}; largest |gap| in bins with >= {MIN_BIN} edits: "
-                 f"{max_gap(table):.3f}")
+    if any(b.count >= MIN_BIN for b in table):
+        gap = f"largest |gap| in bins with >= {MIN_BIN} edits: {max_gap(table):.3f}"
+    else:  # 0.000 would read as perfect calibration
+        gap = f"no bin has {MIN_BIN} edits: too few to judge a bin's gap"
+    lines.append(f"ECE {ece(table):.4f}; {gap}")
     return "\n".join(lines)

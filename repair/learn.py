@@ -337,7 +337,7 @@ def _read_utf8(path: Path) -> str:
     """The text of ``path``; not UTF-8 is a one-line ``ValueError`` naming file, line and byte."""
     data = path.read_bytes()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark is no text
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         raise ValueError(

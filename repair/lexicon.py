@@ -78,7 +78,7 @@ def read_rows(path: Path | str) -> Iterator[Row]:
     """
     path = Path(path)
     try:
-        fh = path.open(encoding="utf-8", newline="")
+        fh = path.open(encoding="utf-8-sig", newline="")  # a byte-order mark is skipped
     except OSError as e:
         raise LexiconError(f"{path}: cannot read phrase table ({e.strerror})") from None
     with fh:
@@ -437,7 +437,7 @@ def read_disabled(path: Path) -> Disabled:
     """
     out: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise LexiconError(f"{path}: cannot read the list of disabled rows ({e})") from None
     for lineno, line in enumerate(lines, 1):

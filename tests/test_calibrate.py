@@ -369,3 +369,12 @@ def test_synthetic_texts_read_as_documents_of_paragraphs(tmp_path) -> None:  # t
     docs = cal.synthetic_texts(f)
     assert [d.count("\n\n") + 1 for d in docs] == [cal.SYNTHETIC_LINES] * 2 + [2]
     assert docs[0].startswith("Line 0.\n\nLine 1.") and docs[-1] == "Line 30.\n\nLine 31."
+
+
+def test_a_table_too_small_to_judge_says_so() -> None:
+    from repair.calibrate import format_table
+
+    few = format_table("t", reliability([0.55] * 5, [True, False, True, True, False]))
+    assert "no bin has 30 edits" in few and "largest |gap|" not in few
+    many = format_table("t", reliability([0.55] * 40, [True] * 22 + [False] * 18))
+    assert "largest |gap| in bins with >= 30 edits: 0.000" in many

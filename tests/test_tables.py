@@ -199,3 +199,20 @@ def test_tortured_decomposition_is_as_documented(tmp_path: Path) -> None:
     assert {r[:2] for r in mine_tortured(p)} == {
         ("0.33 birthday celebration", "third-party"), ("counterfeit", "artificial"),
         ("consciousness", "intelligence")}
+
+
+def test_a_byte_order_mark_is_skipped_in_tables_and_lists(tmp_path: Path) -> None:
+    """An editor on Windows saves UTF-8 with a byte-order mark: the header is still a header."""
+    from repair.lexicon import read_disabled
+
+    table = "spun\toriginal\tsource\tcount\ttotal\nfaculties\tschools\tcurated\t9\t10\n"
+    tortured = "tortured\texpected\nbosom peril\tbreast cancer\n"
+    disabled = "spun\toriginal\treason\nfaculties\tschools\tx\n"
+    for name, text, read in (("t.tsv", table, lambda p: [(r.spun, r.original, r.count)
+                                                          for r in read_rows(p)]),
+                             ("tp.tsv", tortured, mine_tortured),
+                             ("d.tsv", disabled, read_disabled)):
+        plain, marked = tmp_path / name, tmp_path / ("bom-" + name)
+        plain.write_text(text, encoding="utf-8")
+        marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        assert read(marked) == read(plain) and read(plain)
