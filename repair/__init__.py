@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -86,6 +88,29 @@ class Config:
     # Repair the repaired text again, up to this many passes in all, until a pass finds
     # nothing: fix(fix(x)) == fix(x) then holds whenever the passes settle (docs/guarantees.md).
     passes: int = 1
+
+    def __post_init__(self) -> None:
+        """Refuse, at once and in one line, a setting no run could use (the CLI checks its
+        options the same way); the tables come as a tuple of paths, never one string."""
+        lex = self.lexicons
+        if isinstance(lex, (str, bytes, os.PathLike)):
+            raise TypeError("lexicons is a sequence of table paths, not one path: "
+                            f"lexicons=({str(lex)!r},)")
+        object.__setattr__(self, "lexicons", tuple(os.fspath(p) for p in lex))
+        for name in ("bias", "channel", "share"):
+            v = getattr(self, name)
+            if v is not None and not (_number(v) and math.isfinite(v)):
+                raise ValueError(f"{name} must be a finite number or None, not {v!r}")
+        if self.min_confidence is not None and not (
+                _number(self.min_confidence) and 0.0 <= self.min_confidence <= 1.0):
+            raise ValueError(f"min_confidence must be between 0 and 1 (or None), not "
+                             f"{self.min_confidence!r}")
+        if not (_number(self.spin_prior) and 0.0 <= self.spin_prior <= 1.0):
+            raise ValueError(f"spin_prior is a probability, 0 to 1, not {self.spin_prior!r}")
+        for name in ("beam", "passes"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name} must be a whole number, 1 or more, not {v!r}")
 
     def raw(self, settings: Settings) -> Config:
         """This configuration proposing at ``settings`` with no map and no threshold: the raw
@@ -342,6 +367,10 @@ def _check_text(t: object, index: int) -> None:
             + ("; decode bytes first, e.g. with repair.io.decode" if isinstance(
                 t, (bytes, bytearray)) else "")
         )
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @lru_cache(maxsize=4)

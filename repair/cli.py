@@ -486,7 +486,7 @@ def info(
         print(json.dumps(d, indent=2))
     else:
         for k, v in d.items():
-            print(f"{k}: {v}")
+            print(f"{k}: {', '.join(v) if isinstance(v, list) else v}")
 
 
 CURVE = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)  # thresholds of eval --curve
@@ -505,7 +505,8 @@ def eval_(
     ] = False,
     curve: Annotated[
         bool,
-        typer.Option("--curve", help="Also score every --min-confidence from 0.5 to 0.95"),
+        typer.Option("--curve",
+                     help="Also score --min-confidence 0.5, 0.6, 0.65 ... 0.95 (steps of 0.05)"),
     ] = False,
     boot: Annotated[
         int,
@@ -721,6 +722,9 @@ def learn_raw_cmd(
         raise Fail(f"{source}: no *.txt files found")
     if files is None and not source.is_file():
         raise Fail(f"{source}: no such folder or JSON Lines file")
+    if files is None and source.suffix.lower() in (".txt", ".text"):
+        raise Fail(f"{source}: a text file; learn raw reads a folder of *.txt files or a "
+                   "JSON Lines file (put the text in a folder of its own)")
     _check_group(group, field, files is None, "a text file is one document", max_parts)
 
     def texts() -> Iterable[str]:
@@ -778,7 +782,9 @@ def learn_pairs(
     from .lexicon import PAIRS_SOURCE
 
     if not directory.is_dir():
-        raise Fail(f"{directory}: no such folder")
+        raise Fail(f"{directory}: " + ("is a file; pass the folder of NNN.spun.txt / "
+                                       "NNN.orig.txt pairs" if directory.exists()
+                                       else "no such folder"))
     check_new_output(output, [directory])
     pairs = read_pairs(directory)
     if not pairs:
@@ -1213,7 +1219,8 @@ def bench(
         bool, typer.Option("--scaling", help="Also run 1k, 10k, 100k, 1M words, each fresh")
     ] = False,
     max_words: Annotated[
-        int, typer.Option("--max-words", min=1, help="Cap scaling sizes (quick runs)")
+        int, typer.Option("--max-words", min=1,
+                          help="Cap the main run's and the scaling sizes (quick runs)")
     ] = 1_000_000,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, help="Also time the batch path on N processes")

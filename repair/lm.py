@@ -41,6 +41,8 @@ def locate(path: str | os.PathLike[str] | None = None, hint: str = MAIN_HINT) ->
         p = Path(os.environ["UNSPIN_LM"])
     else:
         p = DEFAULT_MODEL
+    if p.is_dir():
+        raise ModelError(f"{p}: is a folder; name the model's file (a KenLM .binary or .arpa)")
     if not p.is_file():
         raise ModelError(
             f"no language model at {p}: run 'make setup' to build the default models, "

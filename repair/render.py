@@ -473,13 +473,11 @@ def from_json(s: str) -> tuple[tuple[Edit, ...], str | None, str | None]:
     if not isinstance(d, dict) or not isinstance(d.get("edits"), list):
         raise ValueError('expected the output of `unspin diff --format json` (an "edits" list)')
     edits = [Edit.from_dict(item, index=i) for i, item in enumerate(d["edits"])]
-    sha = d.get("text_sha256")
-    name = d.get("file")
-    return (
-        tuple(sorted(edits, key=lambda e: (e.start, e.end))),
-        sha if isinstance(sha, str) else None,
-        name if isinstance(name, str) else None,
-    )
+    sha, name = d.get("text_sha256"), d.get("file")
+    for key, v in (("text_sha256", sha), ("file", name)):
+        if v is not None and not isinstance(v, str):  # a check must not pass by its absence
+            raise ValueError(f'"{key}" is {type(v).__name__}, not a string')
+    return tuple(sorted(edits, key=lambda e: (e.start, e.end))), sha, name
 
 
 def text_sha256(s: str) -> str:

@@ -98,15 +98,16 @@ class ReviewApp(App[str]):
     #replacement { margin: 0 2; }
     .hidden { display: none; }
     """
+    # The way out first: an 80-column footer cuts off the last keys.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "write", "write & quit"),
         Binding("a", "accept", "accept"),
         Binding("r", "reject", "reject"),
         Binding("e", "edit", "edit"),
         Binding("u", "undo", "undo"),
-        Binding("A", "accept_above", "accept all above"),
+        Binding("A", "accept_above", "all above"),
         Binding("n,right,j", "move(1)", "next"),
-        Binding("p,left,k", "move(-1)", "previous"),
-        Binding("q", "write", "write & quit"),
+        Binding("p,left,k", "move(-1)", "prev"),
         Binding("w", "write", "write & quit", show=False),
         Binding("escape", "cancel_edit", "cancel", show=False),
     ]

@@ -119,6 +119,10 @@ def test_text_hash_is_checked(files, repairer, monkeypatch, capsys) -> None:
     assert text.read_text(encoding="utf-8") == changed
     res = invoke(["apply", str(edits), str(text), "--ignore-hash"])
     assert res.stdout == repairer.fix(SPUN).replace("closed", "shut")
+    # A hash that is not a string is refused, not read as no hash at all.
+    _edit_list(edits, lambda d: d.update(text_sha256=5))
+    code, _, err = run_main(["apply", str(edits), str(text)], monkeypatch, capsys)
+    assert code == 2 and '"text_sha256" is int, not a string' in err
 
 
 def test_not_an_edit_list(tmp_path: Path, files, monkeypatch, capsys) -> None:

@@ -188,3 +188,19 @@ def test_text_that_is_not_utf8_is_advised_as_the_command_allows(
     code, _, err = run_main(["fix", str(bad / "pairs" / "001.spun.txt"),
                              *model_args(tiny_lm, tiny_lexicon)], monkeypatch, capsys)
     assert code == 2 and "--errors replace|surrogateescape" in err  # fix has it
+
+
+def test_a_file_where_a_folder_is_expected_is_named_as_such(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = tmp_path / "one.txt"
+    text.write_text("The navy mentioned the faculties were shut .\n", encoding="utf-8")
+    out = str(tmp_path / "t.tsv")
+    for args, why in (
+        (["learn", "pairs", str(text), "-o", out], "is a file; pass the folder"),
+        (["learn", "raw", str(text), "--lm", str(tiny_lm), "-o", out], "a text file; learn raw"),
+        (["fix", str(text), "--lm", str(tmp_path), "-l", str(tiny_lexicon)], "is a folder; name"),
+    ):
+        code, _, err = run_main(args, monkeypatch, capsys)
+        assert code == 2 and why in err and len(err.strip().splitlines()) == 1, (args, err)

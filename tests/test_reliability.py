@@ -1017,3 +1017,23 @@ def test_result_apply_takes_indices_or_edits_and_refuses_anything_else(repairer)
     other = dataclasses.replace(res.edits[0], after=res.edits[0].after + "s")
     with pytest.raises(ValueError, match="not an edit of this result"):
         res.apply([other])
+
+
+@pytest.mark.parametrize("setting, why", [
+    ({"min_confidence": 2}, "between 0 and 1"), ({"bias": float("nan")}, "finite"),
+    ({"channel": "1"}, "finite"), ({"spin_prior": 1.5}, "probability"),
+    ({"beam": 0}, "whole number"), ({"passes": True}, "whole number"),
+    ({"lexicons": "x.tsv"}, "not one path"),
+])
+def test_config_refuses_a_setting_no_run_could_use(setting, why) -> None:  # type: ignore[no-untyped-def]
+    from repair import Config
+
+    with pytest.raises((ValueError, TypeError), match=why):
+        Config(lm=None, **setting)
+
+
+def test_config_takes_tables_as_any_sequence_of_paths(tiny_lexicon: Path) -> None:
+    from repair import Config
+
+    assert Config(lexicons=[tiny_lexicon]).lexicons == (str(tiny_lexicon),)  # type: ignore[arg-type]
+    hash(Config(lexicons=[str(tiny_lexicon)]))  # type: ignore[arg-type]  # a cache key still

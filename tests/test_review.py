@@ -355,3 +355,20 @@ def test_cli_review_of_several_files_refuses_before_any_session(
             (tmp_path / "b.reviewed.txt").symlink_to(a)
         with pytest.raises(Exception, match=re.escape(why)):
             invoke(["review", *map(str, args), *model_args(tiny_lm, tiny_lexicon)])
+
+
+def test_the_way_out_shows_in_an_80_column_footer(repairer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import html
+
+    for batch in (False, True):
+        app = ReviewApp(repairer.fix_and_explain(SPUN), "article.txt", batch=batch)
+        shot: list[str] = []
+
+        async def drive() -> None:
+            async with app.run_test(size=(80, 24)) as pilot:  # noqa: B023
+                await pilot.pause()
+                shot.append(app.export_screenshot())  # noqa: B023
+
+        asyncio.run(drive())
+        text = html.unescape(shot[0]).replace("\u00a0", " ")
+        assert "write & quit" in text, batch
