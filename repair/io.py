@@ -15,6 +15,7 @@ b'caf\\xe9'
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -158,7 +159,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
     permissions ``open()`` would give it; a replaced one keeps its own.
     """
     p = Path(os.path.realpath(path))
-    tmp = p.with_name(f".{p.name}.{secrets.token_hex(4)}.tmp")
+    tmp = p.with_name(_temporary_name(p.name, secrets.token_hex(4)))
     try:
         # Created like open(path, "w") would (mode 0666 less the umask), never world-writable.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -181,8 +182,27 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
     _fsync_dir(p.parent)
 
 
+def _temporary_name(name: str, tag: str) -> str:
+    return f".{name}.{tag}.tmp"
+
+
+_TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp")
+
+
+def temporary_of(name: str) -> str | None:
+    """The file name whose :func:`write_atomic` temporary ``name`` is, else ``None``: what a
+    killed run (SIGKILL, a power cut: nothing could remove it) may leave beside its outputs,
+    for a resumed run to remove.
+
+    >>> temporary_of(".a.txt.0123abcd.tmp"), temporary_of(".a.txt.tmp"), temporary_of("a.txt")
+    ('a.txt', None, None)
+    """
+    m = _TEMPORARY.fullmatch(name)
+    return m.group(1) if m else None
+
+
 def _backup(p: Path, bak: Path) -> None:
-    tmp = bak.with_name(f".{bak.name}.{secrets.token_hex(4)}.tmp")
+    tmp = bak.with_name(_temporary_name(bak.name, secrets.token_hex(4)))
     try:
         try:
             os.link(p, tmp)

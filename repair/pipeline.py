@@ -28,7 +28,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from . import Config, Repairer
 from .edits import PART_SEP, Result
-from .io import InputError, check_output_dir, encode, read_input, write_atomic
+from .io import InputError, check_output_dir, encode, read_input, temporary_of, write_atomic
 from .score import spin_score
 from .text import count_words
 
@@ -798,12 +798,19 @@ def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Pat
     """
     todo: list[tuple[Path, Path]] = []
     done = 0
+    outputs: dict[Path, set[str]] = {}  # folder -> the names written there
     for f in text_files(src, exclude=dst):
         out = dst / f.relative_to(src)
+        outputs.setdefault(out.parent, set()).add(out.name)
         if resume and out.exists() and out.stat().st_mtime_ns >= f.stat().st_mtime_ns:
             done += 1
             continue
         todo.append((f, out))
+    if resume:  # what a killed run's writes left half done: each folder read once
+        for folder, names in outputs.items():
+            for q in (folder.iterdir() if folder.is_dir() else ()):
+                if temporary_of(q.name) in names:
+                    q.unlink(missing_ok=True)
     return todo, done
 
 

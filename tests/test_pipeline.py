@@ -467,10 +467,16 @@ def test_cli_fix_dir_mirrors_and_resumes(
     (dst / "one.txt").write_text("sentinel", encoding="utf-8")
     stale = dst / "a" / "b" / "two.txt"
     os.utime(stale, ns=(0, 0))
+    # A killed run leaves the temporaries of its unfinished writes; theirs alone go.
+    left = [dst / ".one.txt.0123abcd.tmp", dst / "a" / "b" / ".two.txt.89abcdef.tmp"]
+    mine = [dst / ".notes.txt.0123abcd.tmp", dst / ".one.txt.tmp"]
+    for p in left + mine:
+        p.write_text("half", encoding="utf-8")
     r = runner.invoke(app, ["fix", str(src), "-o", str(dst), "--resume", *_opts(config)])
     assert r.exit_code == 0
     assert (dst / "one.txt").read_text(encoding="utf-8") == "sentinel"
     assert stale.read_text(encoding="utf-8") == repairer.fix(SPUN[1])
+    assert [p.exists() for p in left + mine] == [False, False, True, True]
 
 
 def test_cli_fix_dir_needs_output(config: Config, tmp_path: Path) -> None:
