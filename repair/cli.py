@@ -532,6 +532,8 @@ def eval_(
     from .evaluate import Report, loo_rows
     from .lexicon import Lexicon, read_rows
 
+    if per_article and not as_json:
+        raise Fail("--per-article adds every pair's figures to the JSON; pass --json too")
     _check_dev(dev)
     config = make_config(lm, lexicon, min_confidence, bias)
     base = load(config)
@@ -606,6 +608,9 @@ def _check_dev(dev: Path) -> None:
     for _, spun, orig in files:
         if orig is None:
             err.print(f"unspin: note: {spun} has no .orig.txt beside it; left out", markup=False)
+    if not any((dev / "clean").glob("*.txt")):
+        err.print(f"unspin: note: {dev}: no clean/*.txt texts: changes to clean text (and the "
+                  "spin score's AUC) are not measured", markup=False)
 
 
 def _json_safe(d: dict[str, Any]) -> dict[str, Any]:

@@ -145,9 +145,16 @@ def test_research_options_are_checked(
         (["score-eval", str(dev), "--threshold", "5"], "--threshold must be between 0 and 1"),
         (["spin", str(dev / "clean" / "001.txt"), "--rate", "inf"], "--rate must be a finite"),
         (["spin", str(tmp_path / "none"), "--jsonl"], "no *.txt files"),
+        (["eval", str(dev), "--per-article"], "pass --json too"),
     ):
         code, out, err = run_main(args, monkeypatch, capsys)
         assert code == 2 and why in err and out == "", (args, err)
+    # Without clean texts, what cannot be measured is said, not left to a null in the JSON.
+    for f in (dev / "clean").iterdir():
+        f.unlink()
+    code, out, err = run_main(["eval", str(dev), *model_args(tiny_lm, tiny_lexicon), "--json"],
+                              monkeypatch, capsys)
+    assert code == 0 and "no clean/*.txt texts" in err and json.loads(out)["summary"]
 
 
 def test_figures_that_are_not_numbers_are_json_null() -> None:
