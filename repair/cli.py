@@ -1441,6 +1441,13 @@ def main() -> None:
     # One thread per process (the re-scorer's trees would start an OpenMP team for every
     # document): scale with -j, which spawns workers that inherit this.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # A run killed outright (SIGKILL) cannot clean up its worker pool; multiprocessing's
+    # resource tracker does, and would add a two-line Python warning to the run's stderr
+    # after the shell has moved on. The tracker starts with the pool, reading this.
+    quiet = "ignore:resource_tracker:UserWarning"
+    if quiet not in os.environ.get("PYTHONWARNINGS", ""):
+        os.environ["PYTHONWARNINGS"] = ",".join(
+            w for w in (os.environ.get("PYTHONWARNINGS"), quiet) if w)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         # Not standalone: usage errors and interrupts come back here instead of being

@@ -925,3 +925,32 @@ def test_workers_end_with_their_parent(config: Config, tmp_path: Path) -> None:
     alive = [k for k in kids if Path(f"/proc/{k}").exists()
              and (Path(f"/proc/{k}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")]
     assert alive == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_run_killed_outright_leaves_no_python_warning_behind(config: Config,
+                                                               tmp_path: Path) -> None:
+    """SIGKILL cannot be caught: multiprocessing's resource tracker cleans up the pool and
+    would print a two-line UserWarning on the run's stderr after the shell moved on."""
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    one = _jsonl(_records(len(SPUN)))
+    src.write_bytes(one * (2_000_000 // len(one)))  # enough for two workers (WORKER_BYTES)
+    exe = Path(sys.executable).parent / "unspin"
+    p = subprocess.Popen([str(exe), "fix", "--jsonl", str(src), "-o", str(out), "-j", "2",
+                          *_opts(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    def started() -> bool:  # the resource tracker and a worker: the pool is up
+        kids = []
+        for f in Path(f"/proc/{p.pid}/task").glob("*/children"):  # any thread may fork
+            try:
+                kids += f.read_text().split()
+            except OSError:
+                pass
+        return len(kids) >= 2
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and p.poll() is None and not started():
+        time.sleep(0.02)
+    assert p.poll() is None, "finished before the kill; make the input bigger"
+    p.kill()
+    _, err = p.communicate(timeout=120)  # stderr closes when the tracker and workers are gone
+    assert b"Warning" not in err and b"leaked" not in err, err
