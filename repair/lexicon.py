@@ -404,7 +404,9 @@ def check(rows: list[Row], max_originals: int = 8) -> list[str]:
             )
         s, o = key(r.spun), key(r.original)
         if s == o:
-            problems.append(f"identity: {r.spun!r} -> {r.original!r} ({r.rule})")
+            what = "identity" if r.spun == r.original else "case only (never proposed: rows " \
+                "are looked up and restored without regard to case)"
+            problems.append(f"{what}: {r.spun!r} -> {r.original!r} ({r.rule})")
             continue
         pairs.setdefault((s, o), r)
         originals.setdefault(s, set()).add(o)

@@ -177,10 +177,11 @@ def test_lexicon_penalties_are_its_own_settings() -> None:
 
 def test_check_finds_cycles_and_identity() -> None:
     rows = [Row("a", "b", "x", 1, 2, "", "t:2"), Row("b", "a", "x", 1, 2, "", "t:3"),
-            Row("Iphone", "iPhone", "x", 1, 2, "", "t:4")]
+            Row("Iphone", "iPhone", "x", 1, 2, "", "t:4"), Row("c", "c", "x", 1, 2, "", "t:5")]
     problems = check(rows)
     assert any(p.startswith("cycle") for p in problems)
-    assert any(p.startswith("identity") for p in problems)
+    assert "identity: 'c' -> 'c' (t:5)" in problems
+    assert any(p.startswith("case only (never proposed") and "t:4" in p for p in problems)
 
 
 def test_lexicon_cli(tiny_lexicon: Path, tmp_path: Path) -> None:
