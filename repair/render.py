@@ -109,11 +109,15 @@ def _lines(s: str) -> list[str]:
 
 
 # What a terminal would obey rather than show (C0 but \t and \n, DEL, C1), the bidi controls
-# that reorder what follows them (Trojan Source), and lone surrogates (undecodable bytes
-# kept by --errors surrogateescape, written back raw). \r\n is matched whole: a line end.
+# that reorder what follows them (Trojan Source), the invisible characters that split a word
+# where nothing shows (zero-width space, word joiner, soft hyphen: scraped copy carries them,
+# and an edit beside one would read as no edit; the joiners U+200C/U+200D stay, as emoji and
+# scripts need them, and so does a byte-order mark, which files saved on Windows begin with),
+# and lone surrogates (undecodable bytes kept by --errors surrogateescape, written back raw).
+# \r\n is matched whole: a line end.
 _UNSEEN = re.compile(
-    "\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-    "\ud800-\udfff]"
+    "\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u200b\u200e\u200f\u202a-\u202e"
+    "\u2060\u2066-\u2069\ud800-\udfff]"
 )
 
 
@@ -143,6 +147,8 @@ def visible(s: str, then: str = "", breaks: bool = True) -> str:
     'a␛[8mb\nc␍d␡\\x9b<U+202E>.'
     >>> visible("line\r", then="\n"), visible("a\r\nb\tc", breaks=False)
     ('line', 'a␊b␉c')
+    >>> visible("Social\u200bgathering"), visible("👩\u200d💻")
+    ('Social<U+200B>gathering', '👩\u200d💻')
     """
     if s.endswith("\r") and then == "\n":
         s = s[:-1]

@@ -133,6 +133,17 @@ def test_views_show_control_characters(repairer) -> None:
     )
 
 
+def test_views_show_characters_that_hide_where_a_word_is_split() -> None:
+    """A zero-width space, word joiner or soft hyphen inside an edit would make its two
+    sides look alike; the joiners that emoji need, and a byte-order mark, show as they are."""
+    r = Result("\ufeffthe Social\u200bgathering \U0001F469\u200d\U0001F4BB met\xad",
+               (Edit(5, 21, "Social\u200bgathering", "party\u2060", "t.tsv:1", 1.0, 1.0),), "s")
+    assert render.inline(r, mark=True).plain == (
+        "\ufeffthe [-Social<U+200B>gathering-]{+party<U+2060>+}[1] "
+        "\U0001F469\u200d\U0001F4BB met<U+00AD>")
+    assert render.reasons(r).plain.startswith("[1] Social<U+200B>gathering -> party<U+2060>")
+
+
 def test_data_outputs_keep_control_characters(
     repairer, tmp_path: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
