@@ -1048,6 +1048,15 @@ def apply_edits(
         raise  # names the file already
     except ValueError as e:
         raise Fail(f"{edits_json}: {e}") from None
+    if path is None and name and sha and edits_json != "-" and not os.path.lexists(name):
+        # The list names its text as diff was given it, from diff's folder; run from another
+        # folder, the file of that name beside the list is the text when its hash matches.
+        beside = Path(edits_json).parent / Path(name).name
+        try:
+            if beside.is_file() and render.text_sha256(read_input(str(beside), errors)) == sha:
+                name = str(beside)
+        except InputError:
+            pass  # not the text: the name as given is reported below
     path = path or name
     if not path:
         raise Fail(f"{edits_json}: names no file; pass the text as the second argument")

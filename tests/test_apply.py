@@ -78,6 +78,20 @@ def test_applied_count_only_when_the_text_goes_to_a_file(files, repairer, monkey
     assert code == 0 and out == "" and err.strip() == "3 edit(s) applied"
 
 
+def test_apply_from_another_folder_finds_the_text_beside_its_list(
+        files, repairer, tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    """diff records the text's name as it was given, from where diff ran: run from the
+    list's own folder, the file of that name beside it is the text when its hash matches."""
+    text, edits = files
+    _edit_list(edits, lambda d: d.update(file="sub/article.txt"))  # as `diff sub/article.txt`
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run_main(["apply", "edits.json"], monkeypatch, capsys)
+    assert code == 0 and out == repairer.fix(SPUN)
+    text.write_text(SPUN.replace("closed", "shut"), encoding="utf-8")  # another text: no guess
+    code, _, err = run_main(["apply", "edits.json"], monkeypatch, capsys)
+    assert code == 2 and "sub/article.txt" in err
+
+
 def test_apply_accepts_a_bare_list(files, repairer, tmp_path: Path) -> None:
     text, edits = files
     bare = tmp_path / "bare.json"
