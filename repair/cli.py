@@ -209,15 +209,23 @@ def make_config(
     return c if bias is None else replace(c, bias=bias)
 
 
+def synthetic_source(path: str | None) -> Path | None:
+    """The file ``--synthetic`` names: ``none`` for none, else the one ``make setup``
+    writes (when it is there)."""
+    from . import calibrate as cal
+
+    if path is not None and path.lower() == "none":
+        return None
+    return Path(path) if path is not None else cal.default_synthetic()
+
+
 def synthetic_texts(path: str | None, method: str | None) -> tuple[list[str], str]:
     """``--synthetic``: its documents and what to record of them (``none``: no file). A
     named file is read, and so checked, whatever the map; only a re-scorer learns from the
     texts (the other maps read the decoder's confidence alone)."""
     from . import calibrate as cal
 
-    if path is not None and path.lower() == "none":
-        return [], "none"
-    src = Path(path) if path is not None else cal.default_synthetic()
+    src = synthetic_source(path)
     if src is None:
         return [], "none"
     try:
@@ -250,13 +258,16 @@ def load(
     return r
 
 
-def check_new_output(output: Path | str | None, inputs: Iterable[Path | str] = ()) -> None:
+def check_new_output(
+    output: Path | str | None, inputs: Iterable[Path | str] = (), option: str = "-o"
+) -> None:
     """Refuse, before any work, an output that cannot be written (see
-    :func:`repair.io.check_output`) or that is one of the ``inputs`` (files, folders whose
-    files are read, or ``-``: the file standard input comes from)."""
+    :func:`repair.io.check_output`; ``option`` names it there) or that is one of the
+    ``inputs`` (files, folders whose files are read, or ``-``: the file standard input
+    comes from)."""
     if output is None:
         return
-    check_output(str(output))
+    check_output(str(output), option=option)
     for p in inputs:
         if str(p) == "-":  # standard input, redirected from a file perhaps
             if is_input(output, "-"):
@@ -1247,12 +1258,10 @@ def bench(
 
     config = make_config(lm, lexicon)
     if plot is not None:  # before minutes of timing, not after
-        if Path(plot).is_dir():
-            raise Fail(f"--plot {plot}: is a folder; name the picture's file")
+        check_new_output(plot, paths or [], option="--plot")
         if Path(plot).suffix.lower() not in b.PLOT_FORMATS:
             raise Fail(f"--plot {plot}: the picture's format comes from its name: "
                        f"end it in {', '.join(b.PLOT_FORMATS)}")
-        check_new_output(plot, paths or [])
     load(config)  # one-line error on a missing model before any timing
     sizes = [n for n in b.SCALING_SIZES if n <= max_words] if scaling or plot else []
     if (scaling or plot) and max_words not in sizes and max_words < b.SCALING_SIZES[-1]:
@@ -1363,8 +1372,7 @@ def calibrate(
             raise Fail(f"{target}: the map's model is written beside it as NAME.joblib; "
                        "name the map NAME.json")
         inputs: list[Path | str] = [*config.lexicons, dev / "pairs", dev / "clean"]
-        if synthetic is None or synthetic.lower() != "none":
-            inputs += [src] if (src := synthetic or cal.default_synthetic()) else []
+        inputs += [src] if (src := synthetic_source(synthetic)) else []
         for dest in (Path(target), Path(target).with_suffix(".joblib")):
             check_new_output(dest, inputs)
     base = load(config)

@@ -274,7 +274,7 @@ class Result:
                         raise ValueError(f"keep: {k.before!r} -> {k.after!r} at {k.start} is "
                                          "not an edit of this result")
                     idx.add(self.edits.index(k))
-                elif isinstance(k, int) and not isinstance(k, bool):
+                elif _KINDS["an integer"](k):  # True is no index
                     if not 0 <= k < len(self.edits):
                         raise IndexError(f"keep: no edit {k} (this result has "
                                          f"{len(self.edits)}, numbered from 0)")

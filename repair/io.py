@@ -247,10 +247,11 @@ def os_error_line(e: OSError, name: str = "output") -> str:
     return f"{where}: {e.strerror or e}"
 
 
-def check_output(path: str | None, source: str | None = None) -> None:
-    """Refuse, before any work, an output file that cannot be written: ``-o`` naming a
-    folder, a missing or read-only folder, or the input ``source`` itself (through links,
-    ``..`` and the like, or the file standard input is redirected from: :func:`is_input`).
+def check_output(path: str | None, source: str | None = None, option: str = "-o") -> None:
+    """Refuse, before any work, an output file that cannot be written: ``option`` (``-o``)
+    naming a folder, a missing or read-only folder, or the input ``source`` itself (through
+    links, ``..`` and the like, or the file standard input is redirected from:
+    :func:`is_input`).
 
     >>> check_output("/nonexistent/out.txt")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
@@ -260,7 +261,7 @@ def check_output(path: str | None, source: str | None = None) -> None:
         return
     p = Path(path)
     if p.is_dir():
-        raise InputError(f"{path}: is a folder; -o names the output file")
+        raise InputError(f"{path}: is a folder; {option} names the output file")
     if is_input(path, source):
         raise InputError(
             f"{path}: is the input file; write elsewhere (fix, apply and review rewrite it "

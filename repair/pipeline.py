@@ -798,10 +798,11 @@ def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Pat
     """
     todo: list[tuple[Path, Path]] = []
     done = 0
-    outputs: dict[Path, set[str]] = {}  # folder -> the names written there
+    outputs: dict[Path, set[str]] = {}  # resuming: folder -> the names written there
     for f in text_files(src, exclude=dst):
         out = dst / f.relative_to(src)
-        outputs.setdefault(out.parent, set()).add(out.name)
+        if resume:
+            outputs.setdefault(out.parent, set()).add(out.name)
         if resume and out.exists() and out.stat().st_mtime_ns >= f.stat().st_mtime_ns:
             done += 1
             continue
