@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -39,7 +40,12 @@ def test_run_with_scaling_and_plot(tiny_lm: Path, tiny_lexicon: Path, tmp_path: 
     rep = run(cfg, [str(src)], words=100, sizes=[50, 200])
     assert rep["machine"]["nproc"] >= 1 and rep["machine"]["date"]
     assert [r["target_words"] for r in rep["scaling"]["rows"]] == [50, 200]
-    assert rep["scaling"]["time_fit"]["s_per_1k_words"] > 0
+    # The fit's sign is a timing claim (a 50- and a 200-word run on a shared machine can come out
+    # in either order), so only its shape is checked; linear_fit is tested exactly below.
+    for key in ("time_fit", "cpu_fit"):
+        fit = rep["scaling"][key]
+        assert set(fit) >= {"s_per_1k_words", "intercept_s"}, fit
+        assert all(isinstance(v, float | int) and math.isfinite(v) for v in fit.values()), fit
     assert "ratio" in format_report(rep)
     json.dumps(rep)
     png = tmp_path / "b.png"
