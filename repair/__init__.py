@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .decode import Settings, settings_for
-from .edits import PART_SEP, Edit, EditMismatch, Result, apply, compose, split
+from .edits import PART_SEP, Edit, EditMismatch, Result, apply, compose, is_number, split
 from .lexicon import Lexicon, LexiconError
 from .lm import LanguageModel, ModelError, default_news, news_model
 
@@ -99,13 +99,13 @@ class Config:
         object.__setattr__(self, "lexicons", tuple(os.fspath(p) for p in lex))
         for name in ("bias", "channel", "share"):
             v = getattr(self, name)
-            if v is not None and not (_number(v) and math.isfinite(v)):
+            if v is not None and not (is_number(v) and math.isfinite(v)):
                 raise ValueError(f"{name} must be a finite number or None, not {v!r}")
         if self.min_confidence is not None and not (
-                _number(self.min_confidence) and 0.0 <= self.min_confidence <= 1.0):
+                is_number(self.min_confidence) and 0.0 <= self.min_confidence <= 1.0):
             raise ValueError(f"min_confidence must be between 0 and 1 (or None), not "
                              f"{self.min_confidence!r}")
-        if not (_number(self.spin_prior) and 0.0 <= self.spin_prior <= 1.0):
+        if not (is_number(self.spin_prior) and 0.0 <= self.spin_prior <= 1.0):
             raise ValueError(f"spin_prior is a probability, 0 to 1, not {self.spin_prior!r}")
         for name in ("beam", "passes"):
             v = getattr(self, name)
@@ -367,10 +367,6 @@ def _check_text(t: object, index: int) -> None:
             + ("; decode bytes first, e.g. with repair.io.decode" if isinstance(
                 t, (bytes, bytearray)) else "")
         )
-
-
-def _number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @lru_cache(maxsize=4)

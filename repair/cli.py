@@ -686,18 +686,29 @@ def lexicon_stats(
 @lexicon_app.command("check")
 def lexicon_check(
     lexicon: LexOpt = None,
-    max_originals: Annotated[int, typer.Option(help="Flag phrases with more restorations")] = 8,
+    max_originals: Annotated[int, typer.Option(help="Note phrases with more restorations")] = 8,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on notes too")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
-    """Validate tables; list duplicate rows, identity rows, cycles and conflicts. Exit 1 when
-    any is found."""
+    """Validate tables. Problems (duplicate, identity and case-only rows) exit 1; notes
+    (cycles, phrases with many restorations: the spinner swaps words both ways, and the
+    language model settles them in context) only with --strict."""
     from .lexicon import check
 
     files, rows = _table_rows(lexicon)
-    problems = check(rows, max_originals)
-    for p in problems:
-        print(p)
-    err.print(f"{len(rows)} rows in {len(files)} file(s): {len(problems)} problem(s)")
-    if problems:
+    found = check(rows, max_originals)
+    problems = sum(f.problem for f in found)
+    if as_json:
+        print(json.dumps({"files": [str(f) for f in files], "rows": len(rows),
+                          "problems": problems, "notes": len(found) - problems,
+                          "findings": [{"kind": f.kind, "problem": f.problem, "text": f.text}
+                                       for f in found]}, indent=2))
+    else:
+        for f in found:
+            print(f)
+        err.print(f"{len(rows)} rows in {len(files)} file(s): {problems} problem(s), "
+                  f"{len(found) - problems} note(s)")
+    if problems or (strict and found):
         raise typer.Exit(1)
 
 
@@ -1059,21 +1070,23 @@ def apply_edits(
         raise  # names the file already
     except ValueError as e:
         raise Fail(f"{edits_json}: {e}") from None
+    found: str | None = None  # the text, when found beside the list
     if path is None and name and sha and edits_json != "-" and not os.path.lexists(name):
         # The list names its text as diff was given it, from diff's folder; run from another
         # folder, the file of that name beside the list is the text when its hash matches.
         beside = Path(edits_json).parent / Path(name).name
         try:
-            if beside.is_file() and render.text_sha256(read_input(str(beside), errors)) == sha:
-                name = str(beside)
+            candidate = read_input(str(beside), errors) if beside.is_file() else None
         except InputError:
-            pass  # not the text: the name as given is reported below
+            candidate = None  # not the text: the name as given is reported below
+        if candidate is not None and render.text_sha256(candidate) == sha:
+            name, found = str(beside), candidate
     path = path or name
     if not path:
         raise Fail(f"{edits_json}: names no file; pass the text as the second argument")
     check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     check_new_output(output, [edits_json])  # the reviewed list is an input too
-    text = read_input(path, errors)
+    text = found if found is not None else read_input(path, errors)
     if sha and not ignore_hash and render.text_sha256(text) != sha:
         raise Fail(
             f"{path}: is not the text {edits_json} was made for (text_sha256 differs); "

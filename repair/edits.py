@@ -19,12 +19,21 @@ class EditMismatch(ValueError):
 
 _REQUIRED: Any = object()
 
-# What each field of an edit list must hold. bool is an int to Python, but true/false as an
-# offset or a gain is a slip, not 1/0.
+def is_integer(v: object) -> bool:
+    """An int that is not a bool: to Python True is 1, but true as an offset is a slip."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def is_number(v: object) -> bool:
+    """An int or float that is not a bool (a gain, a confidence, a setting)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# What each field of an edit list must hold.
 _KINDS: dict[str, Callable[[Any], bool]] = {
     "a string": lambda v: isinstance(v, str),
-    "an integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "a number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "an integer": is_integer,
+    "a number": is_number,
 }
 
 
@@ -274,7 +283,7 @@ class Result:
                         raise ValueError(f"keep: {k.before!r} -> {k.after!r} at {k.start} is "
                                          "not an edit of this result")
                     idx.add(self.edits.index(k))
-                elif _KINDS["an integer"](k):  # True is no index
+                elif is_integer(k):  # True is no index
                     if not 0 <= k < len(self.edits):
                         raise IndexError(f"keep: no edit {k} (this result has "
                                          f"{len(self.edits)}, numbered from 0)")

@@ -298,6 +298,10 @@ def aggregate(counts: Iterable[PairCounts]) -> list[MinedRow]:
     subs = decompose(merged)
     rows = []
     for (s, o), n in subs.items():
+        if s.lower() == o.lower():
+            # A change of case alone ("iPhone" -> "Iphone") is no row: rows are looked up
+            # and restored without regard to case, so it could never be proposed.
+            continue
         total = max(grams[tuple(o.lower().split())], n)
         seen = max(spun_grams[tuple(w.lower() for w in words(s))], n)
         rows.append((s, o, n, total, seen))

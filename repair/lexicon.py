@@ -378,49 +378,70 @@ def stats(rows: list[Row]) -> dict[str, dict[str, int]]:
     return out
 
 
-def check(rows: list[Row], max_originals: int = 8) -> list[str]:
-    """Problems worth a look: duplicate rows, identity rows, cycles, spun phrases with many
-    restorations.
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing `check` found: a ``problem`` (a row counted twice, or one that can never be
+    proposed) or, when not, a note (a cycle or a many-way conflict: the spinner's thesaurus
+    swaps words both ways and one spun word stands for many, which the language model settles
+    in context)."""
+
+    kind: str  # duplicate, identity, case only, cycle, conflict
+    text: str
+    problem: bool
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def check(rows: list[Row], max_originals: int = 8) -> list[Finding]:
+    """Problems (duplicate, identity and case-only rows) and notes (cycles, spun phrases with
+    many restorations), in that order.
 
     A duplicate has the same ``spun``, ``original`` and ``source`` as written as an earlier
     row (in any of the tables): its counts would be added twice where rows are summed (the
-    spinner's channel, what spun text says of a phrase).
+    spinner's channel, what spun text says of a phrase). Identity and case-only rows are
+    never proposed: rows are looked up and restored without regard to case.
 
-    >>> check([Row("a", "b", "x", 1, 2, "", "t:2"), Row("b", "a", "x", 1, 2, "", "t:3")])
+    >>> [str(f) for f in check([Row("a", "b", "x", 1, 2, "", "t:2"),
+    ...                         Row("b", "a", "x", 1, 2, "", "t:3")])]
     ["cycle: 'a' -> 'b' (t:2) and 'b' -> 'a' (t:3)"]
-    >>> check([Row("a", "b", "x", 1, 2, "", "t:2"), Row("a", "b", "x", 3, 4, "", "u:7")])
-    ["duplicate: 'a' -> 'b' (x) at u:7 repeats t:2"]
+    >>> check([Row("a", "b", "x", 1, 2, "", "t:2"), Row("a", "b", "x", 3, 4, "", "u:7")])[0]
+    Finding(kind='duplicate', text="duplicate: 'a' -> 'b' (x) at u:7 repeats t:2", problem=True)
     """
-    problems: list[str] = []
+    problems: list[Finding] = []
+    notes: list[Finding] = []
     pairs: dict[tuple[tuple[str, ...], tuple[str, ...]], Row] = {}
     originals: dict[tuple[str, ...], set[tuple[str, ...]]] = {}
     first: dict[tuple[str, str, str], Row] = {}
     for r in rows:
         prev = first.setdefault((r.spun, r.original, r.source), r)
         if prev is not r:
-            problems.append(
+            problems.append(Finding(
+                "duplicate",
                 f"duplicate: {r.spun!r} -> {r.original!r} ({r.source}) at {r.rule} repeats "
-                f"{prev.rule}"
-            )
+                f"{prev.rule}", True))
         s, o = key(r.spun), key(r.original)
         if s == o:
-            what = "identity" if r.spun == r.original else "case only (never proposed: rows " \
-                "are looked up and restored without regard to case)"
-            problems.append(f"{what}: {r.spun!r} -> {r.original!r} ({r.rule})")
+            what, why = ("identity", "") if r.spun == r.original else (
+                "case only", " (never proposed: rows are looked up and restored without regard "
+                "to case)")
+            problems.append(Finding(what, f"{what}{why}: {r.spun!r} -> {r.original!r} ({r.rule})",
+                                    True))
             continue
         pairs.setdefault((s, o), r)
         originals.setdefault(s, set()).add(o)
     for (s, o), r in pairs.items():
         back = pairs.get((o, s))
         if back is not None and s < o:
-            problems.append(
+            notes.append(Finding(
+                "cycle",
                 f"cycle: {r.spun!r} -> {r.original!r} ({r.rule}) and "
-                f"{back.spun!r} -> {back.original!r} ({back.rule})"
-            )
+                f"{back.spun!r} -> {back.original!r} ({back.rule})", False))
     for s, os_ in originals.items():
         if len(os_) > max_originals:
-            problems.append(f"conflict: {' '.join(s)!r} has {len(os_)} restorations")
-    return problems
+            text = f"conflict: {' '.join(s)!r} has {len(os_)} restorations"
+            notes.append(Finding("conflict", text, False))
+    return problems + notes
 
 
 Disabled = frozenset[tuple[tuple[str, ...], tuple[str, ...]]]

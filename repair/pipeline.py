@@ -228,6 +228,10 @@ def _shut(pool: ProcessPoolExecutor, now: bool) -> None:
     if not now:
         pool.shutdown(wait=True)  # every result is in: the idle workers exit
         return
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14 and later
+    if terminate is not None:
+        terminate()
+        return
     procs = getattr(pool, "_processes", None) or {}  # the pool's own dict: none missed
     pool.shutdown(wait=False, cancel_futures=True)  # and no more start
     for p in list(procs.values()):

@@ -64,6 +64,14 @@ def test_added_words_are_read_with_either_neighbour() -> None:
     ]
 
 
+def test_a_change_of_case_alone_is_no_row() -> None:
+    """Rows are looked up and restored without regard to case, so "Iphone" -> "iPhone" could
+    never be proposed: the learner leaves it out, and `lexicon check` would call it a problem."""
+    rows = aggregate([count_pair(Pair("1", "The new Iphone was mentioned.",
+                                      "The new iPhone was said."))])
+    assert [(s, o) for s, o, *_ in rows] == [("mentioned", "said")]
+
+
 def test_mined_counts_and_totals(tmp_path: Path) -> None:
     d = write_pairs(tmp_path / "pairs")
     from repair.learn import read_pairs
@@ -178,19 +186,33 @@ def test_lexicon_penalties_are_its_own_settings() -> None:
 def test_check_finds_cycles_and_identity() -> None:
     rows = [Row("a", "b", "x", 1, 2, "", "t:2"), Row("b", "a", "x", 1, 2, "", "t:3"),
             Row("Iphone", "iPhone", "x", 1, 2, "", "t:4"), Row("c", "c", "x", 1, 2, "", "t:5")]
-    problems = check(rows)
-    assert any(p.startswith("cycle") for p in problems)
-    assert "identity: 'c' -> 'c' (t:5)" in problems
-    assert any(p.startswith("case only (never proposed") and "t:4" in p for p in problems)
+    found = check(rows)
+    cycles = [f for f in found if f.kind == "cycle"]
+    assert len(cycles) == 1 and not cycles[0].problem  # a note: the spinner swaps both ways
+    texts = [f.text for f in found if f.problem]
+    assert "identity: 'c' -> 'c' (t:5)" in texts
+    assert any(p.startswith("case only (never proposed") and "t:4" in p for p in texts)
+    assert [f.problem for f in found] == sorted((f.problem for f in found), reverse=True)
 
 
 def test_lexicon_cli(tiny_lexicon: Path, tmp_path: Path) -> None:
     res = invoke(["lexicon", "stats", "--json", "-l", str(tiny_lexicon)])
     assert json.loads(res.stdout)["sources"]["curated"]["rows"] == 8
     assert invoke(["lexicon", "check", "-l", str(tiny_lexicon)]).exit_code == 0
-    bad = tmp_path / "cyc.tsv"
-    bad.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\na\tb\tx\t1\t2\t\nb\ta\tx\t1\t2\t\n")
-    assert invoke(["lexicon", "check", "-l", str(bad)]).exit_code == 1
+    head = "spun\toriginal\tsource\tcount\ttotal\tnote\n"
+    cyc = tmp_path / "cyc.tsv"
+    cyc.write_text(head + "a\tb\tx\t1\t2\t\nb\ta\tx\t1\t2\t\n")
+    res = invoke(["lexicon", "check", "-l", str(cyc)])
+    assert res.exit_code == 0 and res.stdout.startswith("cycle: 'a' -> 'b'"), res.output
+    assert invoke(["lexicon", "check", "--strict", "-l", str(cyc)]).exit_code == 1
+    bad = tmp_path / "bad.tsv"
+    bad.write_text(head + "a\tb\tx\t1\t2\t\nb\ta\tx\t1\t2\t\nUsa\tUSA\tx\t1\t1\t\n")
+    res = invoke(["lexicon", "check", "--json", "-l", str(bad)])
+    assert res.exit_code == 1
+    d = json.loads(res.stdout)
+    assert (d["rows"], d["problems"], d["notes"]) == (3, 1, 1)
+    assert [(f["kind"], f["problem"]) for f in d["findings"]] == [("case only", True),
+                                                                   ("cycle", False)]
 
 
 def test_scoring_conventions() -> None:
