@@ -139,6 +139,9 @@ class Repairer:
 
         self.config = config or Config()
         c = self.config
+        # What the caller handed in, so that a pickled copy is built from the same objects
+        # (a table made in memory has no path to re-open).
+        self._given = (lm, lexicon, news) if (lm or lexicon or news) else None
         if c.passes < 1:
             raise ValueError(f"passes must be 1 or more, not {c.passes}")
         # Evaluation shares one loaded model across many tables; callers may pass either.
@@ -195,7 +198,9 @@ class Repairer:
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Repairer, (self.config,))
+        if self._given is None:
+            return (Repairer, (self.config,))  # re-opens the models and tables by path
+        return (_rebuild, (self.config, *self._given))
 
     @property
     def news_tag(self) -> str:
@@ -367,6 +372,12 @@ def _check_text(t: object, index: int) -> None:
             + ("; decode bytes first, e.g. with repair.io.decode" if isinstance(
                 t, (bytes, bytearray)) else "")
         )
+
+
+def _rebuild(config: Config, lm: LanguageModel | None, lexicon: Lexicon | None,
+             news: LanguageModel | None) -> Repairer:
+    """A pickled Repairer that was handed its own model, table or news model."""
+    return Repairer(config, lm=lm, lexicon=lexicon, news=news)
 
 
 @lru_cache(maxsize=4)

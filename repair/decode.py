@@ -33,6 +33,7 @@ from .text import (
     compound_parts,
     count_words,
     iter_sentences,
+    keep_typography,
     overlaps,
     shape,
     skip_spans,
@@ -669,7 +670,7 @@ class Decoder:
             conf = 1.0 / (1.0 + 10.0 ** (-margin))
             a, b = toks[pos], toks[pos + opt.length - 1]
             before = text[a.start : b.end]
-            after = " ".join(opt.words)
+            after = keep_typography(before, " ".join(opt.words))
             if after == before:
                 continue
             f: Features = ()

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -29,11 +30,21 @@ def is_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _finite(v: object) -> bool:
+    if not is_number(v):
+        return False
+    try:
+        return math.isfinite(v)  # type: ignore[arg-type]
+    except OverflowError:  # an int beyond any float
+        return False
+
+
 # What each field of an edit list must hold.
 _KINDS: dict[str, Callable[[Any], bool]] = {
     "a string": lambda v: isinstance(v, str),
     "an integer": is_integer,
     "a number": is_number,
+    "a finite number": _finite,
 }
 
 
@@ -44,7 +55,8 @@ def _json_kind(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
-        return f"the number {v!r}"
+        r = repr(v)
+        return f"the number {r}" if len(r) <= 40 else "a number of 40 digits or more"
     if isinstance(v, str):
         return f"the string {v!r}" if len(v) <= 40 else "a string"
     return "an object" if isinstance(v, dict) else "a list" if isinstance(v, list) else "a value"
@@ -100,8 +112,8 @@ class Edit:
             get("before", "a string"),
             get("after", "a string"),
             get("rule", "a string", ""),
-            float(get("gain", "a number", 0.0)),
-            float(get("confidence", "a number", 1.0)),
+            float(get("gain", "a finite number", 0.0)),
+            float(get("confidence", "a finite number", 1.0)),
         )
 
 

@@ -111,6 +111,8 @@ def read_input(path: str, errors: str = "strict", option: bool = True) -> str:
     ``option``: whether a message about text that is not UTF-8 may advise ``--errors``."""
     if path == "-":
         return decode(sys.stdin.buffer.read(), "<stdin>", errors, option)
+    if "\0" in path:
+        raise InputError(f"{path!r}: a file name cannot hold a NUL character")
     p = Path(path)
     if p.is_dir():
         raise InputError(f"{path}: is a directory; pass a file")
@@ -131,7 +133,7 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """Whether two paths name one existing file (through links, ``..`` and the like)."""
     try:
         return os.path.samefile(a, b)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in a name
         return False
 
 

@@ -336,28 +336,45 @@ class Lexicon:
         return len(self._index)
 
     def digest(self) -> str:
+        """The signature's ``lex:`` hash: of the files' names and bytes, or, for a table made
+        in memory, of its rows, so that two such tables are told apart."""
         h = hashlib.sha256()
         for p in self.files:
             h.update(p.name.encode())
             h.update(p.read_bytes())
+        if not self.files:
+            for r in self.rows:
+                h.update(repr((r.spun, r.original, r.source, r.count, r.total, r.seen)).encode())
         return h.hexdigest()[:12]
 
 
 def transfer_case(source: str, target: str) -> str:
-    """Give ``target`` the case pattern of ``source`` (all caps, capitalised, or as is)."""
+    """Give ``target`` the case pattern of ``source`` (all caps, capitalised, or as is).
+
+    A capital that the target's first word has as a name keeps: "I", acronyms, words with
+    an inner capital, and a word the spun phrase itself holds capitalised (the row
+    ``the house China -> China`` restores "China" after a lower-case "the").
+
+    >>> transfer_case("the house China", "China"), transfer_case("navy", "McDonald")
+    ('China', 'McDonald')
+    >>> transfer_case("said", "Stated")
+    'stated'
+    """
     letters = [c for c in source if c.isalpha()]
     if len(letters) > 1 and all(c.isupper() for c in letters):
         return target.upper()
     if source[:1].isupper() and target[:1].islower():
         return target[:1].upper() + target[1:]
-    if source[:1].islower() and target[:1].isupper() and not _proper(target):
+    if source[:1].islower() and target[:1].isupper() and not _proper(target, source):
         return target[:1].lower() + target[1:]
     return target
 
 
-def _proper(word: str) -> bool:
-    # "I" and acronyms keep their case when a lower-case spun word is restored to them.
-    return word == "I" or (len(word) > 1 and word[:2].isupper())
+def _proper(target: str, source: str) -> bool:
+    """Whether the target's first word keeps its capital after a lower-case spun phrase."""
+    first = target.split(" ", 1)[0]
+    return (first == "I" or (len(first) > 1 and first[:2].isupper())
+            or any(c.isupper() for c in first[1:]) or first in source.split()[1:])
 
 
 def stats(rows: list[Row]) -> dict[str, dict[str, int]]:

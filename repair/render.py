@@ -474,6 +474,8 @@ def from_json(s: str) -> tuple[tuple[Edit, ...], str | None, str | None]:
         d = json.loads(s)
     except json.JSONDecodeError as e:
         raise ValueError(f"not JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise ValueError("not an edit list (JSON nested too deeply to read)") from None
     if isinstance(d, list):
         d = {"edits": d}
     if not isinstance(d, dict) or not isinstance(d.get("edits"), list):

@@ -18,11 +18,31 @@ import unicodedata
 from collections.abc import Container, Iterator, Sequence
 from typing import NamedTuple
 
+from rapidfuzz.distance import Levenshtein
+
 # Inner joiners include the typographic variants that normalise to ' and -.
 _JOIN = "'\u2019\u2018\u02bc.,\\-\u2010\u2011\u2012\u2013\u2014"
 # U+FEFF (a byte-order mark that Windows editors put first, or a zero-width no-break space)
 # is not a token: read as one, it would be an unknown word opening the first sentence.
-TOKEN_RE = re.compile(rf"\w+(?:[{_JOIN}]\w+)*|[^\w\s\ufeff]")
+
+
+def _ranges(cps: list[int]) -> str:
+    """A regex character-class body for the code points ``cps`` (sorted), as ranges."""
+    out: list[str] = []
+    start = prev = cps[0]
+    for c in [*cps[1:], -1]:
+        if c != prev + 1:
+            out.append(re.escape(chr(start)) + (f"-{re.escape(chr(prev))}" if prev > start else ""))
+            start = c
+        prev = c
+    return "".join(out)
+
+
+# Combining marks (Unicode category M) belong to the word they follow: in decomposed text
+# ("rate" + U+0301) a word must not end before its accent, or an edit would cut it off.
+_MARK = _ranges([c for c in range(0x300, 0x20000) if unicodedata.category(chr(c))[0] == "M"])
+_WORD = rf"\w[\w{_MARK}]*"
+TOKEN_RE = re.compile(rf"{_WORD}(?:[{_JOIN}]{_WORD})*|[^\w\s\ufeff]")
 _TRANS = str.maketrans(
     {
         "\u2018": "'",
@@ -75,6 +95,29 @@ def tokenize(text: str) -> list[Token]:
         n = t if t.isascii() else normalize(t)
         out.append(Token(m.start(), m.end(), t, n))
     return out
+
+
+def keep_typography(before: str, after: str) -> str:
+    """``after`` (normalised words) with the input's own characters wherever it leaves
+    ``before`` as it was: a restoration inside "Secretary\u2013Typical" keeps the en dash,
+    one after "it\u2019s" the curly apostrophe. Only where normalising ``before`` maps
+    character to character; elsewhere ``after`` as it is.
+
+    >>> keep_typography("Secretary\u2013Typical", "Secretary-General")
+    'Secretary\u2013General'
+    >>> keep_typography("43\u201112 months\u2011outdated", "43-year-old")
+    '43\u2011year\u2011old'
+    """
+    norm = normalize(before)
+    if len(norm) != len(before) or norm == before:
+        return after
+    out = []
+    for op in Levenshtein.opcodes(norm, after):
+        piece = after[op.dest_start : op.dest_end]
+        if op.tag == "equal":
+            piece = before[op.src_start : op.src_end]
+        out.append(piece)
+    return "".join(out)
 
 
 def words(text: str) -> list[str]:
@@ -204,7 +247,10 @@ _PROTECTED_RE = re.compile(
     # The opening tag of a script or style element (a name ends at HTML's whitespace, / or >;
     # attributes may span lines): protected_spans extends it over the body to the close tag.
     r"|<(?P<raw>script|style)(?=[\t\n\f\r />])[^<>]{0,2000}>"
-    r"|</?[A-Za-z][^<>\n]{0,2000}>"  # HTML tag with its attributes; autolinks <https://...>
+    # An HTML tag with its attributes, which may span lines and hold > inside quotes (a
+    # quoted value stops at <, so that no scan runs past the next tag); autolinks too.
+    r"|</?[A-Za-z][^<>\"']{0,2000}"
+    r"(?:(?:\"[^\"<]{0,2000}\"|'[^'<]{0,2000}')[^<>\"']{0,2000}){0,50}>"
     r"|^(?:```|~~~)[^\n]{0,200}\n.{0,20000}?^(?:```|~~~)"  # fenced code block
     r"|`[^`\n]{1,2000}`"  # inline code
     r"|\]\([^()\s]{0,2000}(?:\s+\"[^\"\n]{0,500}\")?\)"  # Markdown link/image target
@@ -221,7 +267,8 @@ _RAW_TEXT_END = {
     name: re.compile(rf"</{name}(?=[\t\n\f\r />])(?:[^<>]{{0,2000}}>)?", re.IGNORECASE)
     for name in ("script", "style")
 }
-_PARAGRAPH_BREAK = re.compile(r"(?:\r\n|\r|\n)[ \t]*(?:\r\n|\r|\n)")
+# A blank line in any line-ending style; one CRLF is one line end, never CR and then LF.
+_PARAGRAPH_BREAK = re.compile(r"(?:\r\n|\r(?!\n)|\n)[ \t]*(?:\r\n|\r|\n)")
 # Frequent English words that are not also frequent words of French, Spanish, German, Italian
 # or Portuguese ("a", "in", "on", "was", "also" are left out for that reason).
 _FUNCTION_WORDS = frozenset(

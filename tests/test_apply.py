@@ -162,3 +162,24 @@ def test_installed_script_exits_2_on_mismatch(files) -> None:
     assert p.returncode == 2
     assert p.stdout == ""
     assert p.stderr.count("\n") == 1 and "expects 'demise'" in p.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ('{"edits": [{"start": 0, "end": 1, "before": "x", "after": "y", "gain": 1'
+         + "0" * 400 + "}]}", '"gain" must be a finite number'),
+        ('{"edits": [{"start": 0, "end": 1, "before": "x", "after": "y", "confidence": 1e400}]}',
+         '"confidence" must be a finite number, not the number inf'),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"file": "a\\u0000b.txt", "edits": []}', "cannot hold a NUL character"),
+    ],
+    ids=["huge-int", "inf", "deep", "nul-name"],
+)
+def test_hostile_edit_lists_are_one_line_errors(tmp_path: Path, monkeypatch, capsys,
+                                                content: str, why: str) -> None:
+    edits = tmp_path / "e.json"
+    edits.write_text(content, encoding="utf-8")
+    code, _, err = run_main(["apply", str(edits)], monkeypatch, capsys)
+    assert code == 2 and err.startswith("unspin: ") and len(err.strip().splitlines()) == 1, err
+    assert why in err, err

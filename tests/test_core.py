@@ -266,3 +266,68 @@ def test_numerals_are_scored_by_their_shape(tmp_path) -> None:
                  "Friday . He gave no details on Monday .") == (
         "The index rose 44.18 points on Friday . The index fell 59.07 points on Friday . "
         "He gave no details on Monday .")
+
+
+def test_combining_marks_stay_with_their_word() -> None:
+    """In decomposed text an accent is a code point of its own: it belongs to the word before
+    it, so no edit ends between a letter and its mark."""
+    from repair.text import paragraph_spans, tokenize
+
+    toks = tokenize("Oil rates\u0301 fell; Mu\u0308ller said so.")
+    assert [t.norm for t in toks][:5] == ["Oil", "rate\u015b", "fell", ";", "M\u00fcller"]
+    assert toks[1].text == "rates\u0301" and (toks[1].start, toks[1].end) == (4, 10)
+    # One CRLF is one line end: a paragraph breaks at a blank line only, in any style.
+    assert paragraph_spans("one\r\ntwo") == [(0, 8)] and paragraph_spans("one\ntwo") == [(0, 7)]
+    assert paragraph_spans("one\r\n\r\ntwo") == [(0, 3), (7, 10)]
+
+
+def test_no_edit_cuts_an_accent_off(tiny_lm, tiny_lexicon) -> None:
+    r = Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), min_confidence=0.0))
+    text = "The navy\u0308 mentioned the faculties\u0301 were shut ."
+    res = r.fix_and_explain(text)
+    assert all(not e.before.startswith(("navy\u0308", "faculties")) for e in res.edits)
+    assert "navy\u0308" in res.fixed and "faculties\u0301" in res.fixed
+
+
+def test_a_restoration_keeps_the_typography_it_does_not_change(tiny_lm, tiny_lexicon) -> None:
+    """Inside "Secretary\u2013Typical" only "Typical" is restored: the en dash stays (and a
+    non-breaking hyphen, a curly apostrophe), as every character outside the change does."""
+    from repair.text import keep_typography
+
+    r = Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), min_confidence=0.0))
+    res = r.fix_and_explain("The Secretary\u2013Typical called for a ceasefire , the United "
+                            "Nations mentioned .")
+    assert ("Secretary\u2013Typical", "Secretary\u2013General") in {
+        (e.before, e.after) for e in res.edits}
+    assert keep_typography("it\u2019s crucial", "it's important") == "it\u2019s important"
+    assert keep_typography("plain", "other") == "other"
+    assert keep_typography("\u2026 said", "... told") == "... told"  # not one-to-one: as is
+
+
+def test_case_of_names_the_spun_phrase_holds_is_kept() -> None:
+    from repair.lexicon import transfer_case
+
+    assert transfer_case("the house China", "China") == "China"
+    assert transfer_case("navy", "McDonald") == "McDonald"
+    assert transfer_case("navy", "NATO") == "NATO"
+    assert transfer_case("mentioned", "Said") == "said"
+    assert transfer_case("Mentioned", "said") == "Said"
+
+
+def test_a_repairer_with_its_own_table_pickles_with_it(tiny_lm, tiny_lexicon) -> None:
+    """A Repairer handed a table made in memory (leave-one-out evaluation, a user's rows)
+    comes back from pickle with that table, not the configured one; and such tables are told
+    apart by the signature."""
+    import pickle
+
+    from repair.lexicon import Lexicon, Row
+
+    base = Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), min_confidence=0.0))
+    mine = base.with_lexicon(Lexicon([Row("navy", "fleet", "curated", 5, 6, "", "m.tsv:2")]))
+    other = base.with_lexicon(Lexicon([Row("navy", "army", "curated", 5, 6, "", "m.tsv:2")]))
+    assert mine.signature != other.signature != base.signature
+    back = pickle.loads(pickle.dumps(mine))
+    assert len(back.lexicon) == len(mine.lexicon) and back.signature == mine.signature
+    assert back.fix("The navy said so .") == mine.fix("The navy said so .")
+    plain = pickle.loads(pickle.dumps(base))
+    assert plain.signature == base.signature and len(pickle.dumps(base)) < 1000  # by path

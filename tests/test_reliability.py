@@ -344,6 +344,10 @@ def test_very_long_line_without_spaces(repairer) -> None:
         ("<https://x.org/demise>", ["<https://x.org/demise>"]),
         ("```\nthe demise\n```\nafter", ["```\nthe demise\n```"]),
         ("a < b and c > d, 3 <4 >2", []),
+        # A tag's attributes may span lines and hold > inside quotes.
+        ('<a class="story"\n   data-slug="police mentioned 21">Police</a>',
+         ['<a class="story"\n   data-slug="police mentioned 21">', "</a>"]),
+        ("<b title='a > b' id=x>bold</b>", ["<b title='a > b' id=x>", "</b>"]),
     ],
 )
 def test_protected_spans(text: str, protected: list[str]) -> None:
@@ -351,7 +355,8 @@ def test_protected_spans(text: str, protected: list[str]) -> None:
 
 
 def test_protected_spans_are_linear_on_adversarial_input() -> None:
-    for text in ("a." * 500_000, "<a" * 300_000, "`x" * 300_000, "](" * 300_000, "x@" * 300_000):
+    for text in ("a." * 500_000, "<a" * 300_000, "`x" * 300_000, "](" * 300_000, "x@" * 300_000,
+                 '<a "' * 200_000, "<a x='y' " * 100_000, '<a "x>' * 150_000):
         t0 = time.perf_counter()
         protected_spans(text)
         assert time.perf_counter() - t0 < 5, text[:10]
