@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -392,6 +393,8 @@ def diff(
         if format is not Format.html or not output:
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
         out = Path(output)
+        if Path(path).resolve() == out.resolve():
+            raise Fail(f"{output}: output folder is the input folder; pass another -o OUTDIR")
         check_output_dir(out)
         if not out.exists() and not os.access(Path(os.path.realpath(out)).parent, os.W_OK):
             raise Fail(f"{output}: cannot create the folder there")
@@ -453,11 +456,23 @@ def _pager_found() -> bool:
     return bool(words) and shutil.which(words[0]) is not None
 
 
+def _note_left_out(src: Path, out: Path) -> None:
+    """Say so when the output folder lies inside the input folder and holds *.txt files:
+    they are not read (a second run would otherwise repair the first run's output)."""
+    from .pipeline import text_files
+
+    inside = len(text_files(src)) - len(text_files(src, exclude=out))
+    if inside:
+        err.print(f"note: {inside} *.txt file(s) inside the output folder {out} left out",
+                  style="dim", markup=False)
+
+
 def _html_dir(repairer: Repairer, src: Path, out: Path, errors: str) -> None:
     from . import render
     from .pipeline import text_files
 
     rows = []
+    _note_left_out(src, out)
     for p in text_files(src, exclude=out):  # the files `unspin fix DIR -o OUT` reads
         rel = p.relative_to(src).as_posix()
         try:
@@ -656,6 +671,9 @@ def _table_rows(lexicon: list[str] | None) -> tuple[list[Path], list[Row]]:
     from .lexicon import read_rows
 
     files = [Path(f) for f in (lexicon or make_config(None, None).lexicons)]
+    for i, f in enumerate(files):
+        if any(same_file(f, g) for g in files[:i]):
+            raise Fail(f"{f}: the same table is given twice")
     try:
         return files, [r for f in files for r in read_rows(f)]
     except LexiconError as e:
@@ -686,7 +704,8 @@ def lexicon_stats(
 @lexicon_app.command("check")
 def lexicon_check(
     lexicon: LexOpt = None,
-    max_originals: Annotated[int, typer.Option(help="Note phrases with more restorations")] = 8,
+    max_originals: Annotated[
+        int, typer.Option(min=1, help="Note phrases with more restorations")] = 8,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on notes too")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
 ) -> None:
@@ -848,6 +867,8 @@ def _batch(
         if not jsonl:
             if not output:
                 raise Fail(f"{path}: is a folder; pass -o OUTDIR (or --jsonl for JSON Lines)")
+            if Path(path).resolve() != Path(output).resolve():
+                _note_left_out(Path(path), Path(output))
             with progress_bar(None, "files") as update:
                 bar_total: list[int] = []
                 stats = run_dir(DirJob(config, errors, skip_bad), Path(path), Path(output),
@@ -860,18 +881,13 @@ def _batch(
             job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad, group,
                            max_parts or MAX_PARTS)
             skip = completed_lines(output) if resume and output else 0
-            src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
-            total = None if path == "-" else Path(path).stat().st_size
-            dst = sys.stdout.buffer if not output or output == "-" else open(
-                output, "ab" if resume else "wb")  # noqa: SIM115
-            try:
+            with contextlib.ExitStack() as files:  # each file opened is closed, whatever fails
+                src = sys.stdin.buffer if path == "-" else files.enter_context(open(path, "rb"))
+                total = None if path == "-" else Path(path).stat().st_size
+                dst = sys.stdout.buffer if not output or output == "-" else files.enter_context(
+                    open(output, "ab" if resume else "wb"))
                 with progress_bar(total, "bytes") as update:
                     stats = run_jsonl(job, src, dst, jobs, skip=skip, on_progress=update)
-            finally:
-                if src is not sys.stdin.buffer:
-                    src.close()
-                if dst is not sys.stdout.buffer:
-                    dst.close()
     except BadInput as e:
         raise Fail(str(e)) from None
     except BrokenPipeError:
@@ -954,6 +970,8 @@ def score(
         raise Fail("--json writes one object per document; with --jsonl the score goes into "
                    "each record (--score-field)")
     _check_group(group, field, jsonl, max_parts=max_parts)
+    if paths.count("-") > 1:
+        raise Fail("- (standard input) is given more than once; it can be read only once")
     config = make_config(lm, lexicon)
     top = 0.0
     if jsonl:
@@ -1086,7 +1104,13 @@ def apply_edits(
         raise Fail(f"{edits_json}: names no file; pass the text as the second argument")
     check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     check_new_output(output, [edits_json])  # the reviewed list is an input too
-    text = found if found is not None else read_input(path, errors)
+    try:
+        text = found if found is not None else read_input(path, errors)
+    except InputError as e:
+        if path != name:
+            raise
+        raise Fail(f"{e}; the edit list names this file: pass the text as the second "
+                   "argument") from None
     if sha and not ignore_hash and render.text_sha256(text) != sha:
         raise Fail(
             f"{path}: is not the text {edits_json} was made for (text_sha256 differs); "
@@ -1197,7 +1221,7 @@ def review(
                    "one, review with 'unspin diff -f json' and 'unspin apply'")
     repairer = load(make_config(lm, lexicon, min_confidence, bias, passes), repairs=True)
     n = len(todo)
-    done_files = written = 0
+    done_files = written = skipped = 0
     for i, (path, dest) in enumerate(zip(todo, dests, strict=True)):
         place = f"({i + 1} of {n}) " if n > 1 else ""
         if i:
@@ -1222,11 +1246,12 @@ def review(
                          write=None if to_stdout else write, batch=len(paths) > 1)
         reviewed = app_.run()
         if app_.skipped:
+            skipped += 1
             err.print(f"{path}: skipped; nothing written for it", style="dim", markup=False)
             continue
         if reviewed is None:
-            tally = (f"; {done_files} of {n} files done before it, {written} written"
-                     if n > 1 else "")
+            tally = (f"; {i} of {n} files before it: {done_files} reviewed ({written} written), "
+                     f"{skipped} skipped" if n > 1 else "")
             err.print(f"unspin: review abandoned at {path}; nothing written for it{tally}",
                       markup=False)
             raise typer.Exit(1)

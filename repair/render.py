@@ -110,14 +110,18 @@ def _lines(s: str) -> list[str]:
 
 # What a terminal would obey rather than show (C0 but \t and \n, DEL, C1), the bidi controls
 # that reorder what follows them (Trojan Source), the invisible characters that split a word
-# where nothing shows (zero-width space, word joiner, soft hyphen: scraped copy carries them,
-# and an edit beside one would read as no edit; the joiners U+200C/U+200D stay, as emoji and
-# scripts need them, and so does a byte-order mark, which files saved on Windows begin with),
-# and lone surrogates (undecodable bytes kept by --errors surrogateescape, written back raw).
+# where nothing shows (zero-width space, word joiner, soft hyphen, combining grapheme joiner,
+# Mongolian vowel separator, the invisible operators U+2061-U+2064: scraped copy carries
+# them, and an edit beside one would read as no edit), the line and paragraph separators
+# (neither a terminal nor a page breaks the line there), and lone surrogates (undecodable
+# bytes kept by --errors surrogateescape, written back raw). The joiners U+200C/U+200D and a
+# byte-order mark are shown only between two Latin letters ("men<U+200C>tioned"): emoji and
+# other scripts need the joiners, and files saved on Windows begin with a byte-order mark.
 # \r\n is matched whole: a line end.
 _UNSEEN = re.compile(
-    "\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u061c\u200b\u200e\u200f\u202a-\u202e"
-    "\u2060\u2066-\u2069\ud800-\udfff]"
+    "\r\n|[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u034f\u061c\u180e\u200b\u200e\u200f"
+    "\u2028-\u202e\u2060-\u2064\u2066-\u2069\ud800-\udfff]"
+    "|(?<=[A-Za-z])[\u200c\u200d\ufeff](?=[A-Za-z])"
 )
 
 
@@ -147,8 +151,8 @@ def visible(s: str, then: str = "", breaks: bool = True) -> str:
     'a␛[8mb\nc␍d␡\\x9b<U+202E>.'
     >>> visible("line\r", then="\n"), visible("a\r\nb\tc", breaks=False)
     ('line', 'a␊b␉c')
-    >>> visible("Social\u200bgathering"), visible("👩\u200d💻")
-    ('Social<U+200B>gathering', '👩\u200d💻')
+    >>> visible("Social\u200bgathering"), visible("👩\u200d💻"), visible("men\u200ctioned")
+    ('Social<U+200B>gathering', '👩\u200d💻', 'men<U+200C>tioned')
     """
     if s.endswith("\r") and then == "\n":
         s = s[:-1]

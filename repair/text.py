@@ -370,8 +370,31 @@ def skip_spans(text: str) -> list[tuple[int, int]]:
     ['Die Partei']
     """
     spans = protected_spans(text)
-    spans += [(a, b) for a, b in paragraph_spans(text) if not is_english(text[a:b])]
-    return _merge(spans)
+    foreign = [(a, b) for a, b in paragraph_spans(text)
+               if not is_english(_prose(text, a, min(b, a + _ENGLISH_SAMPLE), spans))]
+    return _merge(spans + foreign)
+
+
+def _prose(text: str, a: int, b: int, protected: list[tuple[int, int]]) -> str:
+    """``text[a:b]`` with the markup in it blanked: the words of a URL or a tag are not the
+    paragraph's language (a link would make English prose read as foreign).
+
+    >>> t = "Officers said <b>x</b> it."
+    >>> _prose(t, 0, len(t), protected_spans(t))
+    'Officers said    x     it.'
+    """
+    i = bisect.bisect_right(protected, a, key=lambda s: s[1])
+    if i == len(protected) or protected[i][0] >= b:
+        return text[a:b]
+    out, pos = [], a
+    while i < len(protected) and protected[i][0] < b:
+        p, q = max(protected[i][0], a), min(protected[i][1], b)
+        out.append(text[pos:p])
+        out.append(" " * (q - p))
+        pos = q
+        i += 1
+    out.append(text[pos:b])
+    return "".join(out)
 
 
 def overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:

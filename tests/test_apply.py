@@ -183,3 +183,12 @@ def test_hostile_edit_lists_are_one_line_errors(tmp_path: Path, monkeypatch, cap
     code, _, err = run_main(["apply", str(edits)], monkeypatch, capsys)
     assert code == 2 and err.startswith("unspin: ") and len(err.strip().splitlines()) == 1, err
     assert why in err, err
+
+
+def test_a_text_not_found_by_its_recorded_name_points_to_the_second_argument(
+        files, monkeypatch, capsys) -> None:
+    text, edits = files
+    _edit_list(edits, lambda d: d.update(file="nowhere/other.txt"))
+    code, _, err = run_main(["apply", str(edits)], monkeypatch, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "pass the text as the second argument" in err

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from clihelp import invoke, model_args, run_main
 
+from repair.cli import Fail
 from repair.evaluate import CleanScore, PairScore, Report, auc, score_clean, score_pair
 from repair.learn import Pair, aggregate, count_pair, mine_tortured, substitutions
 from repair.lexicon import Lexicon, LexiconError, Row, check, read_rows
@@ -213,6 +214,9 @@ def test_lexicon_cli(tiny_lexicon: Path, tmp_path: Path) -> None:
     assert (d["rows"], d["problems"], d["notes"]) == (3, 1, 1)
     assert [(f["kind"], f["problem"]) for f in d["findings"]] == [("case only", True),
                                                                    ("cycle", False)]
+    with pytest.raises(Fail, match="the same table is given twice"):
+        invoke(["lexicon", "check", "-l", str(cyc), "-l", str(tmp_path / "." / "cyc.tsv")])
+    assert invoke(["lexicon", "check", "--max-originals", "0", "-l", str(cyc)]).exit_code == 2
 
 
 def test_scoring_conventions() -> None:

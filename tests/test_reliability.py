@@ -1042,3 +1042,17 @@ def test_config_takes_tables_as_any_sequence_of_paths(tiny_lexicon: Path) -> Non
 
     assert Config(lexicons=[tiny_lexicon]).lexicons == (str(tiny_lexicon),)  # type: ignore[arg-type]
     hash(Config(lexicons=[str(tiny_lexicon)]))  # type: ignore[arg-type]  # a cache key still
+
+
+def test_links_and_tags_do_not_make_english_prose_read_as_foreign() -> None:
+    """The words of a URL or a tag are not the paragraph's language: English prose with a
+    link or a tag in it is repaired around them, as it would be without them."""
+    from repair.text import protected_spans, skip_spans
+
+    for t in ("Faculties will reopen this thirty day period, officers mentioned, according to "
+              "[a report](https://www.example.com/news/2020/03/schools-reopen-next-month-"
+              "officials-say.html).",
+              "Officers mentioned <b>x</b> faculties will reopen this thirty day period."):
+        assert skip_spans(t) == protected_spans(t), t
+    de = "Die Partei sagte, die Zahl der Toten sei in <b>diesem</b> Monat auf 21 gestiegen."
+    assert skip_spans(de) == [(0, len(de))]  # foreign prose stays foreign with its tags

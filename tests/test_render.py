@@ -16,6 +16,7 @@ from clihelp import invoke, model_args, run_main
 from rich.console import Console
 
 from repair import Edit, Result, render
+from repair.cli import Fail
 
 SPUN = (
     "The AK Social gathering said the demise toll had risen .\n"
@@ -142,6 +143,13 @@ def test_views_show_characters_that_hide_where_a_word_is_split() -> None:
         "\ufeffthe [-Social<U+200B>gathering-]{+party<U+2060>+}[1] "
         "\U0001F469\u200d\U0001F4BB met<U+00AD>")
     assert render.reasons(r).plain.startswith("[1] Social<U+200B>gathering -> party<U+2060>")
+    # Between two Latin letters the joiners and a byte-order mark hide a split too; so do the
+    # other invisible format characters, and the separators no view breaks a line at.
+    t = ("men\u200ctioned men\u200dtioned de\ufeffmise de\u2062mise \u034fthings\u180e "
+         "Faculties\u2028will")
+    assert render.visible(t) == (
+        "men<U+200C>tioned men<U+200D>tioned de<U+FEFF>mise de<U+2062>mise <U+034F>things"
+        "<U+180E> Faculties<U+2028>will")
 
 
 def test_data_outputs_keep_control_characters(
@@ -329,6 +337,22 @@ def test_html_for_a_folder_writes_an_index(tmp_path: Path, args: list[str]) -> N
     ]
     for href, *_ in rows:
         assert (out / href).read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_html_for_a_folder_into_itself_is_refused(tmp_path: Path, args: list[str]) -> None:
+    """As `fix DIR -o DIR` is: the index would list nothing. An output folder inside the
+    input folder is not read, and the run says how many files that leaves out."""
+    src = tmp_path / "in"
+    (src / "out").mkdir(parents=True)
+    (src / "a.txt").write_text(SPUN, encoding="utf-8")
+    (src / "out" / "b.txt").write_text(SPUN, encoding="utf-8")
+    with pytest.raises(Fail, match="output folder is the input folder"):
+        invoke(["diff", str(src), "-f", "html", "-o", str(src), *args])
+    assert not (src / "index.html").exists()
+    res = invoke(["diff", str(src), "-f", "html", "-o", str(src / "out"), *args])
+    assert res.exit_code == 0, res.output
+    assert "note: 1 *.txt file(s) inside the output folder" in res.stderr
+    assert (src / "out" / "a.txt.html").exists() and not (src / "out" / "out").exists()
 
 
 def test_index_links_are_url_encoded(tmp_path: Path, args: list[str]) -> None:

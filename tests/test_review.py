@@ -272,7 +272,8 @@ def test_cli_reviews_several_files_one_after_another(
     assert (tmp_path / "b.reviewed.txt").read_text(encoding="utf-8") == (
         repairer.fix_and_explain(other).apply(keep=[1]))
     assert not (tmp_path / "c.reviewed.txt").exists()  # abandoned: nothing written for it
-    assert "abandoned at" in res.stderr and "2 of 3 files done before it, 2 written" in res.stderr
+    assert "abandoned at" in res.stderr
+    assert "2 of 3 files before it: 2 reviewed (2 written), 0 skipped" in res.stderr
     for f, t in zip(files, (SPUN, other, SPUN), strict=True):
         assert f.read_text(encoding="utf-8") == t  # inputs untouched
     # The same command again (a glob would now also name the outputs): it resumes at c.txt.
