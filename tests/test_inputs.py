@@ -29,8 +29,8 @@ GOOD: dict[str, Any] = {"start": 4, "end": 13, "before": "faculties", "after": "
         ("end", True, '"end" must be an integer, not true'),  # bool is an int to Python
         ("end", 13.0, '"end" must be an integer, not the number 13.0'),
         ("rule", None, '"rule" must be a string, not null'),
-        ("gain", "high", """"gain" must be a number, not the string 'high'"""),
-        ("confidence", False, '"confidence" must be a number, not false'),
+        ("gain", "high", """"gain" must be a finite number, not the string 'high'"""),
+        ("confidence", False, '"confidence" must be a finite number, not false'),
         ("after", [], '"after" must be a string, not a list'),
     ],
 )
