@@ -723,7 +723,9 @@ def lexicon_check(
                           "findings": [{"kind": f.kind, "problem": f.problem, "text": f.text}
                                        for f in found]}, indent=2))
     else:
-        for f in found:
+        for i, f in enumerate(found):
+            if i == problems and not f.problem:  # the notes follow the problems
+                err.print("notes (exit 1 only with --strict):", style="dim", markup=False)
             print(f)
         err.print(f"{len(rows)} rows in {len(files)} file(s): {problems} problem(s), "
                   f"{len(found) - problems} note(s)")

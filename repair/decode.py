@@ -167,8 +167,8 @@ def broken_number(tok: str) -> str | None:
     ('3.6', '9,300', '1.0790')
     >>> broken_number("three.four"), broken_number("six"), broken_number("one,two")
     ('3.4', None, None)
-    >>> broken_number("six.Three") is None
-    True
+    >>> broken_number("six.Three") is None, broken_number("2003.Six") is None
+    (True, True)
 
     A unit written onto the numeral stays: times, amounts, distances.
 
@@ -191,6 +191,8 @@ def broken_number(tok: str) -> str | None:
         return None
     if not all(p.isdigit() or p.lower() in _NUMBER_WORDS for p in vals):
         return None
+    if any(sep == "." and w[:1].isupper() for sep, w in zip(parts[1::2], parts[2::2])):
+        return None  # "in 2003.Six people died": two sentences run together, not a decimal
     return "".join(_NUMBER_WORDS.get(p.lower(), p) for p in parts)
 
 
