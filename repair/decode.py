@@ -191,7 +191,7 @@ def broken_number(tok: str) -> str | None:
         return None
     if not all(p.isdigit() or p.lower() in _NUMBER_WORDS for p in vals):
         return None
-    if any(sep == "." and w[:1].isupper() for sep, w in zip(parts[1::2], parts[2::2])):
+    if any(sep == "." and w[:1].isupper() for sep, w in zip(parts[1::2], parts[2::2], strict=True)):
         return None  # "in 2003.Six people died": two sentences run together, not a decimal
     return "".join(_NUMBER_WORDS.get(p.lower(), p) for p in parts)
 
