@@ -141,13 +141,15 @@ class Repairer:
         c = self.config
         # What the caller handed in, so that a pickled copy is built from the same objects
         # (a table made in memory has no path to re-open).
-        self._given = (lm, lexicon, news) if (lm or lexicon or news) else None
+        given = (lm, lexicon, news)
+        self._given = given if any(g is not None for g in given) else None
         if c.passes < 1:
             raise ValueError(f"passes must be 1 or more, not {c.passes}")
         # Evaluation shares one loaded model across many tables; callers may pass either.
-        self.lm = lm or LanguageModel(c.lm)
-        self.news = news or news_model(c.news_lm)
-        self.lexicon = lexicon or Lexicon.load(c.lexicons)
+        # "is None", not "or": an empty table is a table (a Lexicon's truth is its size).
+        self.lm = lm if lm is not None else LanguageModel(c.lm)
+        self.news = news if news is not None else news_model(c.news_lm)
+        self.lexicon = lexicon if lexicon is not None else Lexicon.load(c.lexicons)
         cal = None
         cal_tag = "none"
         # The default map, when the default build's models and tables are in use but the

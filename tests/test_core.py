@@ -329,5 +329,8 @@ def test_a_repairer_with_its_own_table_pickles_with_it(tiny_lm, tiny_lexicon) ->
     back = pickle.loads(pickle.dumps(mine))
     assert len(back.lexicon) == len(mine.lexicon) and back.signature == mine.signature
     assert back.fix("The navy said so .") == mine.fix("The navy said so .")
+    empty = base.with_lexicon(Lexicon([]))  # an empty table is a table, not "use the default"
+    assert len(empty.lexicon) == 0 and len(pickle.loads(pickle.dumps(empty)).lexicon) == 0
+    assert empty.fix("The navy said so .") == "The navy said so ."
     plain = pickle.loads(pickle.dumps(base))
     assert plain.signature == base.signature and len(pickle.dumps(base)) < 1000  # by path
