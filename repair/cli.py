@@ -25,7 +25,6 @@ from .edits import EditMismatch
 from .io import (
     InputError,
     check_output,
-    check_output_dir,
     encode,
     is_input,
     os_error_line,
@@ -392,10 +391,13 @@ def diff(
     if Path(path).is_dir():
         if format is not Format.html or not output:
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
+        from .pipeline import BadInput, check_folders
+
         out = Path(output)
-        if Path(path).resolve() == out.resolve():
-            raise Fail(f"{output}: output folder is the input folder; pass another -o OUTDIR")
-        check_output_dir(out)
+        try:
+            check_folders(Path(path), out)
+        except BadInput as e:
+            raise Fail(str(e)) from None
         if not out.exists() and not os.access(Path(os.path.realpath(out)).parent, os.W_OK):
             raise Fail(f"{output}: cannot create the folder there")
         _html_dir(load(config, repairs=True), Path(path), out, errors)
@@ -459,9 +461,9 @@ def _pager_found() -> bool:
 def _note_left_out(src: Path, out: Path) -> None:
     """Say so when the output folder lies inside the input folder and holds *.txt files:
     they are not read (a second run would otherwise repair the first run's output)."""
-    from .pipeline import text_files
+    from .pipeline import left_out
 
-    inside = len(text_files(src)) - len(text_files(src, exclude=out))
+    inside = left_out(src, out)
     if inside:
         err.print(f"note: {inside} *.txt file(s) inside the output folder {out} left out",
                   style="dim", markup=False)
@@ -724,7 +726,7 @@ def lexicon_check(
                                        for f in found]}, indent=2))
     else:
         for i, f in enumerate(found):
-            if i == problems and not f.problem:  # the notes follow the problems
+            if i == problems:  # the notes follow the problems
                 err.print("notes (exit 1 only with --strict):", style="dim", markup=False)
             print(f)
         err.print(f"{len(rows)} rows in {len(files)} file(s): {problems} problem(s), "
@@ -869,8 +871,7 @@ def _batch(
         if not jsonl:
             if not output:
                 raise Fail(f"{path}: is a folder; pass -o OUTDIR (or --jsonl for JSON Lines)")
-            if Path(path).resolve() != Path(output).resolve():
-                _note_left_out(Path(path), Path(output))
+            _note_left_out(Path(path), Path(output))
             with progress_bar(None, "files") as update:
                 bar_total: list[int] = []
                 stats = run_dir(DirJob(config, errors, skip_bad), Path(path), Path(output),

@@ -840,6 +840,27 @@ def _size(path: Path) -> int:
         return 0  # reported when the file is read
 
 
+def check_folders(src: Path, dst: Path) -> None:
+    """Refuse, before any work, an output folder that is the input folder or cannot be
+    written (:func:`repair.io.check_output_dir`)."""
+    if src.resolve() == dst.resolve():
+        raise BadInput(f"{dst}: output folder is the input folder; pass another -o OUTDIR")
+    try:
+        check_output_dir(dst)
+    except InputError as e:
+        raise BadInput(str(e)) from None
+
+
+def left_out(src: Path, dst: Path) -> int:
+    """How many files of :func:`text_files` under ``src`` lie inside ``dst`` (an output folder
+    within the input folder), which a folder run does not read; no walk when ``dst`` is
+    not inside ``src``."""
+    inside = dst.resolve()
+    if src.resolve() not in inside.parents:
+        return 0
+    return sum(1 for f in text_files(src) if inside in f.resolve().parents)
+
+
 def run_dir(
     job: DirJob,
     src: Path,
@@ -852,12 +873,7 @@ def run_dir(
 ) -> Stats:
     """Repair every file of :func:`text_files` under ``src`` (not those in ``dst``) into the
     same relative path under ``dst``."""
-    if src.resolve() == dst.resolve():
-        raise BadInput(f"{dst}: output folder is the input folder; pass another -o OUTDIR")
-    try:
-        check_output_dir(dst)
-    except InputError as e:
-        raise BadInput(str(e)) from None
+    check_folders(src, dst)
     todo, done = plan_dir(src, dst, resume)
     if on_plan:
         on_plan(len(todo))

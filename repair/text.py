@@ -22,8 +22,6 @@ from rapidfuzz.distance import Levenshtein
 
 # Inner joiners include the typographic variants that normalise to ' and -.
 _JOIN = "'\u2019\u2018\u02bc.,\\-\u2010\u2011\u2012\u2013\u2014"
-# U+FEFF (a byte-order mark that Windows editors put first, or a zero-width no-break space)
-# is not a token: read as one, it would be an unknown word opening the first sentence.
 
 
 def _ranges(cps: list[int]) -> str:
@@ -42,6 +40,8 @@ def _ranges(cps: list[int]) -> str:
 # ("rate" + U+0301) a word must not end before its accent, or an edit would cut it off.
 _MARK = _ranges([c for c in range(0x300, 0x20000) if unicodedata.category(chr(c))[0] == "M"])
 _WORD = rf"\w[\w{_MARK}]*"
+# U+FEFF (a byte-order mark that Windows editors put first, or a zero-width no-break space)
+# is not a token: read as one, it would be an unknown word opening the first sentence.
 TOKEN_RE = re.compile(rf"{_WORD}(?:[{_JOIN}]{_WORD})*|[^\w\s\ufeff]")
 _TRANS = str.maketrans(
     {
