@@ -25,6 +25,7 @@ from .edits import EditMismatch
 from .io import (
     InputError,
     check_output,
+    check_readable,
     encode,
     is_input,
     os_error_line,
@@ -989,6 +990,9 @@ def score(
             raise Fail("-j runs JSON Lines records in parallel; text files are scored in one "
                        "process (put them in a JSONL file, a record each, and pass --jsonl)")
         check_new_output(None if output == "-" else output, paths)
+        if not skip_bad:  # every file readable before the first score is printed
+            for p in paths:
+                check_readable(p)
         r = load(config)
         lines: list[str] = []
         bad = 0

@@ -123,6 +123,22 @@ def read_input(path: str, errors: str = "strict", option: bool = True) -> str:
     return decode(data, path, errors, option)
 
 
+def check_readable(path: str) -> None:
+    """Refuse, as :func:`read_input` would, a file that cannot be read, without reading it:
+    a command that handles files one by one checks them all before the first result."""
+    if path == "-":
+        return
+    if "\0" in path:
+        raise InputError(f"{path!r}: a file name cannot hold a NUL character")
+    if Path(path).is_dir():
+        raise InputError(f"{path}: is a directory; pass a file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+
+
 def encode(text: str, errors: str = "strict") -> bytes:
     """UTF-8; ``surrogateescape`` turns the escaped bytes of :func:`decode` back into bytes."""
     # "replace" already happened on decoding; anything else unencodable is a bug, so strict.

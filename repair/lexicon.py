@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .io import write_atomic
-from .text import words
+from .text import tokenize, words
 
 HEADER = ("spun", "original", "source", "count", "total", "note", "seen")
 PAIRS_SOURCE = "mined-from-pairs"  # the source column of rows learned from pairs
@@ -226,8 +226,13 @@ def _inflect_pair(spun: str, original: str) -> tuple[tuple[str, str], ...]:
 
 
 def key(phrase: str) -> tuple[str, ...]:
-    """The lookup key of a phrase: its lower-cased normalised tokens."""
-    return tuple(w.lower() for w in words(phrase))
+    """The lookup key of a phrase: its lower-cased normalised tokens, as the decoder sees a
+    text's (one tokenizer: an ellipsis character is one token there, not three full stops).
+
+    >>> key("Waited… then")
+    ('waited', '...', 'then')
+    """
+    return tuple(t.norm.lower() for t in tokenize(phrase))
 
 
 def _entry(r: Row) -> tuple[tuple[str, ...], tuple[str, ...]] | None:

@@ -218,3 +218,14 @@ def test_a_byte_order_mark_is_skipped_in_tables_and_lists(tmp_path: Path) -> Non
         plain.write_text(text, encoding="utf-8")
         marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
         assert read(marked) == read(plain) and read(plain)
+
+
+def test_a_row_with_an_ellipsis_is_looked_up_as_the_decoder_tokenizes_text() -> None:
+    """The decoder sees an ellipsis character as one token; a row holding one must be
+    keyed the same way, or it could never fire."""
+    from repair.lexicon import Lexicon
+    from repair.text import tokenize
+
+    lex = Lexicon([Row("waited\u2026", "paused...", "curated", 1, 2, "", "c.tsv:2")])
+    text_key = tuple(t.norm.lower() for t in tokenize("Waited\u2026"))
+    assert [c.words for c in lex.lookup(text_key)] == [("paused", ".", ".", ".")]
