@@ -68,7 +68,17 @@ _TRANS.update({cp: "\ufffd" for cp in range(0xD800, 0xE000)})
 _LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 _SENT_END = frozenset({".", "!", "?"})
 _CLOSERS = frozenset({'"', "'", ")", "]"})
+_OPENERS = frozenset({'"', "'", "(", "["})
 MAX_SENTENCE = 120  # tokens; bounds decoder cost on text with no punctuation
+# Words after which a full stop is an abbreviation, not a sentence end, as the models were
+# trained (``lm/tokenize_corpus.py``'s ``_ABBREV``; a test holds the two equal), and
+# initials or dotted acronyms ("J.", "U.S.").
+_ABBREV = frozenset(
+    "Mr Mrs Ms Dr Prof St Jr Sr Rev Gen Col Lt Sgt Capt Cmdr Adm Gov Sen Rep "
+    "Mt Ft No Nos Vol Inc Ltd Co Corp Bros vs v ca c approx Jan Feb Mar Apr "
+    "Jun Jul Aug Sep Sept Oct Nov Dec fig Fig pp p ed eds al e.g i.e etc".split()
+)
+_INITIALS = re.compile(r"(?:[A-Za-z]\.)*[A-Za-z]")
 
 
 class Token(NamedTuple):
@@ -194,11 +204,20 @@ def _ends_sentence(text: str, prev: Token | None, tok: Token, nxt: Token, length
     """Whether a sentence of ``length`` tokens ends at ``tok`` (``prev`` precedes it)."""
     if _LINE_BREAK.search(text, tok.end, nxt.start):
         return True
-    if tok.norm in _SENT_END or (
-        tok.norm in _CLOSERS and prev is not None and prev.norm in _SENT_END
+    if tok.norm == "." and prev is not None and prev.end == tok.start and (
+        prev.norm in _ABBREV or _INITIALS.fullmatch(prev.norm)
     ):
+        return length >= MAX_SENTENCE  # "Dr. Smith", "the U.S. Senate"
+    if tok.norm in _SENT_END or (
+        tok.norm in _CLOSERS
+        and prev is not None
+        and prev.norm in _SENT_END
+        and prev.end == tok.start  # a quote after a space opens the next sentence
+    ):
+        if nxt.start == tok.end and nxt.norm in _CLOSERS:
+            return length >= MAX_SENTENCE  # the sentence ends after its closing quote
         first = nxt.norm[:1]
-        if first.isupper() or first.isdigit() or nxt.norm in ('"', "'"):
+        if first.isupper() or first.isdigit() or nxt.norm in _OPENERS:
             return True
     return length >= MAX_SENTENCE
 

@@ -247,6 +247,33 @@ def _lm_tokenizer():  # type: ignore[no-untyped-def]
     return mod
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Abbreviations, initials and acronyms do not end a sentence, as in the models' training.
+        ("He met Dr. Smith in the U.S. capital. It rained.",
+         ["He met Dr . Smith in the U.S . capital .", "It rained ."]),
+        ("J. R. Smith left. Gov. Brown stayed.", ["J . R . Smith left .", "Gov . Brown stayed ."]),
+        # A quote after a space opens the next sentence; one against the full stop closes it.
+        ('It ended. "Yes," he said.', ["It ended .", '" Yes , " he said .']),
+        ('He said: "Go." Then he left.', ['He said : " Go . "', "Then he left ."]),
+        ('"Why?" he asked. (Then left.) Next', ['" Why ? " he asked .', "( Then left . )", "Next"]),
+        ("It rose 5%. Shares fell.", ["It rose 5 % .", "Shares fell ."]),
+    ],
+)
+def test_sentences_end_where_the_models_training_ends_them(text: str, expected: list[str]) -> None:
+    got = [" ".join(t.text for t in s) for s in iter_sentences(text)]
+    assert got == expected
+    lm_split = _lm_tokenizer().split_sentences(text)
+    assert [" ".join(t.text for t in tokenize(s)) for s in lm_split] == expected
+
+
+def test_abbreviations_are_the_training_tokenizers() -> None:
+    from repair import text as text_mod
+
+    assert text_mod._ABBREV == _lm_tokenizer()._ABBREV
+
+
 @settings(max_examples=300, deadline=None)
 @given(word=st.one_of(st.from_regex(r"[0-9a-zA-Z.,\-]{1,12}", fullmatch=True),
                       st.text(max_size=12)))
