@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import numbers
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
@@ -97,6 +98,15 @@ class Config:
             raise TypeError("lexicons is a sequence of table paths, not one path: "
                             f"lexicons=({str(lex)!r},)")
         object.__setattr__(self, "lexicons", tuple(os.fspath(p) for p in lex))
+        # numpy's and the like's numbers (settings read from pandas) become Python's own
+        for name in ("bias", "channel", "share", "min_confidence", "spin_prior"):
+            v = getattr(self, name)
+            if isinstance(v, numbers.Real) and type(v) not in (bool, int, float):
+                object.__setattr__(self, name, float(v))
+        for name in ("beam", "passes"):
+            v = getattr(self, name)
+            if isinstance(v, numbers.Integral) and type(v) not in (bool, int):
+                object.__setattr__(self, name, int(v))
         for name in ("bias", "channel", "share"):
             v = getattr(self, name)
             if v is not None and not (is_number(v) and math.isfinite(v)):
@@ -362,6 +372,9 @@ def _check_stream(texts: object, name: str) -> None:
     would each be a text), a mapping (its keys) or a set (in no order)."""
     if isinstance(texts, str):
         raise TypeError(f"{name} takes many texts; for one, call fix_and_explain")
+    if isinstance(texts, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} takes many texts (str), not bytes; decode them first, e.g. "
+                        "with repair.io.decode")
     if isinstance(texts, (Set, Mapping)):
         raise TypeError(f"{name} takes texts in order (a list, tuple or iterator), not a "
                         f"{type(texts).__name__}")

@@ -296,6 +296,39 @@ def _check_group(group: str | None, field: str, jsonl: bool,
                    "which document a record belongs to")
 
 
+def _check_batch_options(path: str, jsonl: bool, field: str, edits_field: str | None,
+                         skip_bad: bool, jobs: int, resume: bool) -> None:
+    """Refuse options the run would ignore: record fields without --jsonl, and the options
+    of many documents (skipping, workers, resuming) on one text file."""
+    if jsonl:
+        return
+    for opt, given in (("--field", field != "text"), ("--edits-field", edits_field is not None)):
+        if given:
+            raise Fail(f"{opt} names a field of JSON Lines records; pass --jsonl")
+    if Path(path).is_dir():
+        return
+    for opt, given in (("--skip-bad", skip_bad), ("-j", jobs > 1), ("--resume", resume)):
+        if given:
+            raise Fail(f"{opt} works on many documents: pass --jsonl for JSON Lines, or a "
+                       "folder with -o OUTDIR (a text file is one document)")
+
+
+def _refuse_records(path: str, text: str) -> None:
+    """A text whose first line is a JSON object is JSON Lines given without --jsonl: repaired
+    as prose, its ids and every other field would be rewritten too."""
+    first = text.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
+    if not first.startswith("{"):
+        return
+    try:
+        record = json.loads(first)
+    except ValueError:
+        return
+    if isinstance(record, dict):
+        name = "standard input" if path == "-" else path
+        raise Fail(f"{name}: holds JSON Lines records; pass --jsonl to repair their text field "
+                   "(as prose every field, ids too, would be rewritten)")
+
+
 def _check_errors(errors: str) -> None:
     if errors not in ("strict", "replace", "surrogateescape"):
         raise Fail("--errors must be strict, replace or surrogateescape")
@@ -332,6 +365,7 @@ def fix(
     """Write the repaired text; or repair JSON Lines (--jsonl) or a folder (DIR -o OUTDIR)."""
     _check_errors(errors)
     _check_group(group, field, jsonl, max_parts=max_parts)
+    _check_batch_options(path, jsonl, field, edits_field, skip_bad, jobs, resume)
     if jsonl or Path(path).is_dir():
         if in_place:
             raise Fail("--in-place works on one file; for a folder or JSONL pass -o")
@@ -341,6 +375,7 @@ def fix(
         return
     check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     text = read_input(path, errors)
+    _refuse_records(path, text)
     config = make_config(lm, lexicon, min_confidence, bias, passes)
     result = load(config, repairs=True).fix_and_explain(text)
     written = write_text(path, output, in_place, backup_suffix, result.fixed, errors,
@@ -912,6 +947,11 @@ def _batch(
         + f"; {signature}",
         style="dim", markup=False,
     )
+    for why in stats.skipped:
+        err.print(f"unspin: note: skipped {why}", markup=False)
+    if stats.bad > len(stats.skipped):
+        err.print(f"unspin: note: and {stats.bad - len(stats.skipped):,} more bad "
+                  f"{'lines' if jsonl else 'files'} skipped", markup=False)
     if group is not None and stats.docs and not stats.grouped:
         err.print(f"unspin: note: no record has a {group!r} field (or every one is null): each "
                   "record was a document alone", markup=False)
@@ -977,14 +1017,15 @@ def score(
     if paths.count("-") > 1:
         raise Fail("- (standard input) is given more than once; it can be read only once")
     config = make_config(lm, lexicon)
-    top = 0.0
+    top: float | None = None  # the highest score; None while no document is scored
     if jsonl:
         if output and len(paths) > 1:
             raise Fail("-o takes the records of one input; score one JSONL file per run")
         for p in paths:
             stats = _batch(config, p, output, True, field, None, score_field, False, skip_bad,
                            jobs, False, errors, group=group, max_parts=max_parts)
-            top = max(top, stats.max_score)
+            if stats.docs:
+                top = max(top or 0.0, stats.max_score)
     else:
         if jobs > 1:
             raise Fail("-j runs JSON Lines records in parallel; text files are scored in one "
@@ -1008,7 +1049,7 @@ def score(
             n = count_words(text)
             res = r.fix_and_explain(text)
             s = spin_score(res, n)
-            top = max(top, s)
+            top = s if top is None else max(top, s)
             line = (json.dumps({"path": p, "spin_score": round(s, 4), "words": n,
                                 "edits": len(res.edits), "signature": r.signature})
                     if as_json else f"{s:.4f}\t{p}")
@@ -1021,7 +1062,7 @@ def score(
         if bad:
             err.print(f"{len(paths) - bad} file{_s(len(paths) - bad)} scored, {bad} bad "
                       "skipped", style="dim", markup=False)
-    if threshold is not None and top >= threshold:
+    if threshold is not None and top is not None and top >= threshold:
         raise typer.Exit(1)
 
 

@@ -66,6 +66,9 @@ def shared_repairer(config: Config) -> Repairer:
     return Repairer(config)
 
 
+SHOWN_SKIPPED = 10  # bad lines or files a run names on stderr; the rest are counted
+
+
 @dataclass(frozen=True, slots=True)
 class Stats:
     """What a run did; ``seconds`` is wall time of the processing loop."""
@@ -80,6 +83,7 @@ class Stats:
     workers: int = 1  # processes that did the work (at most one per chunk or file)
     groups: int = 0  # documents the records made up (JSON Lines with a group field)
     grouped: int = 0  # records that named their document in that field
+    skipped: tuple[str, ...] = ()  # why the first SHOWN_SKIPPED bad lines or files were skipped
 
     @property
     def words_per_second(self) -> float:
@@ -95,7 +99,15 @@ class _Tally:
     max_score: float = 0.0
     groups: int = 0
     grouped: int = 0
+    skipped: list[str] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
+
+    def skip(self, why: str) -> None:
+        """A bad line or file copied through or left out (--skip-bad): counted, and the
+        first few named, so that a pipeline can set them aside."""
+        self.bad += 1
+        if len(self.skipped) < SHOWN_SKIPPED:
+            self.skipped.append(why)
 
     def add(self, edits: int, words: int, score: float | None, first: bool = True,
             grouped: bool = False) -> None:
@@ -111,6 +123,7 @@ class _Tally:
         return Stats(
             self.docs, self.edits, self.words, self.bad, resumed, self.max_score,
             time.perf_counter() - self.t0, workers, self.groups, self.grouped,
+            tuple(self.skipped),
         )
 
 
@@ -315,7 +328,9 @@ def _parse(job: JsonlJob, raw: bytes) -> LineOut | _Record:
 
     Lines go out with the ending they came with (a last line without one gets ``\n``)."""
     body = raw.rstrip(b"\r\n")
-    end = raw[len(body):] or b"\n"
+    end = raw[len(body):]
+    if not end.endswith(b"\n"):  # none, or a lone CR at the end of the input
+        end += b"\n"
     if not body.strip():
         return LineOut(raw if raw.endswith(b"\n") else raw + b"\n", len(raw), blank=True)
     try:
@@ -653,10 +668,12 @@ def run_jsonl(
     skipped_bytes = 0
     tail: list[bytes] = []  # the last run of one group among the skipped lines
     tail_key: str | None = None
-    for _ in range(skip):
+    for done in range(skip):
         line = next(lines, None)
         if line is None:
-            break
+            raise BadInput(f"the output holds {skip:,} complete lines and the input only "
+                           f"{done:,}: it is not this input's output (--resume needs the same "
+                           "input)")
         skipped_bytes += len(line)
         if job.group is not None:
             key = group(line)
@@ -711,7 +728,7 @@ def run_jsonl(
                             f"line {lineno}: {o.error}; fix the line or pass --skip-bad to copy "
                             "bad lines through"
                         )
-                    tally.bad += 1
+                    tally.skip(f"line {lineno:,}: {o.error}")
                 elif not o.blank:
                     tally.add(o.edits, o.words, o.score, o.first, o.grouped)
                 dst.write(o.data)
@@ -886,7 +903,7 @@ def run_dir(
             if o.error is not None:
                 if not job.skip_bad:
                     raise BadInput(f"{o.error} (pass --skip-bad to skip such files)")
-                tally.bad += 1
+                tally.skip(o.error)
             else:
                 tally.add(o.edits, o.words, o.score)
             if on_progress:

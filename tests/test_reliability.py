@@ -870,6 +870,8 @@ def test_the_api_refuses_what_is_not_text(repairer) -> None:  # type: ignore[no-
     for many in (repairer.fix_many, lambda t: list(repairer.iter_fix(t))):
         with pytest.raises(TypeError, match="takes many texts; for one, call fix_and_explain"):
             many("one text")  # not a text a letter
+        with pytest.raises(TypeError, match="not bytes; decode them first"):
+            many(b"one text")  # was "text 0: ... not int" (QA)
         for unordered in ({"x y", "b"}, {"a": "x"}):
             with pytest.raises(TypeError, match="takes texts in order"):
                 many(unordered)
@@ -1056,3 +1058,99 @@ def test_links_and_tags_do_not_make_english_prose_read_as_foreign() -> None:
         assert skip_spans(t) == protected_spans(t), t
     de = "Die Partei sagte, die Zahl der Toten sei in <b>diesem</b> Monat auf 21 gestiegen."
     assert skip_spans(de) == [(0, len(de))]  # foreign prose stays foreign with its tags
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [(("--field", "body"), "--field names a field of JSON Lines records; pass --jsonl"),
+     (("--edits-field", "e"), "--edits-field names a field of JSON Lines records"),
+     (("-j", "2"), "-j works on many documents"),
+     (("--skip-bad",), "--skip-bad works on many documents"),
+     (("--resume", "-o", "x.txt"), "--resume works on many documents")],
+)
+def test_fix_refuses_record_and_batch_options_on_one_text_file(  # type: ignore[no-untyped-def]
+        cli, tmp_path: Path, args: tuple[str, ...], why: str) -> None:
+    """They were silently ignored, exit 0 (QA)."""
+    src = tmp_path / "a.txt"
+    src.write_text(SPUN)
+    code, out, err = cli("fix", str(src), *args)
+    assert code == 2 and out == b"" and why in one_line(err)
+
+
+def test_fix_refuses_json_lines_given_without_jsonl(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Repaired as prose, a record's id and every other field were rewritten (QA)."""
+    src = tmp_path / "forgot.jsonl"
+    src.write_bytes(b'\xef\xbb\xbf\n{"id": "navy said", "text": "The navy said ."}\n')
+    before = src.read_bytes()
+    code, out, err = cli("fix", str(src), "--in-place")
+    assert code == 2 and "holds JSON Lines records; pass --jsonl" in one_line(err)
+    assert src.read_bytes() == before
+    code, out, err = cli("fix", "-", stdin=b'{"text": "The navy said ."}\n')
+    assert code == 2 and "standard input: holds JSON Lines" in one_line(err)
+    # Prose that opens with a brace, or a JSON value that is not an object, is text.
+    for text in (b"{Editor's note} The navy said .\n", b'["a", "b"]\n'):
+        code, out, _ = cli("fix", "-", stdin=text)
+        assert code == 0 and out == text
+
+
+def test_resume_refuses_an_output_longer_than_the_input(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """It printed '4,000 already done' for a 5-line input and exited 0 (QA)."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"text": "The navy said ."}\n' * 2)
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"text": "x"}\n' * 5)
+    code, _, err = cli("fix", "--jsonl", str(src), "-o", str(out), "--resume")
+    assert code == 2
+    assert "holds 5 complete lines and the input only 2: it is not this input's output" in (
+        one_line(err))
+
+
+def test_a_lone_cr_at_the_end_of_json_lines_ends_in_a_newline(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("fix", "--jsonl", stdin=b'{"text": "a"}\r')
+    assert code == 0 and out == b'{"text": "a"}\r\n'
+
+
+def test_score_threshold_on_no_documents_exits_0(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """No document scores >= 0 when there is none (exit 1 before, QA)."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert cli("score", "--jsonl", str(empty), "--threshold", "0")[0] == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b"not json\n")
+    assert cli("score", "--jsonl", str(bad), "--threshold", "0", "--skip-bad")[0] == 0
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"text": "The navy said ."}\n')
+    assert cli("score", "--jsonl", str(good), "--threshold", "0")[0] == 1
+
+
+def test_skip_bad_names_the_lines_and_files_it_skips(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Only a count was printed; a pipeline could not set the bad ones aside (QA)."""
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join('{"text": "The navy said ."}\n' if i % 2 else "oops\n"
+                           for i in range(30)))
+    code, _, err = cli("fix", "--jsonl", str(src), "-o", str(tmp_path / "o.jsonl"), "--skip-bad")
+    assert code == 0 and "15 bad skipped" in err
+    named = [x for x in err.splitlines() if x.startswith("unspin: note: skipped line ")]
+    assert [x.split(":")[2] for x in named] == [f" skipped line {i}" for i in range(1, 21, 2)]
+    assert "and 5 more bad lines skipped" in err
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(SPUN)
+    (folder / "b.txt").write_bytes(b"\xff\xfe bad bytes \xff")
+    code, _, err = cli("fix", str(folder), "-o", str(tmp_path / "out"), "--skip-bad")
+    assert code == 0 and "1 bad skipped" in err
+    assert any(x.startswith("unspin: note: skipped ") and "b.txt" in x for x in err.splitlines())
+
+
+def test_config_takes_numpy_numbers_as_pythons_own() -> None:
+    """Settings read from pandas are numpy scalars; they were refused as out of range (QA)."""
+    np = pytest.importorskip("numpy")
+    from repair import Config
+
+    c = Config(lm=None, min_confidence=np.float64(0.9), beam=np.int64(6), bias=np.float32(0.5))
+    assert (c.min_confidence, c.beam, c.bias) == (0.9, 6, 0.5)
+    assert type(c.min_confidence) is float and type(c.beam) is int and type(c.bias) is float
+    with pytest.raises(ValueError, match="beam must be a whole number"):
+        Config(lm=None, beam=np.float64(6))
+    with pytest.raises(ValueError, match="min_confidence must be between 0 and 1"):
+        Config(lm=None, min_confidence=np.float64(1.5))
