@@ -175,12 +175,13 @@ def test_a_build_older_than_the_code_is_reported(tmp_path, monkeypatch, capsys) 
 
 
 def test_passes_settle_what_a_second_run_would_change(default: Repairer) -> None:
-    """On the texts that a second run changes further (docs/guarantees.md: none of the 179
-    dev texts with the current map, 3 of 100 texts spun from held-out news by the learned
-    channel), two passes give a text that a further run leaves alone, as edits of the
-    untouched input."""
+    """On the texts that a second run changes further, two passes give a text that a further
+    run leaves alone, as edits of the untouched input. At the default threshold the current
+    map settles the dev texts and 100 texts spun from held-out news in one pass
+    (docs/guarantees.md), so the test runs at 0.6, where a few change on a second run."""
     from repair.spin import Channel, spin
 
+    default = default.with_config(min_confidence=0.6)
     dev = SHARED / "dev"
     files = sorted(dev.glob("pairs/*.spun.txt")) + sorted(dev.glob("unpaired/*.spun.txt"))
     files += sorted(dev.glob("clean/*.txt"))
