@@ -44,7 +44,7 @@ lexicon/built/tortured.tsv: $(VENV)/.installed repair/learn.py $(SHARED)/anchors
 	$(BIN)/unspin learn tortured $(SHARED)/anchors/tortured_phrases.tsv -o $@
 
 # The re-scorer learns from the decoder's proposals and features: any change to them refits it.
-lexicon/built/calibration.json: lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/curated.tsv $(wildcard lexicon/disabled.tsv) lm/build/default.binary lm/build/news.binary lm/build/heldout-dev.txt repair/lm.py repair/decode.py repair/calibrate.py repair/spin.py repair/lexicon.py repair/text.py $(VENV)/.installed
+lexicon/built/calibration.json: lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/curated.tsv $(wildcard lexicon/disabled.tsv) lm/build/default.binary lm/build/news.binary lm/build/heldout-dev.txt repair/__init__.py repair/edits.py repair/score.py repair/lm.py repair/decode.py repair/calibrate.py repair/spin.py repair/lexicon.py repair/text.py $(VENV)/.installed
 	$(BIN)/unspin calibrate $(SHARED)/dev --synthetic lm/build/heldout-dev.txt --save > /dev/null
 
 demo: setup

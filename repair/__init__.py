@@ -49,6 +49,23 @@ DEFAULT_MIN_CONFIDENCE = 0.86
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "lexicon"
 
 
+# The modules whose code decides an output: their source is hashed into the signature, so
+# that two builds of one version that repair a text differently are told apart.
+ENGINE_MODULES = ("__init__", "calibrate", "decode", "edits", "lexicon", "lm", "score", "text")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """The first 8 hex digits of the sha256 of the engine modules' source (``code:`` in the
+    signature); read once per process."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ENGINE_MODULES:
+        h.update(f"{name}\0".encode())
+        h.update((here / f"{name}.py").read_bytes())
+    return h.hexdigest()[:8]
+
+
 def default_calibration() -> str | None:
     """The confidence map fitted by ``unspin calibrate`` (``make setup`` builds it)."""
     p = LEXICON_DIR / "built" / "calibration.json"
@@ -172,11 +189,11 @@ class Repairer:
             if self._default_build():
                 self.unfitted_map = c.calibration
         elif c.calibration:
-            from .calibrate import load_map
+            from .calibrate import load_map, map_digest
 
             try:
                 cal = load_map(c.calibration)
-                cal_tag = hashlib.sha256(Path(c.calibration).read_bytes()).hexdigest()[:8]
+                cal_tag = map_digest(c.calibration)
             except (OSError, ValueError, KeyError) as e:
                 raise LexiconError(
                     f"{c.calibration}: unusable calibration map ({e}); rebuild it with "
@@ -202,7 +219,7 @@ class Repairer:
         weights = Weights(bias, c.spin_prior, c.beam, min_conf, channel=channel, share=share)
         self.decoder = Decoder(self.lm, self.lexicon, weights, cal, off, self.news)
         self.signature = (
-            f"unspin:{__version__}|lm:{self.lm.hash}|news:{self.news_tag}"
+            f"unspin:{__version__}|code:{code_digest()}|lm:{self.lm.hash}|news:{self.news_tag}"
             f"|lex:{self.lexicon.digest()}{off_tag}"
             f"|cal:{cal_tag}"
             f"|bias:{bias:g}|channel:{channel:g}|share:{share:g}|beam:{c.beam}"

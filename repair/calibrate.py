@@ -536,6 +536,16 @@ def load_map(path: Path | str) -> Map:
     raise ValueError(f"{path}: unknown calibration method {d['method']!r}")
 
 
+def map_digest(path: Path | str) -> str:
+    """The first 8 hex digits of the sha256 of a map's content (``cal:`` in the signature):
+    its JSON without the name of the model file beside it (whose bytes the JSON holds as
+    ``model_sha256``), so the same map saved under another name has the same digest."""
+    d = json.loads(Path(path).read_text(encoding="utf-8"))
+    d.pop("model", None)
+    body = json.dumps(d, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:8]
+
+
 def save_map(fit: Map, path: Path | str, meta: dict[str, Any]) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -695,7 +705,8 @@ def reports_at(
                 rep.pairs.append(
                     replace(score_pair(d.text, final.fixed, d.orig, d.name), spin=res.spin_score)
                 )
-                rep.rules.update(rule_outcomes(final, d.orig))
+                # right as precision counts it: the new words line up with the original there
+                rep.rules.update((o.rule, o.right) for o in outcomes(final, d.orig))
         reports.append(rep)
     return reports
 

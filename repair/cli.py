@@ -563,7 +563,9 @@ def eval_(
         bool, typer.Option(help="Leave-one-article-out: re-learn the pairs table without each pair")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    by_rule: Annotated[bool, typer.Option("--by-rule", help="Per-rule fired/right counts")] = False,
+    by_rule: Annotated[bool, typer.Option(
+        "--by-rule", help="Per-rule counts: fired, and right (its words line up with the "
+        "original there, as precision counts)")] = False,
     per_article: Annotated[
         bool, typer.Option("--per-article", help="With --json: every pair's own figures")
     ] = False,
@@ -662,8 +664,11 @@ def eval_(
 def _check_dev(dev: Path) -> None:
     """A dev folder laid out like ../shared/dev, with pairs in it; one note per spun text
     whose original is missing (it is left out)."""
-    from .learn import pair_files
+    from .learn import lone_originals, pair_files
 
+    if not dev.is_dir():
+        raise Fail(f"{dev}: " + ("is a file; pass" if dev.exists() else "no such folder; pass")
+                   + " a folder laid out like ../shared/dev")
     if not (dev / "pairs").is_dir():
         raise Fail(f"{dev}: no pairs/ folder; pass a folder laid out like ../shared/dev")
     files = pair_files(dev / "pairs")  # named, not read: the command reads them once
@@ -672,6 +677,8 @@ def _check_dev(dev: Path) -> None:
     for _, spun, orig in files:
         if orig is None:
             err.print(f"unspin: note: {spun} has no .orig.txt beside it; left out", markup=False)
+    for lone in lone_originals(dev / "pairs"):
+        err.print(f"unspin: note: {lone} has no .spun.txt beside it; left out", markup=False)
     if not any((dev / "clean").glob("*.txt")):
         err.print(f"unspin: note: {dev}: no clean/*.txt texts: changes to clean text (and the "
                   "spin score's AUC) are not measured", markup=False)
@@ -864,7 +871,7 @@ def learn_pairs(
     output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
 ) -> None:
     """Mine substitutions from spun/original pairs into a phrase table."""
-    from .learn import mine_pairs, read_pairs, unpaired_spun, write_table
+    from .learn import lone_originals, mine_pairs, read_pairs, unpaired_spun, write_table
     from .lexicon import PAIRS_SOURCE
 
     if not directory.is_dir():
@@ -877,6 +884,8 @@ def learn_pairs(
         raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found")
     for f in unpaired_spun(directory):
         err.print(f"unspin: note: {f} has no .orig.txt beside it; left out", markup=False)
+    for f in lone_originals(directory):
+        err.print(f"unspin: note: {f} has no .spun.txt beside it; left out", markup=False)
     n = write_table(mine_pairs(pairs), output, PAIRS_SOURCE)
     err.print(f"{output}: {n} rows from {len(pairs)} pairs")
 

@@ -66,14 +66,22 @@ def score_pair(spun: str, output: str, orig: str, name: str = "") -> PairScore:
 @dataclass(frozen=True, slots=True)
 class CleanScore:
     name: str
-    words: int  # tokens (words and punctuation marks)
-    changes: int
+    words: int  # word tokens (punctuation marks not counted): the per-1,000 denominator
+    changes: int  # tokens changed (words and punctuation marks)
     spin: float = 0.0
+    tokens: int = 0  # all tokens, words and punctuation marks
 
 
 def score_clean(clean: str, output: str, name: str = "") -> CleanScore:
+    """Tokens changed on a clean text, and its words: the conventions count changes per
+    1,000 words (a token that starts with a letter or digit), not per 1,000 tokens.
+
+    >>> score_clean("It rose, he said.", "It rose, he stated.")
+    CleanScore(name='', words=4, changes=1, spin=0.0, tokens=6)
+    """
     c, o = words(clean), words(output)
-    return CleanScore(name, len(c), Levenshtein.distance(c, o))
+    n = sum(1 for w in c if w[:1].isalnum())
+    return CleanScore(name, n, Levenshtein.distance(c, o), tokens=len(c))
 
 
 @dataclass
@@ -104,7 +112,8 @@ class Report:
             "recovery": round(self.recovery, 4),
             "precision": round(self.precision, 4),
             "clean_docs": len(self.clean),
-            "clean_tokens": sum(c.words for c in self.clean),
+            "clean_words": sum(c.words for c in self.clean),
+            "clean_tokens": sum(c.tokens for c in self.clean),
             "clean_changes_per_1000": round(self.clean_per_1000, 3),
             "spin_auc": round(self.spin_auc, 4),
         }
@@ -113,7 +122,7 @@ class Report:
         self, resamples: int = 1000, level: float = 0.95, seed: int = 0
     ) -> dict[str, tuple[float, float]]:
         """Percentile bootstrap intervals of recovery, precision and clean changes per 1,000
-        tokens, resampling whole articles (pairs for the first two, clean texts for the
+        words, resampling whole articles (pairs for the first two, clean texts for the
         third) ``resamples`` times with a fixed ``seed``: how far the figures could move on
         another set of articles of the same kind (scipy.stats.bootstrap).
 

@@ -73,6 +73,22 @@ def unpaired_spun(directory: Path | str) -> list[Path]:
     return [sp for _, sp, op in pair_files(directory) if op is None]
 
 
+def lone_originals(directory: Path | str) -> list[Path]:
+    """The ``NNN.orig.txt`` files in ``directory`` with no ``NNN.spun.txt`` (sorted): no
+    pair holds them, so a caller can warn.
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for f in ("001.spun.txt", "001.orig.txt", "002.orig.txt"):
+    ...     _ = (d / f).write_text("x", encoding="utf-8")
+    >>> [p.name for p in lone_originals(d)]
+    ['002.orig.txt']
+    """
+    d = Path(directory)
+    return [op for op in sorted(d.glob("*.orig.txt"))
+            if not (d / (op.name[: -len(".orig.txt")] + ".spun.txt")).exists()]
+
+
 def paragraphs(text: str) -> list[str]:
     return [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
 

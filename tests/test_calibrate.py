@@ -12,6 +12,7 @@ from repair.calibrate import (
     calibrate,
     ece,
     load_map,
+    map_digest,
     outcomes,
     pav,
     platt,
@@ -108,6 +109,13 @@ def test_rescorer_learns_round_trips_and_refuses_a_stale_model(tmp_path) -> None
     assert lo < 0.35 < 0.85 < hi  # learnt the margin
     p = tmp_path / "map.json"
     save_map(fit, p, {"signature": "x"})
+    # The map's digest is its content's: saved under another name (which the JSON records
+    # for its model file) it is the same; fitted on another signature it is not (QA).
+    (tmp_path / "other").mkdir()
+    save_map(fit, tmp_path / "other" / "renamed.json", {"signature": "x"})
+    assert map_digest(p) == map_digest(tmp_path / "other" / "renamed.json")
+    save_map(fit, tmp_path / "other" / "y.json", {"signature": "y"})
+    assert map_digest(p) != map_digest(tmp_path / "other" / "y.json")
     back = load_map(p)
     feats = [o.features for o in data[:50]]
     assert back.scores([0.0] * 50, feats) == fit.scores([0.0] * 50, feats)

@@ -334,3 +334,30 @@ def test_a_repairer_with_its_own_table_pickles_with_it(tiny_lm, tiny_lexicon) ->
     assert empty.fix("The navy said so .") == "The navy said so ."
     plain = pickle.loads(pickle.dumps(base))
     assert plain.signature == base.signature and len(pickle.dumps(base)) < 1000  # by path
+
+
+def test_the_signature_names_the_code(tiny_lm, tiny_lexicon, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two builds of one version that repair a text differently had one signature (QA): the
+    engine modules' source is hashed into it."""
+    import shutil
+
+    import repair
+
+    r = Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),)))
+    assert f"|code:{repair.code_digest()}|" in r.signature
+    here = Path(repair.__file__).parent
+    copy = tmp_path / "repair"
+    shutil.copytree(here, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(repair, "__file__", str(copy / "__init__.py"))
+    repair.code_digest.cache_clear()
+    try:
+        assert repair.code_digest() == r.signature.split("|code:")[1][:8]  # the same source
+        (copy / "decode.py").write_text((here / "decode.py").read_text() + "\n# changed\n")
+        repair.code_digest.cache_clear()
+        assert repair.code_digest() != r.signature.split("|code:")[1][:8]
+        (copy / "cli.py").write_text("# not the engine\n")  # a front end's change is not
+        (copy / "decode.py").write_text((here / "decode.py").read_text())
+        repair.code_digest.cache_clear()
+        assert repair.code_digest() == r.signature.split("|code:")[1][:8]
+    finally:
+        repair.code_digest.cache_clear()

@@ -8,7 +8,7 @@ import pytest
 from clihelp import run_main
 
 from repair.io import InputError
-from repair.learn import mine_tortured, read_pairs, unpaired_spun
+from repair.learn import lone_originals, mine_tortured, read_pairs, unpaired_spun
 from repair.lexicon import LexiconError, Row, check, read_rows
 from repair.score import evaluate_scores
 
@@ -65,6 +65,24 @@ def test_unpaired_spun_lists_what_read_pairs_skips(tmp_path: Path) -> None:
     assert [p.name for p in read_pairs(tmp_path)] == ["001"]
     assert [p.name for p in unpaired_spun(tmp_path)] == ["002.spun.txt", "003.spun.txt"]
     assert unpaired_spun(tmp_path / "missing") == []
+    assert [p.name for p in lone_originals(tmp_path)] == ["004.orig.txt"]
+
+
+def test_eval_and_learn_name_an_original_without_its_spun_text(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An NNN.orig.txt whose spun text is missing (misnamed) was left out without a word."""
+    from clihelp import run_main
+
+    pairs = tmp_path / "dev" / "pairs"
+    pairs.mkdir(parents=True)
+    _pair(pairs, "001", b"The navy said so .\n", b"The navy said so .\n")
+    (pairs / "002.orig.txt").write_bytes(b"The army said so .\n")
+    code, _, err = run_main(["learn", "pairs", str(pairs), "-o", str(tmp_path / "t.tsv")],
+                            monkeypatch, capsys)
+    assert code == 0 and "002.orig.txt has no .spun.txt beside it; left out" in err
+    code, _, err = run_main(["eval", str(tmp_path / "nowhere")], monkeypatch, capsys)
+    assert code == 2 and "nowhere: no such folder" in err
 
 
 HEADER = "spun\toriginal\tsource\tcount\ttotal\tnote\tseen\n"
