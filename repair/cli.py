@@ -75,6 +75,13 @@ class Fail(Exception):
 LmOpt = Annotated[
     str | None, typer.Option("--lm", help="KenLM model (default: $UNSPIN_LM, then lm/build)")
 ]
+MapOpt = Annotated[
+    str | None,
+    typer.Option("--map", envvar="UNSPIN_MAP", show_envvar=False,
+                 help="Confidence map (unspin calibrate -o MAP) to use instead of the "
+                 "default, e.g. one fitted for your tables; none: no map "
+                 "(default: $UNSPIN_MAP, then the built one)"),
+]
 LexOpt = Annotated[
     list[str] | None,
     typer.Option("--lexicon", "-l", help="Phrase table(s) to use instead of the defaults"),
@@ -199,12 +206,20 @@ def make_config(
     min_confidence: float | None = None,
     bias: float | None = None,
     passes: int = 1,
+    map_path: str | None = None,
 ) -> Config:
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise Fail("--min-confidence must be between 0 and 1")
     if bias is not None and not math.isfinite(bias):
         raise Fail("--bias must be a finite number (log10 cost per replacement)")
     c = Config(lm=lm, min_confidence=min_confidence, passes=passes)
+    if map_path is not None:
+        if map_path.lower() == "none":
+            c = replace(c, calibration=None)
+        elif not Path(map_path).is_file():
+            raise Fail(f"--map {map_path}: no such file (a map that unspin calibrate -o wrote)")
+        else:
+            c = replace(c, calibration=map_path)
     if lexicon:
         c = replace(c, lexicons=tuple(lexicon))
     return c if bias is None else replace(c, bias=bias)
@@ -345,6 +360,7 @@ def fix(
     backup_suffix: BackupOpt = ".orig",
     lm: LmOpt = None,
     lexicon: LexOpt = None,
+    map_path: MapOpt = None,
     min_confidence: ConfOpt = None,
     bias: BiasOpt = None,
     passes: PassesOpt = 1,
@@ -369,14 +385,14 @@ def fix(
     if jsonl or Path(path).is_dir():
         if in_place:
             raise Fail("--in-place works on one file; for a folder or JSONL pass -o")
-        config = make_config(lm, lexicon, min_confidence, bias, passes)
+        config = make_config(lm, lexicon, min_confidence, bias, passes, map_path)
         _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
                resume, errors, group=group, max_parts=max_parts)
         return
     check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     text = read_input(path, errors)
     _refuse_records(path, text)
-    config = make_config(lm, lexicon, min_confidence, bias, passes)
+    config = make_config(lm, lexicon, min_confidence, bias, passes, map_path)
     result = load(config, repairs=True).fix_and_explain(text)
     written = write_text(path, output, in_place, backup_suffix, result.fixed, errors,
                          changed=bool(result.edits))
@@ -410,6 +426,7 @@ def diff(
     ] = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
+    map_path: MapOpt = None,
     min_confidence: ConfOpt = None,
     bias: BiasOpt = None,
     passes: PassesOpt = 1,
@@ -423,7 +440,7 @@ def diff(
     from . import render
 
     _check_errors(errors)
-    config = make_config(lm, lexicon, min_confidence, bias, passes)
+    config = make_config(lm, lexicon, min_confidence, bias, passes, map_path)
     if Path(path).is_dir():
         if format is not Format.html or not output:
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
@@ -532,9 +549,10 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
+    map_path: MapOpt = None,
 ) -> None:
     """Version, signature, model paths and phrase tables."""
-    r = load(make_config(lm, lexicon))
+    r = load(make_config(lm, lexicon, map_path=map_path))
     d = {
         "version": __version__,
         "signature": r.signature,
@@ -1008,6 +1026,7 @@ def score(
     jobs: JobsOpt = 1,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
+    map_path: MapOpt = None,
     errors: ErrOpt = "strict",
     group: ScoreGroupOpt = None,
     max_parts: MaxPartsOpt = None,
@@ -1025,7 +1044,7 @@ def score(
     _check_group(group, field, jsonl, max_parts=max_parts)
     if paths.count("-") > 1:
         raise Fail("- (standard input) is given more than once; it can be read only once")
-    config = make_config(lm, lexicon)
+    config = make_config(lm, lexicon, map_path=map_path)
     top: float | None = None  # the highest score; None while no document is scored
     if jsonl:
         if output and len(paths) > 1:
@@ -1212,6 +1231,7 @@ def review(
     ] = False,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
+    map_path: MapOpt = None,
     min_confidence: ConfOpt = None,
     bias: BiasOpt = None,
     passes: PassesOpt = 1,
@@ -1276,7 +1296,8 @@ def review(
     if not interactive_terminal():
         raise Fail("review needs a terminal for its keys (stdin) and screen (stderr); without "
                    "one, review with 'unspin diff -f json' and 'unspin apply'")
-    repairer = load(make_config(lm, lexicon, min_confidence, bias, passes), repairs=True)
+    repairer = load(make_config(lm, lexicon, min_confidence, bias, passes, map_path),
+                    repairs=True)
     n = len(todo)
     done_files = written = skipped = 0
     for i, (path, dest) in enumerate(zip(todo, dests, strict=True)):
@@ -1347,11 +1368,12 @@ def bench(
     ] = 1,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
+    map_path: MapOpt = None,
 ) -> None:
     """Words per second, load time, ratio to one plain KenLM pass, peak RSS, scaling."""
     from . import bench as b
 
-    config = make_config(lm, lexicon)
+    config = make_config(lm, lexicon, map_path=map_path)
     if plot is not None:  # before minutes of timing, not after
         check_new_output(plot, paths or [], option="--plot")
         if Path(plot).suffix.lower() not in b.PLOT_FORMATS:

@@ -1154,3 +1154,28 @@ def test_config_takes_numpy_numbers_as_pythons_own() -> None:
         Config(lm=None, beam=np.float64(6))
     with pytest.raises(ValueError, match="min_confidence must be between 0 and 1"):
         Config(lm=None, min_confidence=np.float64(1.5))
+
+
+def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A map fitted for one's own table (unspin calibrate -o MAP) could be used only from
+    Python (QA): --map, or $UNSPIN_MAP, names it; none switches the map off."""
+    import json
+
+    from repair.calibrate import Isotonic, map_digest, save_map
+
+    path = tmp_path / "mine.json"
+    save_map(Isotonic((0.0, 1.0), (0.2, 0.9)), path, {"signature": "x"})
+
+    def sig(*args: str) -> str:
+        code, out, err = cli("info", "--json", *args)
+        assert code == 0, err
+        return str(json.loads(out)["signature"])
+
+    assert "|cal:none|" in sig()  # the tiny model's own tables: no map applies
+    assert f"|cal:{map_digest(path)}|" in sig("--map", str(path))
+    monkeypatch.setenv("UNSPIN_MAP", str(path))
+    assert f"|cal:{map_digest(path)}|" in sig()
+    assert "|cal:none|" in sig("--map", "none")
+    monkeypatch.delenv("UNSPIN_MAP")
+    code, _, err = cli("fix", "--map", str(tmp_path / "nope.json"), stdin=b"x\n")
+    assert code == 2 and "--map" in one_line(err) and "no such file" in err
