@@ -62,8 +62,35 @@ def code_digest() -> str:
     h = hashlib.sha256()
     for name in ENGINE_MODULES:
         h.update(f"{name}\0".encode())
-        h.update((here / f"{name}.py").read_bytes())
+        h.update(_module_bytes(here, name))
     return h.hexdigest()[:8]
+
+
+def _module_bytes(here: Path, name: str) -> bytes:
+    """A module's source as stored; from its loader where it is not a file beside this one
+    (a zip import), and its compiled code where the source is gone (a sourceless install)."""
+    try:
+        return (here / f"{name}.py").read_bytes()
+    except OSError:
+        pass
+    import importlib.util
+    import marshal
+
+    module = __name__ if name == "__init__" else f"{__name__}.{name}"
+    spec = importlib.util.find_spec(module)
+    loader: Any = spec.loader if spec is not None else None
+    source = loader.get_source(module) if loader is not None else None
+    if source is not None:
+        return str(source).encode("utf-8")
+    code = loader.get_code(module) if loader is not None else None
+    return marshal.dumps(code) if code is not None else b"?"
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def default_calibration() -> str | None:
@@ -259,7 +286,8 @@ class Repairer:
         since its confidences would mean nothing there. A map named explicitly in the config
         is always used.
         """
-        if path != default_calibration():
+        default = default_calibration()
+        if default is None or not (path == default or _same_file(path, default)):
             return True
         import json
 

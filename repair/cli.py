@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.console import Console
 
-from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__
+from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__, default_calibration
 from .decode import settings_for
 from .edits import EditMismatch
 from .io import (
@@ -217,9 +217,15 @@ def make_config(
         if map_path.lower() == "none":
             c = replace(c, calibration=None)
         elif not Path(map_path).is_file():
-            raise Fail(f"--map {map_path}: no such file (a map that unspin calibrate -o wrote)")
+            raise Fail(f"--map (or $UNSPIN_MAP) {map_path}: no such file (a map that unspin "
+                       "calibrate -o wrote)")
         else:
             c = replace(c, calibration=map_path)
+            built = default_calibration()
+            if (lexicon or lm) and built and same_file(map_path, built):
+                err.print("unspin: note: --map names the built map, which applies only to the "
+                          "models and tables it was fitted for; fit one for yours with unspin "
+                          "calibrate DEV -l TABLE -o MAP", markup=False)
     if lexicon:
         c = replace(c, lexicons=tuple(lexicon))
     return c if bias is None else replace(c, bias=bias)

@@ -23,7 +23,7 @@ from .io import read_input
 from .learn import MinedRow, PairCounts, aggregate
 from .lexicon import PAIRS_SOURCE, Lexicon, Row, read_rows
 from .score import roc_auc
-from .text import words
+from .text import count_words, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,7 @@ def score_clean(clean: str, output: str, name: str = "") -> CleanScore:
     CleanScore(name='', words=4, changes=1, spin=0.0, tokens=6)
     """
     c, o = words(clean), words(output)
-    n = sum(1 for w in c if w[:1].isalnum())
-    return CleanScore(name, n, Levenshtein.distance(c, o), tokens=len(c))
+    return CleanScore(name, count_words(clean), Levenshtein.distance(c, o), tokens=len(c))
 
 
 @dataclass

@@ -14,10 +14,12 @@ b'caf\\xe9'
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -111,13 +113,9 @@ def read_input(path: str, errors: str = "strict", option: bool = True) -> str:
     ``option``: whether a message about text that is not UTF-8 may advise ``--errors``."""
     if path == "-":
         return decode(sys.stdin.buffer.read(), "<stdin>", errors, option)
-    if "\0" in path:
-        raise InputError(f"{path!r}: a file name cannot hold a NUL character")
-    p = Path(path)
-    if p.is_dir():
-        raise InputError(f"{path}: is a directory; pass a file")
+    check_readable(path)
     try:
-        data = p.read_bytes()
+        data = Path(path).read_bytes()
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
     return decode(data, path, errors, option)
@@ -130,13 +128,15 @@ def check_readable(path: str) -> None:
         return
     if "\0" in path:
         raise InputError(f"{path!r}: a file name cannot hold a NUL character")
-    if Path(path).is_dir():
-        raise InputError(f"{path}: is a directory; pass a file")
     try:
-        with open(path, "rb"):
-            pass
+        st = os.stat(path)
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory; pass a file")
+    # Not opened: opening a named pipe would take its writer's one go at it.
+    if stat.S_ISREG(st.st_mode) and not os.access(path, os.R_OK):
+        raise InputError(f"{path}: cannot read ({os.strerror(errno.EACCES)})")
 
 
 def encode(text: str, errors: str = "strict") -> bytes:

@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .io import write_atomic
-from .text import tokenize, words
+from .text import tokenize
 
 HEADER = ("spun", "original", "source", "count", "total", "note", "seen")
 PAIRS_SOURCE = "mined-from-pairs"  # the source column of rows learned from pairs
@@ -239,7 +239,7 @@ def _entry(r: Row) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """A row's index key and original words, or ``None`` when an index cannot hold it
     (no spun words, longer than :data:`MAX_SPAN`, or a spin of itself)."""
     k = key(r.spun)
-    orig = tuple(words(r.original))
+    orig = tuple(t.norm for t in tokenize(r.original))  # as key() and the decoder tokenize
     if not k or len(k) > MAX_SPAN or tuple(w.lower() for w in orig) == k:
         return None
     return k, orig

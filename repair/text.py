@@ -214,10 +214,14 @@ def _ends_sentence(text: str, prev: Token | None, tok: Token, nxt: Token, length
         and prev.norm in _SENT_END
         and prev.end == tok.start  # a quote after a space opens the next sentence
     ):
-        if nxt.start == tok.end and nxt.norm in _CLOSERS:
-            return length >= MAX_SENTENCE  # the sentence ends after its closing quote
+        if nxt.start == tok.end:  # a closing quote, or no space: "3.Six", "power...If"
+            return length >= MAX_SENTENCE
+        # As in training: a space, then an ASCII capital or digit, or an opening quote or
+        # bracket right before one.
         first = nxt.norm[:1]
-        if first.isupper() or first.isdigit() or nxt.norm in _OPENERS:
+        if nxt.norm in _OPENERS:
+            first = text[nxt.end : nxt.end + 1]
+        if first.isascii() and (first.isupper() or first.isdigit()):
             return True
     return length >= MAX_SENTENCE
 

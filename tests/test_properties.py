@@ -259,6 +259,11 @@ def _lm_tokenizer():  # type: ignore[no-untyped-def]
         ('He said: "Go." Then he left.', ['He said : " Go . "', "Then he left ."]),
         ('"Why?" he asked. (Then left.) Next', ['" Why ? " he asked .', "( Then left . )", "Next"]),
         ("It rose 5%. Shares fell.", ["It rose 5 % .", "Shares fell ."]),
+        # A bracket or quote opens a sentence only before a capital or digit; no space, no
+        # break; only ASCII capitals, as the training splitter reads them.
+        ("It was normal. (https://x.org) Then", ["It was normal . ( https : / / x.org ) Then"]),
+        ("Power...If so. \u00c9mile came. 3 left.", ["Power . . . If so . \u00c9mile came .",
+                                                      "3 left ."]),
     ],
 )
 def test_sentences_end_where_the_models_training_ends_them(text: str, expected: list[str]) -> None:
@@ -272,6 +277,7 @@ def test_abbreviations_are_the_training_tokenizers() -> None:
     from repair import text as text_mod
 
     assert text_mod._ABBREV == _lm_tokenizer()._ABBREV
+    assert text_mod._INITIALS.pattern == _lm_tokenizer()._INITIALS_RE.pattern
 
 
 @settings(max_examples=300, deadline=None)

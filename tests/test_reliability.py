@@ -1179,3 +1179,42 @@ def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, mo
     monkeypatch.delenv("UNSPIN_MAP")
     code, _, err = cli("fix", "--map", str(tmp_path / "nope.json"), stdin=b"x\n")
     assert code == 2 and "--map" in one_line(err) and "no such file" in err
+
+
+def test_score_reads_a_named_pipe_once(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Checking every file before the first score must not open a pipe: that took its
+    writer's one go at it and the real read then waited forever (review)."""
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as f:
+            f.write(SPUN.encode())
+
+    t = threading.Thread(target=write, daemon=True)
+    t.start()
+    code, out, err = cli("score", str(fifo))
+    t.join(timeout=5)
+    assert code == 0 and out.decode().endswith(f"\t{fifo}\n"), err
+
+
+def test_the_code_digest_holds_without_source_files(tmp_path: Path) -> None:
+    """From a zip, or with compiled files only, the engine's sources are not files beside
+    the package: the digest comes from the loader (it raised, and no Repairer could load)."""
+    import subprocess
+    import zipfile
+
+    import repair
+
+    here = Path(repair.__file__).parent
+    zipped = tmp_path / "repair.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        for f in here.glob("*.py"):
+            z.write(f, f"repair/{f.name}")
+    probe = "import repair; print(repair.code_digest(), repair.__file__)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(zipped)}, cwd=tmp_path, check=True)
+    digest, where = out.stdout.split()
+    assert "repair.zip" in where and digest == repair.code_digest()
