@@ -334,7 +334,8 @@ def _check_batch_options(path: str, jsonl: bool, field: str, edits_field: str | 
                        "folder with -o OUTDIR (a text file is one document)")
 
 
-def _refuse_records(path: str, text: str) -> None:
+def _refuse_records(path: str, text: str, why: str = "repair their text field (as prose "
+                    "every field, ids too, would be rewritten)") -> None:
     """A text whose first line is a JSON object is JSON Lines given without --jsonl: repaired
     as prose, its ids and every other field would be rewritten too."""
     first = text.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
@@ -346,8 +347,7 @@ def _refuse_records(path: str, text: str) -> None:
         return
     if isinstance(record, dict):
         name = "standard input" if path == "-" else path
-        raise Fail(f"{name}: holds JSON Lines records; pass --jsonl to repair their text field "
-                   "(as prose every field, ids too, would be rewritten)")
+        raise Fail(f"{name}: holds JSON Lines records; pass --jsonl to {why}")
 
 
 def _check_errors(errors: str) -> None:
@@ -1048,6 +1048,11 @@ def score(
         raise Fail("--json writes one object per document; with --jsonl the score goes into "
                    "each record (--score-field)")
     _check_group(group, field, jsonl, max_parts=max_parts)
+    if not jsonl:
+        for opt, given in (("--field", field != "text"),
+                           ("--score-field", score_field != "spin_score")):
+            if given:
+                raise Fail(f"{opt} names a field of JSON Lines records; pass --jsonl")
     if paths.count("-") > 1:
         raise Fail("- (standard input) is given more than once; it can be read only once")
     config = make_config(lm, lexicon, map_path=map_path)
@@ -1080,6 +1085,8 @@ def score(
                 bad += 1
                 err.print(f"unspin: note: {e}; skipped", markup=False)
                 continue
+            _refuse_records(p, text, "score each record's text field (as prose the whole "
+                            "records, keys and ids too, would be scored)")
             n = count_words(text)
             res = r.fix_and_explain(text)
             s = spin_score(res, n)

@@ -1218,3 +1218,15 @@ def test_the_code_digest_holds_without_source_files(tmp_path: Path) -> None:
                          env={**os.environ, "PYTHONPATH": str(zipped)}, cwd=tmp_path, check=True)
     digest, where = out.stdout.split()
     assert "repair.zip" in where and digest == repair.code_digest()
+
+
+def test_score_refuses_record_options_and_records_without_jsonl(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """--field and --score-field were ignored, and a JSONL file scored as prose (review)."""
+    src = tmp_path / "a.txt"
+    src.write_text(SPUN)
+    for args, why in ((("--field", "body"), "--field names a field of JSON Lines records"),
+                      (("--score-field", "s"), "--score-field names a field of JSON Lines")):
+        code, out, err = cli("score", str(src), *args)
+        assert code == 2 and out == b"" and why in one_line(err)
+    code, out, err = cli("score", "-", stdin=b'{"text": "The navy said ."}\n')
+    assert code == 2 and "holds JSON Lines records; pass --jsonl to score" in one_line(err)
