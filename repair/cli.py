@@ -323,15 +323,21 @@ def _check_batch_options(path: str, jsonl: bool, field: str, edits_field: str | 
     of many documents (skipping, workers, resuming) on one text file."""
     if jsonl:
         return
-    for opt, given in (("--field", field != "text"), ("--edits-field", edits_field is not None)):
-        if given:
-            raise Fail(f"{opt} names a field of JSON Lines records; pass --jsonl")
+    _check_record_fields((("--field", field != "text"),
+                          ("--edits-field", edits_field is not None)))
     if Path(path).is_dir():
         return
     for opt, given in (("--skip-bad", skip_bad), ("-j", jobs > 1), ("--resume", resume)):
         if given:
             raise Fail(f"{opt} works on many documents: pass --jsonl for JSON Lines, or a "
                        "folder with -o OUTDIR (a text file is one document)")
+
+
+def _check_record_fields(given: Iterable[tuple[str, bool]]) -> None:
+    """Refuse, without --jsonl, the options that name a field of JSON Lines records."""
+    for opt, named in given:
+        if named:
+            raise Fail(f"{opt} names a field of JSON Lines records; pass --jsonl")
 
 
 def _refuse_records(path: str, text: str, why: str = "repair their text field (as prose "
@@ -1049,10 +1055,8 @@ def score(
                    "each record (--score-field)")
     _check_group(group, field, jsonl, max_parts=max_parts)
     if not jsonl:
-        for opt, given in (("--field", field != "text"),
-                           ("--score-field", score_field != "spin_score")):
-            if given:
-                raise Fail(f"{opt} names a field of JSON Lines records; pass --jsonl")
+        _check_record_fields((("--field", field != "text"),
+                              ("--score-field", score_field != "spin_score")))
     if paths.count("-") > 1:
         raise Fail("- (standard input) is given more than once; it can be read only once")
     config = make_config(lm, lexicon, map_path=map_path)
