@@ -20,6 +20,7 @@ from typing import Any
 
 from .decode import Settings, settings_for
 from .edits import PART_SEP, Edit, EditMismatch, Result, apply, compose, is_number, split
+from .io import same_file
 from .lexicon import Lexicon, LexiconError
 from .lm import LanguageModel, ModelError, default_news, news_model
 
@@ -84,13 +85,6 @@ def _module_bytes(here: Path, name: str) -> bytes:
         return str(source).encode("utf-8")
     code = loader.get_code(module) if loader is not None else None
     return marshal.dumps(code) if code is not None else b"?"
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except (OSError, ValueError):
-        return False
 
 
 def default_calibration() -> str | None:
@@ -287,7 +281,7 @@ class Repairer:
         is always used.
         """
         default = default_calibration()
-        if default is None or not (path == default or _same_file(path, default)):
+        if default is None or not (path == default or same_file(path, default)):
             return True
         import json
 
