@@ -87,10 +87,20 @@ def _module_bytes(here: Path, name: str) -> bytes:
     return marshal.dumps(code) if code is not None else b"?"
 
 
-def default_calibration() -> str | None:
-    """The confidence map fitted by ``unspin calibrate`` (``make setup`` builds it)."""
+def built_calibration() -> str | None:
+    """The confidence map that ``make setup`` fits (``unspin calibrate``), when it is there."""
     p = LEXICON_DIR / "built" / "calibration.json"
     return str(p) if p.is_file() else None
+
+
+def default_calibration() -> str | None:
+    """The confidence map: ``$UNSPIN_MAP`` when set (``none``: no map), else the built one.
+    The CLI's ``--map`` reads the same variable, so a library caller, a worker process and
+    the command line resolve the same map."""
+    env = os.environ.get("UNSPIN_MAP")
+    if env:
+        return None if env.lower() == "none" else env
+    return built_calibration()
 
 
 DISABLED_NAME = "disabled.tsv"
@@ -216,9 +226,12 @@ class Repairer:
                 cal = load_map(c.calibration)
                 cal_tag = map_digest(c.calibration)
             except (OSError, ValueError, KeyError) as e:
+                built = built_calibration()
+                advice = ("rebuild it with 'make calibrate' or delete it"
+                          if built is not None and same_file(c.calibration, built)
+                          else "fit one with 'unspin calibrate DEV -o MAP'")
                 raise LexiconError(
-                    f"{c.calibration}: unusable calibration map ({e}); rebuild it with "
-                    "'make calibrate' or delete it"
+                    f"{c.calibration}: unusable calibration map ({e}); {advice}"
                 ) from None
         if c.min_confidence is not None:
             min_conf = c.min_confidence
@@ -280,7 +293,7 @@ class Repairer:
         since its confidences would mean nothing there. A map named explicitly in the config
         is always used.
         """
-        default = default_calibration()
+        default = built_calibration()
         if default is None or not (path == default or same_file(path, default)):
             return True
         import json

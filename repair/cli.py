@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.console import Console
 
-from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__, default_calibration
+from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__, built_calibration
 from .decode import settings_for
 from .edits import EditMismatch
 from .io import (
@@ -221,7 +221,7 @@ def make_config(
                        "calibrate -o wrote)")
         else:
             c = replace(c, calibration=map_path)
-            built = default_calibration()
+            built = built_calibration()
             if (lexicon or lm) and built and same_file(map_path, built):
                 err.print("unspin: note: --map names the built map, which applies only to the "
                           "models and tables it was fitted for; fit one for yours with unspin "
@@ -1074,9 +1074,9 @@ def score(
             raise Fail("-j runs JSON Lines records in parallel; text files are scored in one "
                        "process (put them in a JSONL file, a record each, and pass --jsonl)")
         check_new_output(None if output == "-" else output, paths)
-        if not skip_bad:  # every file readable before the first score is printed
+        if not skip_bad:  # every file readable and UTF-8 before the first score is printed
             for p in paths:
-                check_readable(p)
+                check_readable(p, errors)
         r = load(config)
         lines: list[str] = []
         bad = 0

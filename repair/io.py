@@ -121,9 +121,11 @@ def read_input(path: str, errors: str = "strict", option: bool = True) -> str:
     return decode(data, path, errors, option)
 
 
-def check_readable(path: str) -> None:
+def check_readable(path: str, errors: str | None = None) -> None:
     """Refuse, as :func:`read_input` would, a file that cannot be read, without reading it:
-    a command that handles files one by one checks them all before the first result."""
+    a command that handles files one by one checks them all before the first result.
+    With ``errors``, a regular file is also read and decoded (and the text dropped), so that
+    one that is not UTF-8 is refused before the first result too."""
     if path == "-":
         return
     if "\0" in path:
@@ -137,6 +139,8 @@ def check_readable(path: str) -> None:
     # Not opened: opening a named pipe would take its writer's one go at it.
     if stat.S_ISREG(st.st_mode) and not os.access(path, os.R_OK):
         raise InputError(f"{path}: cannot read ({os.strerror(errno.EACCES)})")
+    if errors is not None and stat.S_ISREG(st.st_mode):
+        read_input(path, errors)
 
 
 def encode(text: str, errors: str = "strict") -> bytes:

@@ -970,6 +970,13 @@ def test_score_of_text_files_honours_output_and_skip_bad(cli, tmp_path: Path) ->
     code, stdout, err = cli("score", str(a), str(missing), str(a))
     assert code == 2 and "missing.txt: cannot read" in one_line(err)
     assert stdout == b""  # every file is checked before the first score (QA)
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("Le caf\u00e9 a ferm\u00e9.\n".encode("latin-1"))
+    code, stdout, err = cli("score", str(a), str(latin1), str(a))
+    assert code == 2 and "latin1.txt" in one_line(err) and "UTF-8" in err
+    assert stdout == b""  # ... and decoded: text that is not UTF-8 too (QA)
+    code, stdout, _ = cli("score", str(a), str(latin1), "--errors", "replace")
+    assert code == 0 and len(stdout.decode().splitlines()) == 2
     for args, why in (((str(a), "-j", "2"), "-j runs JSON Lines records in parallel"),
                       ((str(a), "-o", str(a)), "is one of the inputs")):
         code, _, err = cli("score", *args)
@@ -1176,7 +1183,21 @@ def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, mo
     monkeypatch.setenv("UNSPIN_MAP", str(path))
     assert f"|cal:{map_digest(path)}|" in sig()
     assert "|cal:none|" in sig("--map", "none")
+    # ... and from Python, a worker process or Spark alike: Config() reads it too
+    from repair import Config, built_calibration
+
+    assert Config(lm=None).calibration == str(path)
+    monkeypatch.setenv("UNSPIN_MAP", "None")
+    assert Config(lm=None).calibration is None and "|cal:none|" in sig()
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    monkeypatch.setenv("UNSPIN_MAP", str(broken))
+    code, _, err = cli("info")
+    # a map of one's own is fitted anew with calibrate; 'make calibrate' is for the built one
+    assert code == 2 and "unusable calibration map" in one_line(err)
+    assert "unspin calibrate" in err and "make calibrate" not in err
     monkeypatch.delenv("UNSPIN_MAP")
+    assert Config(lm=None).calibration == built_calibration()
     code, _, err = cli("fix", "--map", str(tmp_path / "nope.json"), stdin=b"x\n")
     assert code == 2 and "--map" in one_line(err) and "no such file" in err
 
