@@ -463,8 +463,6 @@ def diff(
             check_folders(Path(path), out)
         except BadInput as e:
             raise Fail(str(e)) from None
-        if not out.exists() and not os.access(Path(os.path.realpath(out)).parent, os.W_OK):
-            raise Fail(f"{output}: cannot create the folder there")
         _html_dir(load(config, repairs=True), Path(path), out, errors)
         return
     # The input and output are checked before the models load (seconds), as fix does.
@@ -939,6 +937,13 @@ def _batch(
 
     if jsonl:
         _check_jsonl_target(path, output, field, edits_field, score_field, errors, group)
+    elif output:
+        from .pipeline import check_folders
+
+        try:  # the output folder too is checked before the models load (seconds)
+            check_folders(Path(path), Path(output))
+        except BadInput as e:
+            raise Fail(str(e)) from None
     # Fail early, in one line, on a missing model or a bad table; only the signature is kept
     # (with -j N the workers load their own).
     signature = load(config, repairs=True).signature

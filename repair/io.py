@@ -240,8 +240,8 @@ def _discard(tmp: str | os.PathLike[str]) -> None:
     """Remove a temporary file left by an interrupted write, if it is there."""
     try:
         os.unlink(tmp)
-    except FileNotFoundError:
-        pass
+    except OSError:  # none there (on a read-only file system: EROFS, not ENOENT), or stuck:
+        pass  # the write's own error is the one to report
 
 
 def _fsync_dir(d: Path) -> None:
@@ -297,10 +297,21 @@ def check_output(path: str | None, source: str | None = None, option: str = "-o"
 
 
 def check_output_dir(path: str | os.PathLike[str]) -> None:
-    """Refuse an output folder (``-o OUTDIR``) that is a file: else the first folder made
-    below it fails with a bare "Not a directory", or "File exists", after work was done."""
+    """Refuse an output folder (``-o OUTDIR``) that is a file, or that cannot be written or
+    made (a read-only folder or file system, or a read-only folder it would be made in):
+    else the first write fails after work was done."""
     if os.path.exists(path) and not os.path.isdir(path):
         raise InputError(f"{path}: is a file; -o for a folder names a folder")
+    # The folder, else the nearest folder above it that exists, is where writing begins.
+    here = Path(os.path.realpath(path))
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if not here.is_dir():
+        raise InputError(f"{path}: cannot make the folder: {here} is a file")
+    if not os.access(here, os.W_OK):
+        what = "is not writable" if here == Path(os.path.realpath(path)) else (
+            f"cannot be made: folder {here} is not writable")
+        raise InputError(f"{path}: {what}")
 
 
 def write_output(

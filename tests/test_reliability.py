@@ -680,6 +680,48 @@ def test_a_failed_write_names_the_file_not_its_temporary(cli, tmp_path: Path, mo
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]  # no temporary left
 
 
+def test_a_read_only_output_folder_is_refused_before_any_work(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    """A folder run into a read-only folder (or file system) failed only after the models
+    loaded and the first file was repaired, naming a temporary file (QA): the folder, or the
+    folder it would be made in, is checked first; a failed write names the file asked for."""
+    from repair import cli as cli_mod
+    from repair import io as rio
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(SPUN)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(rio.os, "access", lambda p, mode: (
+        False if Path(p) == ro and mode == os.W_OK else real_access(p, mode)))
+
+    def no_load(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("the models were loaded before the refusal")
+
+    monkeypatch.setattr(cli_mod, "load", no_load)
+    for args, why in (((str(src), "-o", str(ro)), "ro: is not writable"),
+                      ((str(src), "-o", str(ro / "new")), f"cannot be made: folder {ro} is not"),
+                      ((str(src), "-o", str(src / "a.txt" / "x")), "a.txt is a file")):
+        for cmd in (("fix",), ("diff", "-f", "html")):
+            code, _, err = cli(*cmd, *args)
+            assert code == 2 and why in one_line(err), (cmd, err)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a.txt", "in", "ro"]
+    monkeypatch.undo()
+    # When the write itself fails (read-only file system: removing the temporary that was
+    # never made fails too, with EROFS), the error names the file, not the temporary.
+    def erofs(*a, **k):  # type: ignore[no-untyped-def]
+        raise OSError(30, "Read-only file system", str(a[0]))
+
+    with monkeypatch.context() as m, pytest.raises(OSError) as e:
+        m.setattr(rio.os, "open", erofs)
+        m.setattr(rio.os, "unlink", erofs)
+        rio.write_atomic(tmp_path / "out.txt", b"x")
+    assert rio.os_error_line(e.value).endswith("out.txt: Read-only file system")
+
+
 def test_stdout_that_cannot_be_written_is_one_line(tiny_lm: Path, tiny_lexicon: Path,
                                                   tmp_path: Path) -> None:
     f = tmp_path / "in.txt"
