@@ -23,7 +23,9 @@ from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__, built_calib
 from .decode import settings_for
 from .edits import EditMismatch
 from .io import (
+    BACKUP_EXISTS,
     InputError,
+    backup_of,
     check_output,
     check_readable,
     encode,
@@ -166,15 +168,20 @@ def check_target(
     if path == "-":
         raise Fail("--in-place needs a file, not stdin")
     _check_backup_suffix(backup)
-    if backup_free and os.path.lexists(path + backup):
-        raise Fail(f"{path + backup}: exists already (the backup of an earlier run?); move it "
-                   "away or pass another --backup-suffix, so no original is overwritten")
+    if backup_free and os.path.lexists(backup_of(path, backup)):
+        raise Fail(f"{_shown_backup(path, backup)}: {BACKUP_EXISTS}")
     if errors == "replace":
         raise Fail("--in-place with --errors replace would write U+FFFD over the bytes that are "
                    "not UTF-8; pass --errors surrogateescape to keep them as they are")
     folder = Path(os.path.realpath(path)).parent
     if not os.access(folder, os.W_OK):
         raise Fail(f"{path}: cannot rewrite it: folder {folder} is not writable")
+
+
+def _shown_backup(path: str, backup: str) -> str:
+    """The backup of ``path`` as the user would name it: ``path + backup``, unless ``path``
+    is a symbolic link, whose target's backup it is (:func:`repair.io.backup_of`)."""
+    return str(backup_of(path, backup)) if os.path.islink(path) else path + backup
 
 
 def _check_backup_suffix(backup: str) -> None:
@@ -1294,7 +1301,8 @@ def review(
     todo = []
     for p in paths:
         source = render.review_source(p)
-        done = p + backup_suffix if in_place else None if output else render.reviewed_name(p)
+        done = (_shown_backup(p, backup_suffix) if in_place else None if output
+                else render.reviewed_name(p))
         if source is not None and output is None:
             err.print(f"{p}: the review of {source}; skipped", style="dim", markup=False)
         elif done is not None and os.path.lexists(done) and not (again and not in_place):

@@ -175,10 +175,11 @@ def is_input(path: str | os.PathLike[str], source: str | os.PathLike[str] | None
 def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None = None) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
-    With ``backup`` (a suffix), the old file is kept as ``path + backup`` first. An
-    interrupted write leaves the old file and no partial output. A symbolic link is
-    followed, so the file it points to is replaced and the link kept. A new file gets the
-    permissions ``open()`` would give it; a replaced one keeps its own.
+    With ``backup`` (a suffix), the old file is kept as :func:`backup_of` first, never
+    over an earlier backup (:class:`BackupExists`). An interrupted write leaves the old
+    file and no partial output. A symbolic link is followed, so the file it points to is
+    replaced and the link kept. A new file gets the permissions ``open()`` would give it; a
+    replaced one keeps its own.
     """
     p = Path(os.path.realpath(path))
     tmp = p.with_name(_temporary_name(p.name, secrets.token_hex(4)))
@@ -192,8 +193,11 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
         if p.exists():
             shutil.copymode(p, tmp)
             if backup:
-                _backup(p, p.with_name(p.name + backup))
+                _backup(p, backup_of(p, backup))
         os.replace(tmp, p)
+    except BackupExists:
+        _discard(tmp)
+        raise
     except OSError as e:
         _discard(tmp)
         # Name the file the user asked for, not the temporary one.
@@ -223,16 +227,53 @@ def temporary_of(name: str) -> str | None:
     return m.group(1) if m else None
 
 
+class BackupExists(FileExistsError):
+    """The backup an in-place write would keep is there already: an earlier run's original."""
+
+    def __init__(self, bak: Path) -> None:
+        super().__init__(errno.EEXIST, BACKUP_EXISTS, os.fspath(bak))
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
+BACKUP_EXISTS = ("exists already (the backup of an earlier run?); move it away or pass "
+                 "another --backup-suffix, so no original is overwritten")
+
+
+def backup_of(path: str | os.PathLike[str], suffix: str) -> Path:
+    """Where an in-place write of ``path`` keeps the old file: beside the file a symbolic
+    link points to, as :func:`write_atomic` writes that file, not beside the link.
+
+    >>> str(backup_of("/no/such/a.txt", ".orig"))
+    '/no/such/a.txt.orig'
+    """
+    p = Path(os.path.realpath(path))
+    return p.with_name(p.name + suffix)
+
+
 def _backup(p: Path, bak: Path) -> None:
-    tmp = bak.with_name(_temporary_name(bak.name, secrets.token_hex(4)))
+    """Keep ``p`` as ``bak``, which must not exist: a hard link where the file system has
+    them (one atomic step that fails if ``bak`` exists), else a copy made exclusively."""
     try:
-        try:
-            os.link(p, tmp)
-        except OSError:  # no hard links on this file system
-            shutil.copy2(p, tmp)
-        os.replace(tmp, bak)
+        os.link(p, bak)
+        return
+    except FileExistsError:
+        raise BackupExists(bak) from None
+    except OSError:
+        pass  # no hard links on this file system
+    try:
+        fd = os.open(bak, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise BackupExists(bak) from None
+    try:
+        with os.fdopen(fd, "wb") as fh, open(p, "rb") as src:
+            shutil.copyfileobj(src, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        shutil.copystat(p, bak)
     except BaseException:
-        _discard(tmp)
+        _discard(bak)  # made here, so never an earlier backup
         raise
 
 

@@ -495,9 +495,59 @@ def test_write_atomic_backup_and_symlink(tmp_path: Path) -> None:
     io.write_atomic(link, b"v2", backup=".bak")
     assert link.is_symlink() and real.read_bytes() == b"v2"
     assert (tmp_path / "real.txt.bak").read_bytes() == b"v1"
-    io.write_atomic(real, b"v3", backup=".bak")
-    assert (tmp_path / "real.txt.bak").read_bytes() == b"v2" and real.read_bytes() == b"v3"
+    # A backup is never written over, whichever name the file is reached by (QA: through
+    # the link, the check looked for link.txt.bak and the write replaced real.txt.bak).
+    for target in (real, link):
+        with pytest.raises(io.BackupExists, match=r"real.txt.bak: exists already"):
+            io.write_atomic(target, b"v3", backup=".bak")
+        assert (tmp_path / "real.txt.bak").read_bytes() == b"v1" and real.read_bytes() == b"v2"
     assert sorted(q.name for q in tmp_path.iterdir()) == ["link.txt", "real.txt", "real.txt.bak"]
+    assert io.backup_of(link, ".bak") == tmp_path / "real.txt.bak"
+
+
+def test_a_backup_is_kept_by_copy_without_hard_links(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def no_links(*a: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    p = tmp_path / "a.txt"
+    p.write_bytes(b"v1")
+    io.write_atomic(p, b"v2", backup=".orig")
+    assert (tmp_path / "a.txt.orig").read_bytes() == b"v1" and p.read_bytes() == b"v2"
+    with pytest.raises(io.BackupExists):
+        io.write_atomic(p, b"v3", backup=".orig")
+    assert (tmp_path / "a.txt.orig").read_bytes() == b"v1" and p.read_bytes() == b"v2"
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["a.txt", "a.txt.orig"]
+
+
+def test_in_place_through_a_link_never_overwrites_the_targets_backup(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """fix, apply and review --in-place through a symbolic link looked for LINK.orig, while
+    the backup is written beside the file linked to: an earlier original was lost (QA)."""
+    import json
+
+    real = tmp_path / "real"
+    real.mkdir()
+    target = real / "t.txt"
+    target.write_text(SPUN)
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    code, _, err = cli("fix", str(link), "--in-place")
+    assert code == 0, err
+    first = (real / "t.txt.orig").read_text()
+    assert first == SPUN and not (tmp_path / "link.txt.orig").exists()
+    target.write_text(SPUN + "\nThe navy mentioned the faculties were shut.\n")
+    code, edits, _ = cli("diff", str(link), "-f", "json")
+    assert code == 0
+    (tmp_path / "e.json").write_bytes(edits)
+    for args, model in ((("fix", str(link), "--in-place"), True),
+                        (("apply", str(tmp_path / "e.json"), str(link), "--in-place"), False)):
+        code, _, err = cli(*args, model=model)
+        assert code == 2 and one_line(err).endswith(io.BACKUP_EXISTS), (args, err)
+        assert str(real / "t.txt.orig") in err
+    code, _, err = cli("review", str(link), "--in-place")
+    assert code == 0 and "reviewed already" in err and str(real / "t.txt.orig") in err
+    assert (real / "t.txt.orig").read_text() == first
+    assert json.loads(edits)["edits"]  # the refusals above had something to write
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, OSError])
