@@ -14,6 +14,8 @@ Edits the editor does not accept are left out: nothing changes without a yes.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import ClassVar
@@ -82,6 +84,32 @@ class Review:
         return after
 
 
+def terminal_size(stream: object) -> tuple[int, int] | None:
+    """The size of the terminal ``stream`` is, or ``None`` when it is none."""
+    try:
+        size = os.get_terminal_size(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return None
+    return size.columns or 80, size.lines or 25
+
+
+if sys.platform != "win32":
+    from textual.drivers.linux_driver import LinuxDriver
+
+    class _Driver(LinuxDriver):
+        """textual's terminal driver, sized by the terminal it draws on (standard error),
+        not by standard output, which ``review -o -`` redirects to a file (textual then
+        assumed 80x24: the title and status rows were cut off in a smaller terminal, and
+        a larger one kept stale fragments)."""
+
+        def _get_terminal_size(self) -> tuple[int, int]:
+            return terminal_size(self._file) or super()._get_terminal_size()
+
+    DRIVER: type[LinuxDriver] | None = _Driver
+else:  # pragma: no cover - textual picks its Windows driver, sized by the console
+    DRIVER = None
+
+
 class ReviewApp(App[str]):
     """Step through edits: accept, reject, edit, undo, accept all above a confidence.
 
@@ -121,7 +149,7 @@ class ReviewApp(App[str]):
         write: Callable[[str], None] | None = None,
         batch: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=DRIVER)
         # In a batch of files, s leaves this one unwritten and goes on to the next.
         self.skipped = False
         if batch:

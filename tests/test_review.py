@@ -373,3 +373,31 @@ def test_the_way_out_shows_in_an_80_column_footer(repairer, tmp_path: Path) -> N
         asyncio.run(drive())
         text = html.unescape(shot[0]).replace("\u00a0", " ")
         assert "write & quit" in text, batch
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal")
+def test_the_ui_is_sized_by_the_terminal_it_draws_on_not_by_stdout(tmp_path: Path) -> None:
+    """`review -o - > file` redirects stdout; textual asked stdout for the size and drew at
+    80x24 in any terminal (QA). The driver asks the stream it draws on (standard error)."""
+    import fcntl
+    import os
+    import struct
+    import termios
+
+    from repair import review
+
+    main, side = os.openpty()
+    try:
+        fcntl.ioctl(side, termios.TIOCSWINSZ, struct.pack("HHHH", 20, 100, 0, 0))
+        with open(tmp_path / "out.txt", "w") as redirected, os.fdopen(side, "w",
+                                                                      closefd=False) as tty:
+            assert review.terminal_size(tty) == (100, 20)
+            assert review.terminal_size(redirected) is None
+            assert review.DRIVER is not None and ReviewApp(Result("x", (), "sig")).driver_class is \
+                review.DRIVER
+            driver = object.__new__(review.DRIVER)  # only its size is asked here
+            driver._file = tty
+            assert driver._get_terminal_size() == (100, 20)
+    finally:
+        os.close(main)
+        os.close(side)
