@@ -463,11 +463,11 @@ def diff(
     if Path(path).is_dir():
         if format is not Format.html or not output:
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
-        from .pipeline import BadInput, check_folders
+        from .pipeline import BadInput, check_dir_run
 
         out = Path(output)
-        try:
-            check_folders(Path(path), out)
+        try:  # before the models load: the folders, and no page written onto an input
+            check_dir_run(Path(path), out, ".html", "index.html")
         except BadInput as e:
             raise Fail(str(e)) from None
         _html_dir(load(config, repairs=True), Path(path), out, errors)
@@ -945,10 +945,10 @@ def _batch(
     if jsonl:
         _check_jsonl_target(path, output, field, edits_field, score_field, errors, group)
     elif output:
-        from .pipeline import check_folders
+        from .pipeline import check_dir_run
 
-        try:  # the output folder too is checked before the models load (seconds)
-            check_folders(Path(path), Path(output))
+        try:  # the output folder and files too are checked before the models load (seconds)
+            check_dir_run(Path(path), Path(output))
         except BadInput as e:
             raise Fail(str(e)) from None
     # Fail early, in one line, on a missing model or a bad table; only the signature is kept

@@ -810,6 +810,32 @@ def text_files(src: Path, exclude: Path | None = None) -> list[Path]:
     )
 
 
+def check_outputs(src: Path, dst: Path, inputs: Iterable[Path], outputs: Iterable[Path]) -> None:
+    """Refuse, before any work, an output that leads onto an input or into the input folder
+    outside ``dst``: a symbolic link in the output folder (``OUT/a.txt -> ../in/a.txt``, or a
+    linked sub-folder) would have the atomic write, which follows links, replace the input.
+
+    >>> check_outputs(Path("in"), Path("out"), [Path("in/a.txt")], [Path("out/a.txt")])
+    """
+    real = frozenset(os.path.realpath(f) for f in inputs)
+    top, mine = Path(os.path.realpath(src)), Path(os.path.realpath(dst))
+    for out in outputs:
+        to = Path(os.path.realpath(out))
+        if str(to) in real or (top in to.parents and not (to == mine or mine in to.parents)):
+            raise BadInput(f"{out}: leads to {to}, in the input folder (a symbolic link?); "
+                           "nothing was written: remove the link or pass another -o OUTDIR")
+
+
+def check_dir_run(src: Path, dst: Path, suffix: str = "", index: str | None = None) -> None:
+    """Everything a folder run checks before any work (the models load for seconds): the
+    folders (:func:`check_folders`), and every output, ``dst`` / the input's relative path +
+    ``suffix``, and ``index`` in ``dst``, against the inputs (:func:`check_outputs`)."""
+    check_folders(src, dst)
+    files = text_files(src, exclude=dst)
+    outs = [dst / (f.relative_to(src).as_posix() + suffix) for f in files]
+    check_outputs(src, dst, files, outs + ([dst / index] if index else []))
+
+
 def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Path, Path]], int]:
     """(input, output) for every file of :func:`text_files` under ``src``, mirrored under
     ``dst``.
@@ -820,7 +846,9 @@ def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Pat
     todo: list[tuple[Path, Path]] = []
     done = 0
     outputs: dict[Path, set[str]] = {}  # resuming: folder -> the names written there
-    for f in text_files(src, exclude=dst):
+    files = text_files(src, exclude=dst)
+    check_outputs(src, dst, files, (dst / f.relative_to(src) for f in files))
+    for f in files:
         out = dst / f.relative_to(src)
         if resume:
             outputs.setdefault(out.parent, set()).add(out.name)

@@ -772,6 +772,47 @@ def test_a_read_only_output_folder_is_refused_before_any_work(  # type: ignore[n
     assert rio.os_error_line(e.value).endswith("out.txt: Read-only file system")
 
 
+def test_a_folder_run_never_writes_through_a_link_onto_an_input(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    """A link in the output folder (to an input file, or a linked sub-folder of the input)
+    had the atomic write, which follows links, replace the input with its repair, or with
+    the HTML index page: no backup, the article lost (QA). Refused before the models load."""
+    from repair import cli as cli_mod
+    from repair.pipeline import BadInput, DirJob, run_dir
+
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    for name in ("a.txt", "b.txt", "sub/c.txt"):
+        (src / name).write_text(SPUN)
+    cases = {}
+    for name, link, to in (("file", "a.txt", "../in/a.txt"), ("other", "b.txt", "../in/a.txt"),
+                           ("folder", "sub", "../in/sub"), ("new", "sub", "../in"),
+                           ("html", "index.html", "../in/b.txt"),
+                           ("page", "a.txt.html", "../in/a.txt")):
+        out = tmp_path / f"out-{name}"
+        out.mkdir()
+        (out / link).symlink_to(to)
+        cases[name] = out
+
+    def no_load(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("the models were loaded before the refusal")
+
+    with monkeypatch.context() as m:
+        m.setattr(cli_mod, "load", no_load)
+        for name, out in cases.items():
+            cmd = ("diff", str(src), "-f", "html") if name in ("html", "page") else (
+                "fix", str(src))
+            code, _, err = cli(*cmd, "-o", str(out))
+            assert code == 2 and "in the input folder (a symbolic link?)" in one_line(err), err
+    with pytest.raises(BadInput, match="symbolic link"):  # the API checks it too
+        run_dir(DirJob(cli_mod.Config(lm=None)), src, cases["file"])
+    assert all(f.read_text() == SPUN for f in src.rglob("*.txt"))
+    # an output folder inside the input folder is still fine
+    code, _, err = cli("fix", str(src), "-o", str(src / "out"))
+    assert code == 0 and (src / "out" / "sub" / "c.txt").is_file(), err
+
+
 def test_stdout_that_cannot_be_written_is_one_line(tiny_lm: Path, tiny_lexicon: Path,
                                                   tmp_path: Path) -> None:
     f = tmp_path / "in.txt"
