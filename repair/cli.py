@@ -192,15 +192,21 @@ def _check_backup_suffix(backup: str) -> None:
 
 def write_text(
     path: str, output: str | None, in_place: bool, backup: str, text: str, errors: str,
-    changed: bool = True,
+    changed: bool = True, read: str | None = None,
 ) -> bool:
     """-o OUT (never the input), --in-place with a backup, else stdout; files atomically.
-    In place, a text that nothing ``changed`` is left as it is (no rewrite, no backup).
+    In place, a text that nothing ``changed`` is left as it is (no rewrite, no backup), and
+    the file is not written over when it no longer holds ``read``, the text that was
+    repaired (someone changed it during the run: their change would be lost).
     Whether anything was written."""
     check_target(path, output, in_place, backup, errors, backup_free=changed)
     if in_place:
         if not changed:
             return False
+        if read is not None and read_input(path, errors) != read:
+            # an InputError, not Fail: review's app shows it and stays open (decisions kept)
+            raise InputError(f"{path}: changed on disk since it was read; not written over "
+                             "(run again on the new text)")
         write_atomic(path, encode(text, errors), backup)
     else:
         write_output(output, text, errors, source=path)
@@ -414,7 +420,7 @@ def fix(
     config = make_config(lm, lexicon, min_confidence, bias, passes, map_path)
     result = load(config, repairs=True).fix_and_explain(text)
     written = write_text(path, output, in_place, backup_suffix, result.fixed, errors,
-                         changed=bool(result.edits))
+                         changed=bool(result.edits), read=text)
     if in_place and not written:
         err.print(f"0 edit(s): {path} left as it was", style="dim", markup=False)
     elif in_place or output not in (None, "-"):  # on stdout the text is the whole answer
@@ -1226,7 +1232,7 @@ def apply_edits(
     except EditMismatch as e:
         raise Fail(f"{edits_json} does not fit {path}: {e}") from None
     written = write_text(path, output, in_place, backup_suffix, fixed, errors,
-                         changed=fixed != text)
+                         changed=fixed != text, read=text)
     if in_place and not written:
         err.print(f"no change: {path} left as it was", style="dim", markup=False)
     elif in_place or output not in (None, "-"):  # on stdout the text is the whole answer
@@ -1344,10 +1350,8 @@ def review(
 
         def write(reviewed: str, path: str = path, dest: str | None = dest,
                   text: str = text) -> None:
-            if in_place and read_input(path, errors) != text:
-                raise ValueError(f"{path} changed since it was read; it is not written over")
             write_text(path, dest, in_place, backup_suffix, reviewed, errors,
-                       changed=reviewed != text)
+                       changed=reviewed != text, read=text)
 
         to_stdout = dest == "-"
         app_ = ReviewApp(result, place + path, accept_above=accept_above,

@@ -813,6 +813,51 @@ def test_a_folder_run_never_writes_through_a_link_onto_an_input(  # type: ignore
     assert code == 0 and (src / "out" / "sub" / "c.txt").is_file(), err
 
 
+def test_in_place_never_writes_over_a_file_changed_during_the_run(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch
+) -> None:
+    """fix and apply --in-place wrote the repair of the text as first read over a file that
+    someone changed during the run: their change was lost (QA). Refused, as review does."""
+    import json
+
+    from repair import Repairer
+
+    f = tmp_path / "a.txt"
+    f.write_text(SPUN)
+    code, edits, _ = cli("diff", str(f), "-f", "json")
+    (tmp_path / "e.json").write_bytes(edits)
+    assert json.loads(edits)["edits"]
+    real = Repairer.fix_many
+
+    def meanwhile(self, texts):  # type: ignore[no-untyped-def]
+        f.write_text(SPUN + "A colleague's line.\n")  # while the models work
+        return real(self, texts)
+
+    with monkeypatch.context() as m:
+        m.setattr(Repairer, "fix_many", meanwhile)
+        code, _, err = cli("fix", str(f), "--in-place")
+    assert code == 2 and "a.txt: changed on disk since it was read" in one_line(err)
+    assert f.read_text() == SPUN + "A colleague's line.\n"
+    assert not (tmp_path / "a.txt.orig").exists()
+    f.write_text(SPUN)
+    from repair import edits
+
+    real_apply = edits.apply
+
+    def apply_meanwhile(text, chosen):  # type: ignore[no-untyped-def]
+        f.write_text(SPUN + "A colleague's line.\n")
+        return real_apply(text, chosen)
+
+    with monkeypatch.context() as m:
+        m.setattr(edits, "apply", apply_meanwhile)
+        code, _, err = cli("apply", str(tmp_path / "e.json"), str(f), "--in-place", model=False)
+    assert code == 2 and "changed on disk since it was read" in one_line(err)
+    assert f.read_text() == SPUN + "A colleague's line.\n"
+    assert not (tmp_path / "a.txt.orig").exists()
+    code, _, err = cli("fix", str(f), "--in-place")  # unchanged meanwhile: written
+    assert code == 0 and (tmp_path / "a.txt.orig").read_text() == SPUN + "A colleague's line.\n"
+
+
 def test_stdout_that_cannot_be_written_is_one_line(tiny_lm: Path, tiny_lexicon: Path,
                                                   tmp_path: Path) -> None:
     f = tmp_path / "in.txt"

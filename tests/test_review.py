@@ -328,7 +328,7 @@ def test_cli_review_in_place_never_writes_over_a_file_changed_meanwhile(
     monkeypatch.setattr(ReviewApp, "run", run)
     res = invoke(["review", str(src), "--in-place", *model_args(tiny_lm, tiny_lexicon)])
     assert res.exit_code == 1
-    assert "changed since it was read; it is not written over" in str(said[0])
+    assert "changed on disk since it was read; not written over" in str(said[0])
     assert src.read_text(encoding="utf-8") == SPUN + "added by hand\n"
     assert not (tmp_path / "a.txt.orig").exists()
 
