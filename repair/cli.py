@@ -340,6 +340,11 @@ def _check_batch_options(path: str, jsonl: bool, field: str, edits_field: str | 
                           ("--edits-field", edits_field is not None)))
     if Path(path).is_dir():
         return
+    if any((skip_bad, jobs > 1, resume)):
+        try:  # a typo in the name is the problem to report, not the options
+            check_readable(path)
+        except InputError as e:
+            raise Fail(str(e)) from None
     for opt, given in (("--skip-bad", skip_bad), ("-j", jobs > 1), ("--resume", resume)):
         if given:
             raise Fail(f"{opt} works on many documents: pass --jsonl for JSON Lines, or a "
@@ -1218,8 +1223,8 @@ def apply_edits(
     try:
         text = found if found is not None else read_input(path, errors)
     except InputError as e:
-        if path != name:
-            raise
+        if path != name or os.path.lexists(path):
+            raise  # found and read: its encoding, say, is the problem, not where it is
         raise Fail(f"{e}; the edit list names this file: pass the text as the second "
                    "argument") from None
     if sha and not ignore_hash and render.text_sha256(text) != sha:
@@ -1592,7 +1597,7 @@ def _interrupted(deadline: float = EXIT_DEADLINE) -> None:
                 pass
         os._exit(130)
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
         signal.signal(sig, end)
     timer = threading.Timer(deadline, end)
     timer.daemon = True
@@ -1617,6 +1622,11 @@ def main() -> None:
         os.environ["PYTHONWARNINGS"] = ",".join(
             w for w in (os.environ.get("PYTHONWARNINGS"), quiet) if w)
     signal.signal(signal.SIGTERM, _terminate)
+    # A closed terminal (or kill -HUP) unwinds as SIGTERM does, the review UI leaving its
+    # screen mode; unless the run was started to outlive its terminal (nohup: ignored).
+    hup = getattr(signal, "SIGHUP", None)
+    if hup is not None and signal.getsignal(hup) is not signal.SIG_IGN:
+        signal.signal(hup, _terminate)
     try:
         # Not standalone: usage errors and interrupts come back here instead of being
         # drawn by click as boxes or swallowed.
@@ -1645,7 +1655,7 @@ def main() -> None:
         sys.exit(0)
     except OSError as e:  # a write that failed: no such folder, no space, no permission
         _fail(os_error_line(e))
-    if code == 130:  # click turns Ctrl-C (and SIGTERM, above) into exit code 130
+    if code == 130:  # click turns Ctrl-C (and SIGTERM, SIGHUP, above) into exit code 130
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -420,7 +420,8 @@ def html_report(result: Result, name: str | None = None) -> str:
     title = name or "stdin"
     data = {
         "name": title,
-        "download": reviewed_name(title).rpartition("/")[2],
+        # text from stdin downloads as stdin.reviewed.txt, not an extensionless file
+        "download": reviewed_name(title if name else "stdin.txt").rpartition("/")[2],
         "signature": result.signature,
         "text": text,
         "edits": edits,

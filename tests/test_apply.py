@@ -192,3 +192,17 @@ def test_a_text_not_found_by_its_recorded_name_points_to_the_second_argument(
     code, _, err = run_main(["apply", str(edits)], monkeypatch, capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "pass the text as the second argument" in err
+
+
+def test_a_named_text_that_is_not_utf8_gets_the_encoding_advice_only(files, monkeypatch,
+                                                                     capsys) -> None:
+    """The list names its text and the file is there: its bytes are the problem, and the
+    advice to pass the text as the second argument misled (QA)."""
+    text, edits = files
+    text.write_bytes(text.read_bytes() + b"\xff\n")
+    code, _, err = run_main(["apply", str(edits)], monkeypatch, capsys)
+    assert code == 2 and "not valid UTF-8" in err and "--errors" in err
+    assert "second argument" not in err and len(err.strip().splitlines()) == 1
+    text.unlink()
+    code, _, err = run_main(["apply", str(edits)], monkeypatch, capsys)
+    assert code == 2 and "pass the text as the second argument" in err

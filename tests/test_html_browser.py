@@ -163,3 +163,40 @@ def test_non_bmp_inside_edits(browser, tmp_path: Path) -> None:
     finally:
         ctx.close()
     assert not errors, errors
+
+
+def test_an_altered_page_says_so_and_its_signature_stays_in_the_window(
+    browser, tmp_path: Path
+) -> None:
+    """An edit that no longer fits the text made the download do nothing, with the error in
+    the console only; a long signature widened the page past a 1000-pixel window (QA)."""
+    text = "The AK Social gathering said it .\n"
+    at = text.index("Social gathering")
+    edit = Edit(at, at + len("Social gathering"), "Social gathering", "Party", "r", 1.0, 0.9)
+    signature = "unspin:0.1.0|" + "|".join(f"k{i}:{'0' * 12}" for i in range(12))
+    result = Result(text, (edit,), signature)
+    page_file = tmp_path / "a.html"
+    page_file.write_text(html_report(result, "a.txt").replace(
+        '"before": "Social gathering"', '"before": "Social gatherinX"'), encoding="utf-8")
+    ctx = browser.new_context(accept_downloads=True, viewport={"width": 1000, "height": 500})
+    page = ctx.new_page()
+    try:
+        page.goto(page_file.as_uri())
+        status = page.locator("#status")
+        assert "edit 1 does not match the text" in status.inner_text()
+        assert "altered" in status.inner_text() and page.locator("#download").is_disabled()
+        page.locator(".fix button.e").nth(0).click()  # a click does not hide the message
+        assert "does not match" in status.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1000
+    finally:
+        ctx.close()
+    # the page as made is whole: no message, the download enabled
+    page_file.write_text(html_report(result, "a.txt"), encoding="utf-8")
+    ctx = browser.new_context(viewport={"width": 1000, "height": 500})
+    page = ctx.new_page()
+    try:
+        page.goto(page_file.as_uri())
+        assert page.locator("#status").inner_text() == "1 of 1 edits accepted"
+        assert not page.locator("#download").is_disabled()
+    finally:
+        ctx.close()

@@ -64,6 +64,7 @@ def cli(tiny_lm: Path, tiny_lexicon: Path, monkeypatch, capfdbinary):  # type: i
             code = int(e.code or 0)
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
         out, err = capfdbinary.readouterr()
         return code, out, err.decode("utf-8", "replace")
 
@@ -584,7 +585,8 @@ def test_an_interrupted_run_that_cannot_exit_is_ended() -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=["TERM", "INT", "HUP"])
 @pytest.mark.parametrize("old_output", [False, True], ids=["new", "existing"])
 def test_interrupted_run_leaves_no_partial_output(
     tmp_path: Path, tiny_lm: Path, tiny_lexicon: Path, sig: int, old_output: bool
@@ -1260,6 +1262,9 @@ def test_fix_refuses_record_and_batch_options_on_one_text_file(  # type: ignore[
     src.write_text(SPUN)
     code, out, err = cli("fix", str(src), *args)
     assert code == 2 and out == b"" and why in one_line(err)
+    if "many documents" in why:  # a name mistyped is the problem to report (QA)
+        code, out, err = cli("fix", str(tmp_path / "typo"), *args)
+        assert code == 2 and "typo: cannot read" in one_line(err)
 
 
 def test_fix_refuses_json_lines_given_without_jsonl(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

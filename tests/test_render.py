@@ -470,3 +470,15 @@ def test_unified_header_quotes_a_name_with_a_line_break(
         assert patch.splitlines()[0].startswith(b'--- "')
         subprocess.run(["patch", "-p0", "--quiet"], input=patch, check=True, timeout=30)
         assert Path(name).read_text() == repairer.fix(SPUN)
+
+
+def test_a_page_of_stdin_downloads_a_txt_file_and_its_signature_wraps() -> None:
+    """From stdin the download was named 'stdin.reviewed', without an extension, and the
+    signature, one unbreakable token, widened the page past a 1000-pixel window (QA)."""
+    from repair.render import html_index, html_report
+
+    result = Result("a b", (Edit(2, 3, "b", "c", "r", 1.0, 0.9),), "unspin:0.1.0|x:" + "y" * 200)
+    assert '"download": "stdin.reviewed.txt"' in html_report(result, None)
+    assert '"download": "a.reviewed.txt"' in html_report(result, "dir/a.txt")
+    for page in (html_report(result, None), html_index([("a.txt", "a.txt.html", result)], "t")):
+        assert re.search(r"\.sig \{[^}]*overflow-wrap: anywhere", page)
