@@ -513,7 +513,7 @@ def diff(
     elif format is Format.json:
         page = render.as_json(result, name) + "\n"
     elif format is Format.unified:
-        page = render.unified(result, name or "-")
+        page = render.unified(result, name or "-", explain)
     else:
         page = render.html_report(result, name)
     write_output(output, page, errors, source=path)

@@ -42,11 +42,14 @@ def _sha(s: str) -> str:
     return hashlib.sha256(s.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def unified(result: Result, name: str = "-") -> str:
+def unified(result: Result, name: str = "-", explain: bool = True) -> str:
     """A patch that ``patch -p0`` applies to the input to give the repaired text.
 
     The header names the file relative to the current folder when it lies below it:
-    ``patch`` refuses absolute names and names with ``..``.
+    ``patch`` refuses absolute names and names with ``..``. With ``explain``, a preamble of
+    ``#`` lines says why each edit is made (:func:`reasons`) and gives the signature:
+    ``patch`` and ``git apply`` read past text before the first header, as they do past a
+    commit message.
     """
     # patch knows only "\n" as a line end; str.splitlines would also split at U+2028 etc.
     a = _lines(result.text)
@@ -61,6 +64,9 @@ def unified(result: Result, name: str = "-") -> str:
         name += "\t"
     lines = list(difflib.unified_diff(a, b, fromfile=name, tofile=name, n=3))
     out = []
+    if explain and lines:
+        out += [f"# {ln}\n" for ln in reasons(result).plain.splitlines()]
+        out.append(f"# {visible(result.signature, breaks=False)}\n")
     for ln in lines:
         out.append(ln)
         if not ln.endswith("\n"):

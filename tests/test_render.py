@@ -218,17 +218,27 @@ def test_passes_option_reaches_the_engine(spun: Path, args: list[str], monkeypat
     ids=["lf", "no-final-newline", "crlf", "u2028-and-two-hunks"],
 )
 def test_unified_diff_applies_with_patch(
-    text: str, tmp_path: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
+    text: str, tmp_path: Path, args: list[str], monkeypatch: pytest.MonkeyPatch, repairer
 ) -> None:
     assert shutil.which("patch"), "patch is installed by `make browser`"
     monkeypatch.chdir(tmp_path)
     Path("article.txt").write_bytes(text.encode("utf-8"))
     diff = invoke(["diff", "-f", "unified", "article.txt", *args]).stdout_bytes
     fixed = invoke(["fix", "article.txt", *args]).stdout_bytes
-    assert diff.startswith(b"--- article.txt\n+++ article.txt\n@@ ")
+    result = repairer.fix_and_explain(text)
+    # every change explained before the header (QA): '# [n] before -> after  rule ...'
+    preamble, header, body = diff.partition(b"--- article.txt\n+++ article.txt\n@@ ")
+    notes = preamble.decode().splitlines()
+    assert header and len(notes) == len(result.edits) + 1 and notes[0].startswith("# [1] ")
+    assert notes[-1] == f"# {result.signature}" and all(n.startswith("# ") for n in notes)
+    assert invoke(["diff", "-f", "unified", "--no-explain", "article.txt", *args]
+                  ).stdout_bytes == header + body
     assert fixed != text.encode("utf-8")
     if "\u2028" in text:
         assert diff.count(b"\n@@ ") == 2
+    if shutil.which("git"):  # git apply reads past the preamble too
+        subprocess.run(["git", "init", "-q", "."], check=True, timeout=30)
+        subprocess.run(["git", "apply", "--check", "-"], input=diff, check=True, timeout=30)
     subprocess.run(["patch", "-p0", "--quiet"], input=diff, check=True, timeout=30)
     assert Path("article.txt").read_bytes() == fixed
 
@@ -252,7 +262,7 @@ def test_unified_header_names_the_file_as_patch_p0_finds_it(
     (tmp_path / "sub" / "link").symlink_to(tmp_path / "elsewhere" / "deep")
     given, header = given.format(cwd=tmp_path), header.format(cwd=tmp_path)
     Path(given).write_text(SPUN, encoding="utf-8")
-    diff = invoke(["diff", "-f", "unified", given, *args]).stdout_bytes
+    diff = invoke(["diff", "-f", "unified", "--no-explain", given, *args]).stdout_bytes
     assert diff.startswith(f"--- {header}\n+++ {header}\n".encode())
     if not header.startswith("/"):
         subprocess.run(["patch", "-p0", "--quiet"], input=diff, check=True, timeout=30)
@@ -466,7 +476,7 @@ def test_unified_header_quotes_a_name_with_a_line_break(
     monkeypatch.chdir(tmp_path)
     for name in ("we\nird.txt", 'q"b\\a.txt', "tab\there.txt"):
         Path(name).write_text(SPUN)
-        patch = invoke(["diff", "-f", "unified", name, *args]).stdout_bytes
+        patch = invoke(["diff", "-f", "unified", "--no-explain", name, *args]).stdout_bytes
         assert patch.splitlines()[0].startswith(b'--- "')
         subprocess.run(["patch", "-p0", "--quiet"], input=patch, check=True, timeout=30)
         assert Path(name).read_text() == repairer.fix(SPUN)
