@@ -10,6 +10,7 @@ import json
 import math
 import os
 import signal
+import stat
 import sys
 from dataclasses import replace
 from enum import Enum
@@ -176,6 +177,15 @@ def check_target(
     folder = Path(os.path.realpath(path)).parent
     if not os.access(folder, os.W_OK):
         raise Fail(f"{path}: cannot rewrite it: folder {folder} is not writable")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # reported as the input is read
+    # By its mode, not os.access: root may write anything, and a file someone marked
+    # read-only (an approved article, say) is not to be rewritten behind their back.
+    if stat.S_ISREG(mode) and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        raise Fail(f"{path}: is read-only; make it writable (chmod u+w) to rewrite it in "
+                   "place, or write the repair elsewhere with -o")
 
 
 def _shown_backup(path: str, backup: str) -> str:
@@ -1654,7 +1664,7 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except OSError as e:  # a write that failed: no such folder, no space, no permission
-        _fail(os_error_line(e))
+        _fail(os_error_line(e, "standard output"))  # a file's error names the file
     if code == 130:  # click turns Ctrl-C (and SIGTERM, SIGHUP, above) into exit code 130
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)

@@ -254,14 +254,17 @@ def backup_of(path: str | os.PathLike[str], suffix: str) -> Path:
 
 def _backup(p: Path, bak: Path) -> None:
     """Keep ``p`` as ``bak``, which must not exist: a hard link where the file system has
-    them (one atomic step that fails if ``bak`` exists), else a copy made exclusively."""
-    try:
-        os.link(p, bak)
-        return
-    except FileExistsError:
-        raise BackupExists(bak) from None
-    except OSError:
-        pass  # no hard links on this file system
+    them (one atomic step that fails if ``bak`` exists), else a copy made exclusively. A
+    file with other names (hard links) is copied: written through those names, it would
+    change its backup too."""
+    if p.stat().st_nlink == 1:
+        try:
+            os.link(p, bak)
+            return
+        except FileExistsError:
+            raise BackupExists(bak) from None
+        except OSError:
+            pass  # no hard links on this file system
     try:
         fd = os.open(bak, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

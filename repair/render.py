@@ -272,6 +272,9 @@ def reasons(result: Result) -> Text:
     return t
 
 
+MIN_TWO_COLUMNS = 40  # terminal columns below which --side-by-side shows the inline view
+
+
 def print_diff(
     result: Result,
     console: Console,
@@ -279,8 +282,11 @@ def print_diff(
     explain: bool = True,
     two_columns: bool = False,
 ) -> None:
-    """Inline or side-by-side diff; without colour, edits are marked ``[-old-]{+new+}``."""
+    """Inline or side-by-side diff; without colour, edits are marked ``[-old-]{+new+}``.
+    Narrower than :data:`MIN_TWO_COLUMNS` the two columns would cut the marks and words into
+    slivers, so the inline view is shown instead."""
     mark = plain(console)
+    two_columns = two_columns and console.width >= MIN_TWO_COLUMNS
     if name:
         # A Text, not a str: a file name is not rich markup ("[/].txt", "[red]x.txt").
         console.rule(Text(f"{visible(name, breaks=False)}: {len(result.edits)} edit(s)"),

@@ -506,6 +506,23 @@ def test_write_atomic_backup_and_symlink(tmp_path: Path) -> None:
     assert io.backup_of(link, ".bak") == tmp_path / "real.txt.bak"
 
 
+def test_the_backup_of_a_file_with_other_names_is_a_copy(tmp_path: Path) -> None:
+    """A hard-linked backup of a file that has other names changed when the file was
+    written through them (QA): such a file's backup is a copy, frozen."""
+    a = tmp_path / "a.txt"
+    a.write_bytes(b"v1")
+    other = tmp_path / "other.txt"
+    os.link(a, other)
+    io.write_atomic(a, b"v2", backup=".orig")
+    with open(other, "ab") as f:
+        f.write(b" appended later")
+    assert (tmp_path / "a.txt.orig").read_bytes() == b"v1" and a.read_bytes() == b"v2"
+    single = tmp_path / "s.txt"
+    single.write_bytes(b"v1")
+    io.write_atomic(single, b"v2", backup=".orig")  # one name: a hard link, no copy
+    assert (tmp_path / "s.txt.orig").stat().st_nlink == 1 and single.read_bytes() == b"v2"
+
+
 def test_a_backup_is_kept_by_copy_without_hard_links(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     def no_links(*a: object) -> None:
         raise OSError(1, "Operation not permitted")
@@ -1434,3 +1451,18 @@ def test_score_refuses_record_options_and_records_without_jsonl(cli, tmp_path: P
         assert code == 2 and out == b"" and why in one_line(err)
     code, out, err = cli("score", "-", stdin=b'{"text": "The navy said ."}\n')
     assert code == 2 and "holds JSON Lines records; pass --jsonl to score" in one_line(err)
+
+
+def test_in_place_refuses_a_read_only_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A file marked read-only (0444) was rewritten in place, root or not (QA)."""
+    f = tmp_path / "approved.txt"
+    f.write_text(SPUN)
+    f.chmod(0o444)
+    for args, model in ((("fix", str(f), "--in-place"), True),
+                        (("review", str(f), "--in-place"), True)):
+        code, _, err = cli(*args, model=model)
+        assert code == 2 and "approved.txt: is read-only" in one_line(err), err
+    assert f.read_text() == SPUN and sorted(p.name for p in tmp_path.iterdir()) == ["approved.txt"]
+    f.chmod(0o644)
+    code, _, err = cli("fix", str(f), "--in-place")
+    assert code == 0 and f.read_text() != SPUN and (tmp_path / "approved.txt.orig").exists()

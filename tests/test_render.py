@@ -67,6 +67,23 @@ def test_side_by_side(spun: Path, args: list[str]) -> None:
     assert "[4] thirty day period -> month" in flat
 
 
+def test_side_by_side_in_a_narrow_terminal_is_the_inline_view(repairer) -> None:
+    """Ten columns gave slivers of three characters ('[-So' / '{+P'), unreadable (QA)."""
+    result = repairer.fix_and_explain(SPUN)
+    views = {}
+    for width in (render.MIN_TWO_COLUMNS - 1, render.MIN_TWO_COLUMNS):
+        buf = io.StringIO()
+        render.print_diff(result, Console(file=buf, width=width, color_system=None),
+                          two_columns=True)
+        views[width] = buf.getvalue()
+    inline = io.StringIO()
+    render.print_diff(result, Console(file=inline, width=render.MIN_TWO_COLUMNS - 1,
+                                      color_system=None))
+    assert views[render.MIN_TWO_COLUMNS - 1] == inline.getvalue()
+    assert "[-Social gathering-]{+Party+}" in inline.getvalue()
+    assert views[render.MIN_TWO_COLUMNS].split()[:2] == ["original", "repaired"]
+
+
 def test_pager_without_terminal_just_prints(spun: Path, args: list[str]) -> None:
     res = invoke(["diff", "--pager", str(spun), *args])
     assert "{+Party+}" in res.stdout
