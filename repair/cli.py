@@ -552,12 +552,20 @@ def _pager_found() -> bool:
 def _note_left_out(src: Path, out: Path) -> None:
     """Say so when the output folder lies inside the input folder and holds *.txt files:
     they are not read (a second run would otherwise repair the first run's output)."""
-    from .pipeline import left_out
+    from .pipeline import SHOWN_SKIPPED, left_out, not_files
+    from .render import visible
 
     inside = left_out(src, out)
     if inside:
         err.print(f"note: {inside} *.txt file(s) inside the output folder {out} left out",
                   style="dim", markup=False)
+    passed = not_files(src, out)
+    if passed:  # every entry accounted for: a pipe or a broken link is not read, and said so
+        shown = ", ".join(f"{visible(str(f), breaks=False)} ({what})"
+                          for f, what in passed[:SHOWN_SKIPPED])
+        more = f" and {len(passed) - SHOWN_SKIPPED} more" if len(passed) > SHOWN_SKIPPED else ""
+        err.print(f"note: {len(passed)} *.txt entr{'y' if len(passed) == 1 else 'ies'} not "
+                  f"read, not being files: {shown}{more}", style="dim", markup=False)
 
 
 def _html_dir(repairer: Repairer, src: Path, out: Path, errors: str) -> None:

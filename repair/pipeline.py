@@ -14,6 +14,7 @@ import math
 import multiprocessing
 import os
 import queue
+import stat
 import sys
 import threading
 import time
@@ -808,6 +809,35 @@ def text_files(src: Path, exclude: Path | None = None) -> list[Path]:
         and not any(part.startswith(".") for part in f.relative_to(src).parts)
         and (skip is None or skip not in f.resolve().parents)
     )
+
+
+def not_files(src: Path, exclude: Path | None = None) -> list[tuple[Path, str]]:
+    """The ``*.txt`` entries under ``src`` that :func:`text_files` passes over because they
+    are not regular files, each with what it is: a folder run reads none of them, and says
+    so, so that every entry is accounted for.
+
+    >>> not_files(Path("/nonexistent"))
+    []
+    """
+    skip = exclude.resolve() if exclude is not None else None
+    out = []
+    for f in sorted(src.rglob("*.txt")):
+        if f.is_file() or f.is_dir() or any(part.startswith(".")
+                                            for part in f.relative_to(src).parts):
+            continue  # a folder named *.txt is walked like any other
+        real = Path(os.path.realpath(f))  # not resolve(): a loop of links raises there
+        if skip is not None and (skip == real or skip in real.parents):
+            continue
+        try:
+            mode = f.stat().st_mode
+        except OSError:  # a link to nothing, or a loop of links
+            what = "a broken symbolic link" if f.is_symlink() else "unreadable"
+        else:
+            what = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket"
+                    if stat.S_ISSOCK(mode) else "a device"
+                    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+        out.append((f, what))
+    return out
 
 
 def check_outputs(src: Path, dst: Path, inputs: Iterable[Path], outputs: Iterable[Path]) -> None:
