@@ -227,8 +227,12 @@ class ReviewApp(App[str]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.input.add_class("hidden")
         self.set_focus(None)
-        r = self.review.replace(self.current, event.value)
-        self._push(r, r.next_pending(self.current))
+        edited = self.current
+        r = self.review.replace(edited, event.value)
+        self._push(r, r.next_pending(edited))
+        if not event.value:  # after the view's refresh, which clears the message line
+            self.say(f"edit {edited + 1}: the replacement is empty, so the words are deleted "
+                     "(u undoes it)")
 
     def action_skip(self) -> None:
         self.skipped = True

@@ -401,3 +401,16 @@ def test_the_ui_is_sized_by_the_terminal_it_draws_on_not_by_stdout(tmp_path: Pat
     finally:
         os.close(main)
         os.close(side)
+
+
+def test_an_empty_replacement_is_said_to_delete_the_words() -> None:
+    """Clearing the field and pressing Enter deleted the words without a word (QA): the
+    message line says so, and u undoes it."""
+    result = Result("a b c\n", (Edit(2, 3, "b", "B", "x", 1.0, 0.95),), "s")
+    app = ReviewApp(result, "a.txt")
+    seen = _drive(app, ["e", "backspace", "enter", "?", "u", "?"])
+    message, _, _ = seen[0]
+    assert "edit 1: the replacement is empty, so the words are deleted" in str(message)
+    assert app.review.text() == "a b c\n"  # undone
+    seen = _drive(ReviewApp(result, "a.txt"), ["e", "backspace", "X", "enter", "?"])
+    assert "empty" not in str(seen[0][0])
