@@ -3,6 +3,8 @@
 >>> from repair.edits import Edit, Result
 >>> r = Result("a mentioned b\\n", (Edit(2, 11, "mentioned", "said", "t.tsv:2", 1.5, 0.9),), "sig")
 >>> print(unified(r, "x.txt"), end="")
+# [1] mentioned -> said  rule t.tsv:2, LM gain +1.50, confidence 0.90
+# sig
 --- x.txt
 +++ x.txt
 @@ -1 +1 @@
