@@ -230,8 +230,9 @@ class Repairer:
                 advice = ("rebuild it with 'make calibrate' or delete it"
                           if built is not None and same_file(c.calibration, built)
                           else "fit one with 'unspin calibrate DEV -o MAP'")
+                named = " ($UNSPIN_MAP)" if c.calibration == os.environ.get("UNSPIN_MAP") else ""
                 raise LexiconError(
-                    f"{c.calibration}: unusable calibration map ({e}); {advice}"
+                    f"{c.calibration}{named}: unusable calibration map ({e}); {advice}"
                 ) from None
         if c.min_confidence is not None:
             min_conf = c.min_confidence

@@ -181,9 +181,13 @@ def check_target(
         mode = os.stat(path).st_mode
     except OSError:
         return  # reported as the input is read
+    if not stat.S_ISREG(mode):  # a pipe would be read twice (the check for changes), and
+        raise Fail(f"{path}: is not a regular file (a named pipe?); --in-place rewrites "
+                   "files, -o writes the repair elsewhere")  # replaced by a file
     # By its mode, not os.access: root may write anything, and a file someone marked
-    # read-only (an approved article, say) is not to be rewritten behind their back.
-    if stat.S_ISREG(mode) and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+    # read-only (an approved article, say) is not to be rewritten behind their back; a run
+    # with nothing to change passes, as for the backup.
+    if backup_free and not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         raise Fail(f"{path}: is read-only; make it writable (chmod u+w) to rewrite it in "
                    "place, or write the repair elsewhere with -o")
 
@@ -209,7 +213,10 @@ def write_text(
     the file is not written over when it no longer holds ``read``, the text that was
     repaired (someone changed it during the run: their change would be lost).
     Whether anything was written."""
-    check_target(path, output, in_place, backup, errors, backup_free=changed)
+    try:
+        check_target(path, output, in_place, backup, errors, backup_free=changed)
+    except Fail as e:  # an InputError, which review's app shows and stays open on
+        raise InputError(str(e)) from None
     if in_place:
         if not changed:
             return False
@@ -455,7 +462,8 @@ def diff(
         str, typer.Argument(help="Input file, - for stdin, or a folder (with --format html)")
     ] = "-",
     format: Annotated[Format, typer.Option("--format", "-f")] = Format.terminal,
-    explain: Annotated[bool, typer.Option(help="List each edit's reason")] = True,
+    explain: Annotated[bool, typer.Option(
+        help="List each edit's reason (in a unified patch, as # lines before the header)")] = True,
     side_by_side: Annotated[
         bool, typer.Option("--side-by-side", "-s", help="Terminal: original | repaired columns")
     ] = False,
@@ -1672,7 +1680,7 @@ def main() -> None:
     except BrokenPipeError:
         sys.exit(0)
     except OSError as e:  # a write that failed: no such folder, no space, no permission
-        _fail(os_error_line(e, "standard output"))  # a file's error names the file
+        _fail(os_error_line(e))  # a file's error names the file
     if code == 130:  # click turns Ctrl-C (and SIGTERM, SIGHUP, above) into exit code 130
         _interrupted()
     sys.exit(code if isinstance(code, int) else 0)
@@ -1693,7 +1701,10 @@ def _fail(message: str, code: int = 2) -> None:
     break or an escape sequence is shown, not obeyed)."""
     from .render import visible
 
-    err.print(f"unspin: {visible(message, breaks=False)}", markup=False)
+    try:
+        err.print(f"unspin: {visible(message, breaks=False)}", markup=False)
+    except OSError:
+        pass  # stderr gone (a hung-up terminal, a full disk): the exit code still tells
     sys.exit(code)
 
 

@@ -17,6 +17,12 @@ settings.register_profile("gate", derandomize=True, database=None)
 settings.register_profile("explore")
 settings.load_profile(os.environ.get("UNSPIN_HYPOTHESIS_PROFILE", "gate"))
 
+# The suite tests the defaults and the models it names itself: a user's own choice of
+# models or map in the environment (which the library reads, as the CLI does) is set
+# aside for the run; the tests that use these variables set them themselves.
+for _name in ("UNSPIN_LM", "UNSPIN_NEWS_LM", "UNSPIN_MAP"):
+    os.environ.pop(_name, None)
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 

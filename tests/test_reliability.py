@@ -58,13 +58,14 @@ def cli(tiny_lm: Path, tiny_lexicon: Path, monkeypatch, capfdbinary):  # type: i
             os.close(w)
             monkeypatch.setattr(sys, "stdin", os.fdopen(r, "r"))
         code = 0
+        hup = signal.getsignal(signal.SIGHUP)
         try:
             cli_mod.main()
         except SystemExit as e:
             code = int(e.code or 0)
         finally:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, hup)  # as it was (ignored under nohup)
         out, err = capfdbinary.readouterr()
         return code, out, err.decode("utf-8", "replace")
 
@@ -517,10 +518,12 @@ def test_the_backup_of_a_file_with_other_names_is_a_copy(tmp_path: Path) -> None
     with open(other, "ab") as f:
         f.write(b" appended later")
     assert (tmp_path / "a.txt.orig").read_bytes() == b"v1" and a.read_bytes() == b"v2"
+    assert (tmp_path / "a.txt.orig").stat().st_ino != other.stat().st_ino  # a copy
     single = tmp_path / "s.txt"
     single.write_bytes(b"v1")
+    ino = single.stat().st_ino
     io.write_atomic(single, b"v2", backup=".orig")  # one name: a hard link, no copy
-    assert (tmp_path / "s.txt.orig").stat().st_nlink == 1 and single.read_bytes() == b"v2"
+    assert (tmp_path / "s.txt.orig").stat().st_ino == ino and single.read_bytes() == b"v2"
 
 
 def test_a_backup_is_kept_by_copy_without_hard_links(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -1396,6 +1399,7 @@ def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, mo
     # a map of one's own is fitted anew with calibrate; 'make calibrate' is for the built one
     assert code == 2 and "unusable calibration map" in one_line(err)
     assert "unspin calibrate" in err and "make calibrate" not in err
+    assert f"{broken} ($UNSPIN_MAP): unusable" in err  # where the path came from
     monkeypatch.delenv("UNSPIN_MAP")
     assert Config(lm=None).calibration == built_calibration()
     code, _, err = cli("fix", "--map", str(tmp_path / "nope.json"), stdin=b"x\n")
@@ -1466,3 +1470,47 @@ def test_in_place_refuses_a_read_only_file(cli, tmp_path: Path) -> None:  # type
     f.chmod(0o644)
     code, _, err = cli("fix", str(f), "--in-place")
     assert code == 0 and f.read_text() != SPUN and (tmp_path / "approved.txt.orig").exists()
+    clean = tmp_path / "clean.txt"  # nothing to change: passes, as it does for the backup
+    clean.write_text("The committee met on Tuesday .\n")
+    clean.chmod(0o444)
+    code, _, err = cli("fix", str(clean), "--in-place")
+    assert code == 0 and "left as it was" in err
+    pipe = tmp_path / "pipe.txt"  # read twice it would hang; replaced by a file, gone
+    os.mkfifo(pipe)
+    code, _, err = cli("fix", str(pipe), "--in-place")
+    assert code == 2 and "pipe.txt: is not a regular file" in one_line(err)
+    assert pipe.is_fifo()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_failure_with_stderr_gone_still_exits_with_its_code(tmp_path: Path) -> None:
+    """Telling a failure on a hung-up terminal (EIO) or a full disk raised again, and
+    Python exited 1, which means 'a check found something' (review)."""
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([str(SCRIPT), "fix", str(tmp_path / "missing.txt")],
+                           stdout=subprocess.PIPE, stderr=full, timeout=120)
+    assert p.returncode == 2
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_under_nohup_a_hang_up_is_still_ignored(tmp_path: Path, tiny_lm: Path,
+                                                tiny_lexicon: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text(SPUN * 4_000)
+    out = tmp_path / "fixed.txt"
+    proc = subprocess.Popen(
+        [str(SCRIPT), "fix", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(big),
+         "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup does
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if maps.exists() and str(tiny_lm) in maps.read_text(errors="replace"):
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert proc.poll() is None, "finished before the signal; make the input bigger"
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert out.read_text() != ""
