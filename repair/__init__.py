@@ -297,18 +297,25 @@ class Repairer:
         default = built_calibration()
         if default is None or not (path == default or same_file(path, default)):
             return True
+        return not self.map_misfit(path)
+
+    def map_misfit(self, path: str) -> tuple[str, ...]:
+        """What a calibration map was fitted for that this repairer is not (of ``lm``,
+        ``news``, ``lex``), read from the signature its JSON records; nothing when it fits,
+        or when the file does not say (the loader reports a broken one)."""
         import json
 
         try:
-            sig = str(json.loads(Path(path).read_text(encoding="utf-8")).get("signature", ""))
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+            sig = str(d.get("signature", "")) if isinstance(d, dict) else ""
         except (OSError, ValueError):
-            return True  # let the loader report the broken file
+            return ()
         parts = dict(p.split(":", 1) for p in sig.split("|") if ":" in p)
-        return (
-            parts.get("lm") == self.lm.hash
-            and parts.get("news", "none") == self.news_tag
-            and parts.get("lex") == self.lexicon.digest()
-        )
+        if "lm" not in parts:
+            return ()
+        here = {"lm": self.lm.hash, "news": self.news_tag, "lex": self.lexicon.digest()}
+        return tuple(k for k, v in here.items() if parts.get(k, "none" if k == "news" else "")
+                     != v)
 
     def fix_and_explain(self, text: str) -> Result:
         return self.fix_many([text])[0]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.console import Console
 
-from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__, built_calibration
+from . import DEFAULT_MIN_CONFIDENCE, Config, Repairer, __version__
 from .decode import settings_for
 from .edits import EditMismatch
 from .io import (
@@ -250,12 +250,7 @@ def make_config(
             raise Fail(f"--map (or $UNSPIN_MAP) {map_path}: no such file (a map that unspin "
                        "calibrate -o wrote)")
         else:
-            c = replace(c, calibration=map_path)
-            built = built_calibration()
-            if (lexicon or lm) and built and same_file(map_path, built):
-                err.print("unspin: note: --map names the built map, which applies only to the "
-                          "models and tables it was fitted for; fit one for yours with unspin "
-                          "calibrate DEV -l TABLE -o MAP", markup=False)
+            c = replace(c, calibration=map_path)  # a misfit is noted once loaded (load)
     if lexicon:
         c = replace(c, lexicons=tuple(lexicon))
     return c if bias is None else replace(c, bias=bias)
@@ -307,6 +302,14 @@ def load(
             "applied; the decoder judges its edits alone (run 'make setup' to refit it)",
             style="dim",
         )
+    elif repairs and r.decoder.calibration is not None and config.calibration:
+        misfit = r.map_misfit(config.calibration)  # a map named by --map or $UNSPIN_MAP
+        if misfit:
+            names = {"lm": "language model", "news": "news model", "lex": "phrase tables"}
+            err.print(f"unspin: note: {config.calibration} was fitted for another "
+                      f"{' and '.join(names[k] for k in misfit)} than this run's, so its "
+                      "confidences may mean little here; fit one for them with unspin "
+                      "calibrate DEV -o MAP", style="dim", markup=False)
     return r
 
 

@@ -321,7 +321,9 @@ def aggregate(counts: Iterable[PairCounts]) -> list[MinedRow]:
         total = max(grams[tuple(o.lower().split())], n)
         seen = max(spun_grams[tuple(w.lower() for w in words(s))], n)
         rows.append((s, o, n, total, seen))
-    rows.sort(key=lambda r: (r[0].lower(), -r[2], r[1]))
+    # A total order (the spelling as written breaks the last ties, "Initially" beside
+    # "initially"): the same pairs give the same bytes whatever their files are called.
+    rows.sort(key=lambda r: (r[0].lower(), -r[2], r[1], r[0]))
     return rows
 
 
@@ -389,6 +391,7 @@ def mine_tortured(
         header = fh.readline().rstrip("\n").split("\t")
         if header[:2] != ["tortured", "expected"]:
             raise ValueError(f"{path}:1: expected columns 'tortured', 'expected'")
+        read = 0
         for lineno, line in enumerate(fh, 2):
             if not line.strip():
                 continue
@@ -398,6 +401,10 @@ def mine_tortured(
                     f"{path}:{lineno}: need a tortured phrase and its expected term, "
                     "tab-separated"
                 )
+            if len(cols) > max(len(header), 2):  # a tab inside a phrase: mis-split
+                raise ValueError(f"{path}:{lineno}: {len(cols)} columns; expected "
+                                 f"{max(len(header), 2)} as the header names them")
+            read += 1
             expected = cols[1]
             if "?" in expected or "(" in expected:
                 continue  # annotated or uncertain restorations
@@ -409,6 +416,8 @@ def mine_tortured(
                 for a, b in substitutions(t, e)
                 if not _edge_function_word(a) and not _edge_function_word(b)
             )
+    if not read:
+        raise ValueError(f"{path}: no tortured phrases below the header")
     rows = [(s, o, float(min(c, cap)), total) for (s, o), c in decompose(subs).items()]
     rows.sort(key=lambda r: (r[0], -r[2], r[1]))
     return rows

@@ -1402,6 +1402,16 @@ def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, mo
     assert f"{broken} ($UNSPIN_MAP): unusable" in err  # where the path came from
     monkeypatch.delenv("UNSPIN_MAP")
     assert Config(lm=None).calibration == built_calibration()
+    # A map fitted for other models or tables is used as named, with a note saying so (QA)
+    here = dict(p.split(":", 1) for p in sig().split("|"))
+    for fitted, said in ((f"lm:{here['lm']}|news:{here['news']}|lex:{here['lex']}", None),
+                         (f"lm:0|news:{here['news']}|lex:1", "language model and phrase tables")):
+        save_map(Isotonic((0.0, 1.0), (0.2, 0.9)), path, {"signature": f"unspin:0|{fitted}"})
+        code, _, err = cli("fix", "--map", str(path), stdin=b"The navy said .\n")
+        assert code == 0
+        assert ("fitted for another" in err) == (said is not None), err
+        if said:
+            assert said in err and len(err.strip().splitlines()) == 1
     code, _, err = cli("fix", "--map", str(tmp_path / "nope.json"), stdin=b"x\n")
     assert code == 2 and "--map" in one_line(err) and "no such file" in err
 

@@ -248,3 +248,38 @@ def test_a_row_with_an_ellipsis_is_looked_up_as_the_decoder_tokenizes_text() -> 
     text_key = tuple(t.norm.lower() for t in tokenize("Waited\u2026"))
     assert text_key == ("waited", "...")
     assert [c.words for c in lex.lookup(text_key)] == [("paused", "...")]  # the same on both sides
+
+
+def test_tortured_list_refuses_extra_columns_and_a_list_without_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A row of five columns under a header of three (a tab inside a phrase) was learnt as
+    split; a header alone gave an empty table, exit 0 (QA)."""
+    p, out = tmp_path / "t.tsv", tmp_path / "o.tsv"
+    p.write_text("tortured\texpected\tsource\nbosom peril\tbreast cancer\tx\n"
+                 "counterfeit consciousness\tartificial intelligence\tx\tEXTRA\tMORE\n",
+                 encoding="utf-8")
+    code, _, err = run_main(["learn", "tortured", str(p), "-o", str(out)], monkeypatch, capsys)
+    assert code == 2 and "t.tsv:3: 5 columns; expected 3" in err and not out.exists()
+    p.write_text("tortured\texpected\tsource\n\n", encoding="utf-8")
+    code, _, err = run_main(["learn", "tortured", str(p), "-o", str(out)], monkeypatch, capsys)
+    assert code == 2 and "no tortured phrases below the header" in err and not out.exists()
+
+
+def test_a_mined_table_does_not_depend_on_the_pairs_file_names(tmp_path: Path) -> None:
+    """Rows whose spun sides differ only by case, with the same count and restoration, came
+    out in the order of the files read: other names, other bytes (QA)."""
+    from repair.learn import aggregate, count_pair
+
+    texts = [("Initially the party said .", "First the party said ."),
+             ("It was initially closed .", "It was first closed .")]
+    orders = []
+    for names in (("001", "002"), ("009", "003")):
+        d = tmp_path / "-".join(names)
+        d.mkdir()
+        for name, (spun, orig) in zip(names, texts, strict=True):
+            (d / f"{name}.spun.txt").write_text(spun + "\n", encoding="utf-8")
+            (d / f"{name}.orig.txt").write_text(orig + "\n", encoding="utf-8")
+        orders.append(aggregate(count_pair(p) for p in read_pairs(d)))
+    assert orders[0] == orders[1]
+    assert [r[0] for r in orders[0] if r[1] == "first"] == ["Initially", "initially"]
