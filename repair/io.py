@@ -180,7 +180,30 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
     file and no partial output. A symbolic link is followed, so the file it points to is
     replaced and the link kept. A new file gets the permissions ``open()`` would give it; a
     replaced one keeps its own.
+
+    A target that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a named
+    pipe, ``/dev/fd/N`` of a process substitution) is written in place, as ``>`` would:
+    renamed over, it would be replaced by a file (``/dev/null`` itself, for root). With
+    ``backup`` such a target is refused (``--in-place`` rewrites files only).
     """
+    try:
+        st: os.stat_result | None = os.stat(path)  # the kernel follows /dev/fd/N, not realpath
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, os.fspath(path)) from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISDIR(st.st_mode) or backup:
+            raise OSError(errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.EINVAL,
+                          "is a folder" if stat.S_ISDIR(st.st_mode)
+                          else "is not a regular file; only files are rewritten in place",
+                          os.fspath(path))
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, os.fspath(path)) from None
+        return
     p = Path(os.path.realpath(path))
     tmp = p.with_name(_temporary_name(p.name, secrets.token_hex(4)))
     try:

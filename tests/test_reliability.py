@@ -507,6 +507,37 @@ def test_write_atomic_backup_and_symlink(tmp_path: Path) -> None:
     assert io.backup_of(link, ".bak") == tmp_path / "real.txt.bak"
 
 
+def test_an_output_that_is_not_a_file_is_written_not_replaced(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """-o /dev/null, a named pipe or /dev/fd/N was renamed over, so the atomic write put a
+    regular file in its place: run as root, `-o /dev/null` replaced /dev/null (found when
+    a QA run's `-o /dev/full` broke the suite's own /dev/full tests)."""
+    import threading
+
+    f = tmp_path / "in.txt"
+    f.write_text(SPUN)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    code, _, err = cli("fix", str(f), "-o", str(fifo))
+    reader.join(timeout=60)
+    assert code == 0, err
+    assert fifo.is_fifo() and got and got[0].decode().startswith("The AK Party")
+    with pytest.raises(OSError, match="only files are rewritten in place"):
+        io.write_atomic(fifo, b"x", backup=".orig")
+    if os.geteuid() == 0:  # a device node of one's own, as /dev/null and /dev/full are
+        for minor, code_wanted in ((3, 0), (7, 2)):  # null: written; full: no space
+            dev = tmp_path / f"dev{minor}"
+            os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+            code, _, err = cli("fix", str(f), "-o", str(dev))
+            assert code == code_wanted, err
+            assert stat.S_ISCHR(dev.stat().st_mode), "the device was replaced by a file"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
 def test_the_backup_of_a_file_with_other_names_is_a_copy(tmp_path: Path) -> None:
     """A hard-linked backup of a file that has other names changed when the file was
     written through them (QA): such a file's backup is a copy, frozen."""
