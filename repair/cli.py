@@ -1560,6 +1560,9 @@ def calibrate(
         inputs += [src] if (src := synthetic_source(synthetic)) else []
         for dest in (Path(target), Path(target).with_suffix(".joblib")):
             check_new_output(dest, inputs)
+            if dest.exists() and not dest.is_file():  # renamed over, a device would go
+                raise Fail(f"{dest}: is not a regular file; a map is saved as two files, "
+                           "MAP and MAP.joblib, beside each other")
     base = load(config)
     rows, mined = loo_rows(config.lexicons)
     learn_from = cal.leave_one_out if mined else None

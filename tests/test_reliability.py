@@ -536,6 +536,13 @@ def test_an_output_that_is_not_a_file_is_written_not_replaced(  # type: ignore[n
             assert code == code_wanted, err
             assert stat.S_ISCHR(dev.stat().st_mode), "the device was replaced by a file"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    dev = tmp_path / "dev"  # a map is two files renamed into place: refused before work
+    (dev / "pairs").mkdir(parents=True)
+    (dev / "pairs" / "001.spun.txt").write_text(SPUN)
+    (dev / "pairs" / "001.orig.txt").write_text(SPUN)
+    code, _, err = cli("calibrate", str(dev), "-o", str(fifo), "--save")
+    assert code == 2 and "pipe: is not a regular file" in err.strip().splitlines()[-1]
+    assert fifo.is_fifo()
 
 
 def test_the_backup_of_a_file_with_other_names_is_a_copy(tmp_path: Path) -> None:
