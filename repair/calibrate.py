@@ -482,6 +482,10 @@ def rescorer(
         monotonic_cst=[monotone.get(f, 0) for f in FEATURES], random_state=0,
     )
     splits = list(GroupKFold(n_splits=k).split(x, y, groups))
+    if any(len(set(y[train].tolist())) < 2 for train, _ in splits):
+        # the inner folds' trees cannot learn from one class (scikit-learn would raise)
+        raise TooFewEdits("a re-scorer needs right and wrong edits in the training texts of "
+                          "every fold (here one fold's are all right, or all wrong)")
     # One model at run time (ensemble=False): the isotonic map is fitted on out-of-fold
     # predictions, then the trees are refitted on everything; five models would cost five
     # times the prediction time for no measurable gain.
@@ -547,21 +551,37 @@ def map_digest(path: Path | str) -> str:
 
 
 def save_map(fit: Map, path: Path | str, meta: dict[str, Any]) -> None:
+    """Write a map: its JSON at ``path`` and, for a re-scorer, the model beside it. Both are
+    written to temporaries first and renamed into place together, with SIGINT and SIGTERM
+    held between the two renames, so an interrupted run leaves the old pair whole (a new
+    model under an old JSON would not match its sha256) and no temporary behind."""
+    import os
+    import secrets
+
+    from .io import held_signals
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     d = fit.to_dict()
-    if isinstance(fit, Rescorer):
-        import joblib
+    tag = secrets.token_hex(4)
+    renames: list[tuple[Path, Path]] = []
+    try:
+        if isinstance(fit, Rescorer):
+            import joblib
 
-        mp = _model_path(p)
-        tmp = mp.with_name(mp.name + ".tmp")
-        joblib.dump(fit.model, tmp)
-        tmp.replace(mp)
-        d["model"] = mp.name
-        d["model_sha256"] = hashlib.sha256(mp.read_bytes()).hexdigest()
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(json.dumps({**d, **meta}, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(p)
+            mp = _model_path(p)
+            renames.append((mp.with_name(f".{mp.name}.{tag}.tmp"), mp))
+            joblib.dump(fit.model, renames[-1][0])
+            d["model"] = mp.name
+            d["model_sha256"] = hashlib.sha256(renames[-1][0].read_bytes()).hexdigest()
+        renames.append((p.with_name(f".{p.name}.{tag}.tmp"), p))
+        renames[-1][0].write_text(json.dumps({**d, **meta}, indent=1) + "\n", encoding="utf-8")
+        with held_signals():
+            for tmp, dest in renames:
+                os.replace(tmp, dest)
+    finally:
+        for tmp, _ in renames:
+            tmp.unlink(missing_ok=True)
 
 
 # -- the whole run ---------------------------------------------------------------------------

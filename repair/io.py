@@ -19,8 +19,12 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ERRORS = ("strict", "replace", "surrogateescape")
@@ -229,6 +233,23 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
         _discard(tmp)
         raise
     _fsync_dir(p.parent)
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM held (delivered on leaving) while a few steps that must happen
+    together run, such as renaming two files that are one whole; elsewhere than in the main
+    thread of a POSIX process, nothing is held."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not \
+            threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _temporary_name(name: str, tag: str) -> str:

@@ -386,3 +386,60 @@ def test_a_table_too_small_to_judge_says_so() -> None:
     assert "no bin has 30 edits" in few and "largest |gap|" not in few
     many = format_table("t", reliability([0.55] * 40, [True] * 22 + [False] * 18))
     assert "largest |gap| in bins with >= 30 edits: 0.000" in many
+
+
+def test_a_fold_whose_training_edits_are_one_sided_is_too_few() -> None:
+    """One wrong edit among many: some fold's training texts held only right ones, and
+    scikit-learn raised from inside the fit, a traceback and exit 1 (QA). Said instead."""
+    from dataclasses import replace
+
+    import pytest
+
+    from repair.calibrate import TooFewEdits, rescorer
+
+    data = _featured(400)
+    one_wrong = [replace(o, right=o.index != 3, lenient=o.index != 3) for o in data]
+    with pytest.raises(TooFewEdits, match="every fold"):
+        rescorer(one_wrong)
+    rescorer(data)  # both kinds in every fold: fitted
+
+
+def test_saving_a_map_leaves_no_temporary_and_an_interruption_keeps_the_old_pair(
+    tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    import pytest
+
+    from repair import calibrate as cal
+
+    fit = cal.rescorer(_featured(600))
+    p = tmp_path / "map.json"
+    save_map(fit, p, {"signature": "old"})
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.joblib", "map.json"]
+    old = (p.read_bytes(), (tmp_path / "map.joblib").read_bytes())
+
+    def interrupted(*a, **k):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    import joblib
+
+    monkeypatch.setattr(joblib, "dump", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_map(fit, p, {"signature": "new"})
+    assert (p.read_bytes(), (tmp_path / "map.joblib").read_bytes()) == old
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.joblib", "map.json"]
+    monkeypatch.undo()
+    real_replace = os.replace
+    calls = []
+
+    def second_fails(a, b):  # type: ignore[no-untyped-def]
+        calls.append(b)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", second_fails)
+    with pytest.raises(OSError):
+        save_map(fit, p, {"signature": "new"})
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.joblib", "map.json"]
