@@ -225,7 +225,7 @@ class Repairer:
             try:
                 cal = load_map(c.calibration)
                 cal_tag = map_digest(c.calibration)
-            except (OSError, ValueError, KeyError) as e:
+            except (OSError, ValueError, KeyError, TypeError) as e:
                 built = built_calibration()
                 advice = ("rebuild it with 'make calibrate' or delete it"
                           if built is not None and same_file(c.calibration, built)

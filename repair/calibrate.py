@@ -523,6 +523,8 @@ def load_map(path: Path | str) -> Map:
     """Read a map written by :func:`save_map` (a re-scorer's model sits beside it)."""
     p = Path(path)
     d = json.loads(p.read_text(encoding="utf-8"))
+    if not isinstance(d, dict) or "method" not in d:
+        raise ValueError("not a map that unspin calibrate wrote (a JSON object with a method)")
     if d["method"] == "isotonic":
         return Isotonic(tuple(d["x"]), tuple(d["y"]))
     if d["method"] == "platt":
@@ -545,6 +547,8 @@ def map_digest(path: Path | str) -> str:
     its JSON without the name of the model file beside it (whose bytes the JSON holds as
     ``model_sha256``), so the same map saved under another name has the same digest."""
     d = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(d, dict):
+        raise ValueError("not a map that unspin calibrate wrote (a JSON object)")
     d.pop("model", None)
     body = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:8]

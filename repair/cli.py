@@ -230,6 +230,30 @@ def write_text(
     return True
 
 
+def refuse_read_files(output: str | None, files: Iterable[str | None]) -> None:
+    """Refuse, before any work, an output file that is one of the models, tables or maps
+    the run reads (``-o`` naming a ``-l`` table was written over, exit 0)."""
+    if output is None or output == "-" or Path(output).is_dir():
+        return
+    for f in files:
+        if f and same_file(output, f):
+            raise Fail(f"{output}: is one of the models, tables or maps this run reads "
+                       f"({f}); write elsewhere")
+
+
+def _read_files(c: Config) -> list[str | None]:
+    """The files a run of ``c`` reads besides its input."""
+    from .lm import ModelError, locate
+
+    try:
+        lm: str | None = str(locate(c.lm))
+    except ModelError:
+        lm = c.lm  # reported as the run loads it
+    maps = [c.calibration, str(Path(c.calibration).with_suffix(".joblib"))] if c.calibration \
+        else []
+    return [lm, c.news_lm, *c.lexicons, *maps, c.disabled]
+
+
 def make_config(
     lm: str | None,
     lexicon: list[str] | None,
@@ -237,6 +261,7 @@ def make_config(
     bias: float | None = None,
     passes: int = 1,
     map_path: str | None = None,
+    output: str | None = None,
 ) -> Config:
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise Fail("--min-confidence must be between 0 and 1")
@@ -253,6 +278,7 @@ def make_config(
             c = replace(c, calibration=map_path)  # a misfit is noted once loaded (load)
     if lexicon:
         c = replace(c, lexicons=tuple(lexicon))
+    refuse_read_files(output, _read_files(c))
     return c if bias is None else replace(c, bias=bias)
 
 
@@ -435,14 +461,14 @@ def fix(
     if jsonl or Path(path).is_dir():
         if in_place:
             raise Fail("--in-place works on one file; for a folder or JSONL pass -o")
-        config = make_config(lm, lexicon, min_confidence, bias, passes, map_path)
+        config = make_config(lm, lexicon, min_confidence, bias, passes, map_path, output)
         _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
                resume, errors, group=group, max_parts=max_parts)
         return
     check_target(path, output, in_place, backup_suffix, errors, backup_free=False)
     text = read_input(path, errors)
     _refuse_records(path, text)
-    config = make_config(lm, lexicon, min_confidence, bias, passes, map_path)
+    config = make_config(lm, lexicon, min_confidence, bias, passes, map_path, output)
     result = load(config, repairs=True).fix_and_explain(text)
     written = write_text(path, output, in_place, backup_suffix, result.fixed, errors,
                          changed=bool(result.edits), read=text)
@@ -491,7 +517,7 @@ def diff(
     from . import render
 
     _check_errors(errors)
-    config = make_config(lm, lexicon, min_confidence, bias, passes, map_path)
+    config = make_config(lm, lexicon, min_confidence, bias, passes, map_path, output)
     if Path(path).is_dir():
         if format is not Format.html or not output:
             raise Fail(f"{path}: is a folder; pass --format html -o OUTDIR for a set of reports")
@@ -1111,7 +1137,7 @@ def score(
                               ("--score-field", score_field != "spin_score")))
     if paths.count("-") > 1:
         raise Fail("- (standard input) is given more than once; it can be read only once")
-    config = make_config(lm, lexicon, map_path=map_path)
+    config = make_config(lm, lexicon, map_path=map_path, output=output)
     top: float | None = None  # the highest score; None while no document is scored
     if jsonl:
         if output and len(paths) > 1:
@@ -1488,6 +1514,7 @@ def spin(
         raise Fail('--label heads text output; JSON Lines records say "synthetic": true '
                    "themselves, and a header line would not be JSON")
     files = tuple(lexicon) if lexicon else default_lexicons()
+    refuse_read_files(output, files)
     try:
         channel = Channel.load(files)
     except LexiconError as e:

@@ -1562,3 +1562,24 @@ def test_under_nohup_a_hang_up_is_still_ignored(tmp_path: Path, tiny_lm: Path,
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert out.read_text() != ""
+
+
+def test_an_output_that_names_a_table_or_map_the_run_reads_is_refused(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, tiny_lexicon: Path
+) -> None:
+    """`-o` naming a `-l` table, or the map, wrote over it, exit 0 (QA)."""
+    table = tmp_path / "mine.tsv"
+    shutil.copy(tiny_lexicon, table)
+    before = table.read_bytes()
+    f = tmp_path / "a.txt"
+    f.write_text(SPUN)
+    for args in (("fix", str(f)), ("diff", str(f), "-f", "json"), ("score", str(f)),
+                 ("spin", str(f))):
+        code, _, err = cli(*args, "-l", str(table), "-o", str(table), model=args[0] != "spin")
+        assert code == 2 and "is one of the models, tables or maps this run reads" in \
+            one_line(err), (args, err)
+    assert table.read_bytes() == before
+    bad = tmp_path / "list.json"  # valid JSON, not a map: one line, not a traceback (QA)
+    bad.write_text("[1, 2]")
+    code, _, err = cli("info", "--map", str(bad))
+    assert code == 2 and "not a map that unspin calibrate wrote" in one_line(err)
