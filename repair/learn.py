@@ -456,12 +456,16 @@ def learn_raw(
     learned: list[Row] = moby
     rows: list[tuple[str, str, float, float]] = []
     for _ in range(iterations):
-        counts: defaultdict[tuple[str, str], float] = defaultdict(float)
+        # Confidences summed in millionths, as integers: a float sum depends on the order of
+        # the texts (2.76 one way, 2.77 the other once rounded), an integer sum does not.
+        micro: defaultdict[tuple[str, str], int] = defaultdict(int)
         seen: Counter[str] = Counter()
         for res in repair_all(learned):
             for e in res.edits:
-                counts[(" ".join(words(e.before)).lower(), e.after.lower())] += e.confidence
+                key = (" ".join(words(e.before)).lower(), e.after.lower())
+                micro[key] += round(e.confidence * 1_000_000)
             seen.update(w.lower() for w in words(res.fixed))
+        counts = {k: v / 1_000_000 for k, v in micro.items()}
         rows = [
             (s, o, round(c, 2), float(max(seen[o], 1) + c))
             for (s, o), c in counts.items()

@@ -442,3 +442,22 @@ def test_disabled_rows_are_never_proposed(
     off.write_text("wrong header\n", encoding="utf-8")
     with pytest.raises(LexiconError, match="disabled.tsv:1"):
         Repairer(Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), disabled=str(off)))
+
+
+def test_learn_raw_does_not_depend_on_the_order_of_its_texts() -> None:
+    """Confidences summed as floats gave 3.15 one way and 3.14 the other (QA): the same
+    texts in another order must give the same table."""
+    from repair import Edit, Result
+    from repair.learn import learn_raw
+
+    confidences = [0.850233, 0.745259, 0.841777, 0.707731]  # a float sum is order-bound here
+
+    def results(order: list[float]):  # type: ignore[no-untyped-def]
+        def repair_all(_learned):  # type: ignore[no-untyped-def]
+            return [Result("the demise toll", (Edit(4, 10, "demise", "death", "r", 1.0, c),),
+                           "s") for c in order]
+        return repair_all
+
+    tables = [learn_raw(["the demise toll"], results(order), lambda w: 0.0, iterations=1)
+              for order in (confidences, confidences[::-1])]
+    assert tables[0] == tables[1] and tables[0][0][:3] == ("demise", "death", 3.15)
