@@ -127,7 +127,9 @@ SkipBadOpt = Annotated[
     bool, typer.Option("--skip-bad", help="Pass bad JSONL lines through, skip bad files "
                        "(unreadable, not UTF-8, binary); count them")
 ]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes")]
+JobsOpt = Annotated[int, typer.Option(
+    "--jobs", "-j", min=1,
+    help="Worker processes, at most (each loads the models: a small input runs on fewer)")]
 _GROUP = "JSONL: consecutive records with the same FIELD value are the parts of one document "
 
 
