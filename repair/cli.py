@@ -708,6 +708,11 @@ def eval_(
     base = load(config)
     if loo:  # rows mined from the pairs (by provenance) are re-mined without each article
         rows, mined = loo_rows(config.lexicons)
+        if mined and lexicon:  # a table of one's own: say that its mined rows are not used
+            err.print(f"unspin: note: rows of source mined-from-pairs in the tables given are "
+                      f"set aside; leave-one-out re-mines them from {dev}/pairs without each "
+                      "article (--no-loo scores the tables as given)", style="dim",
+                      markup=False)
     else:
         rows, mined = [r for f in config.lexicons for r in read_rows(Path(f))], False
 
