@@ -16,6 +16,7 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -642,6 +643,25 @@ def test_an_interrupted_run_that_cannot_exit_is_ended() -> None:
     assert p.stderr.decode().strip() == "unspin: interrupted"
 
 
+def _fix_mid_run(tiny_lm: Path, tiny_lexicon: Path, src: Path, out: Path,
+                 **popen: Any) -> subprocess.Popen[bytes]:
+    """``unspin fix SRC -o OUT`` started, once it is mid-run: the model is mapped (so the
+    signal handlers are installed and decoding has begun); a fixed sleep would be flaky on
+    a loaded machine."""
+    proc = subprocess.Popen(
+        [str(SCRIPT), "fix", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(src),
+         "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if maps.exists() and str(tiny_lm) in maps.read_text(errors="replace"):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert proc.poll() is None, "finished before the signal; make the input bigger"
+    return proc
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
                          ids=["TERM", "INT", "HUP"])
@@ -655,22 +675,7 @@ def test_interrupted_run_leaves_no_partial_output(
     out.parent.mkdir()
     if old_output:
         out.write_bytes(b"previous result\n")
-    proc = subprocess.Popen(
-        [str(SCRIPT), "fix", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(big),
-         "-o", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    # Mid-run means the model is mapped (so the handler is installed and decoding has begun):
-    # a fixed sleep would be flaky on a loaded machine.
-    maps = Path(f"/proc/{proc.pid}/maps")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if maps.exists() and str(tiny_lm) in maps.read_text(errors="replace"):
-            break
-        time.sleep(0.05)
-    time.sleep(0.5)
-    assert proc.poll() is None, "finished before the signal; make the input bigger"
+    proc = _fix_mid_run(tiny_lm, tiny_lexicon, big, out)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -1546,18 +1551,8 @@ def test_under_nohup_a_hang_up_is_still_ignored(tmp_path: Path, tiny_lm: Path,
     big = tmp_path / "big.txt"
     big.write_text(SPUN * 4_000)
     out = tmp_path / "fixed.txt"
-    proc = subprocess.Popen(
-        [str(SCRIPT), "fix", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(big),
-         "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup does
-    maps = Path(f"/proc/{proc.pid}/maps")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if maps.exists() and str(tiny_lm) in maps.read_text(errors="replace"):
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)
-    assert proc.poll() is None, "finished before the signal; make the input bigger"
+    proc = _fix_mid_run(tiny_lm, tiny_lexicon, big, out,
+                        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # nohup
     proc.send_signal(signal.SIGHUP)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
