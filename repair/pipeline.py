@@ -802,13 +802,20 @@ def text_files(src: Path, exclude: Path | None = None) -> list[Path]:
     >>> text_files(Path("/nonexistent"))
     []
     """
-    skip = exclude.resolve() if exclude is not None else None
-    return sorted(
-        f for f in src.rglob("*.txt")
-        if f.is_file()
-        and not any(part.startswith(".") for part in f.relative_to(src).parts)
-        and (skip is None or skip not in f.resolve().parents)
-    )
+    return sorted(f for f in _txt_entries(src, exclude) if f.is_file())
+
+
+def _txt_entries(src: Path, exclude: Path | None) -> Iterator[Path]:
+    """Every ``*.txt`` entry under ``src`` that a folder run considers, whatever it is: none
+    with a hidden part below ``src``, none inside ``exclude`` (through links; realpath, not
+    resolve(), which raises on a loop of links)."""
+    skip = Path(os.path.realpath(exclude)) if exclude is not None else None
+    for f in src.rglob("*.txt"):
+        if any(part.startswith(".") for part in f.relative_to(src).parts):
+            continue
+        real = Path(os.path.realpath(f))
+        if skip is None or not (skip == real or skip in real.parents):
+            yield f
 
 
 def not_files(src: Path, exclude: Path | None = None) -> list[tuple[Path, str]]:
@@ -819,15 +826,10 @@ def not_files(src: Path, exclude: Path | None = None) -> list[tuple[Path, str]]:
     >>> not_files(Path("/nonexistent"))
     []
     """
-    skip = exclude.resolve() if exclude is not None else None
     out = []
-    for f in sorted(src.rglob("*.txt")):
-        if f.is_file() or f.is_dir() or any(part.startswith(".")
-                                            for part in f.relative_to(src).parts):
-            continue  # a folder named *.txt is walked like any other
-        real = Path(os.path.realpath(f))  # not resolve(): a loop of links raises there
-        if skip is not None and (skip == real or skip in real.parents):
-            continue
+    for f in sorted(_txt_entries(src, exclude)):
+        if f.is_file() or f.is_dir():
+            continue  # read, or a folder named *.txt, walked like any other
         try:
             mode = f.stat().st_mode
         except OSError:  # a link to nothing, or a loop of links
