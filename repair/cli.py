@@ -854,6 +854,45 @@ def lexicon_stats(
     print(f"index keys (with inflections): {d['index_keys_with_inflections']}")
 
 
+@lexicon_app.command("show")
+def lexicon_show(
+    queries: Annotated[list[str], typer.Argument(
+        help="A rule as edits name it (pairs.tsv:799), or a spun phrase", show_default=False)],
+    lexicon: LexOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """The rows behind a rule or a spun phrase: source, counts, the channel estimate and
+    where each row was learnt (the pairs, the list's lines or the texts). Exit 1 when a
+    query names no row."""
+    from .lexicon import find_rows
+
+    _, rows = _table_rows(lexicon)
+    found = {q: find_rows(rows, q) for q in queries}
+    if as_json:
+        print(json.dumps([
+            {"query": q, "rows": [{"rule": r.rule, "spun": r.spun, "original": r.original,
+                                   "source": r.source, "count": r.count, "total": r.total,
+                                   "seen": None if r.seen < 0 else r.seen,
+                                   "provenance": r.note, "inflected": form or None}
+                                  for r, form in hits]}
+            for q, hits in found.items()], indent=2, ensure_ascii=False))
+    else:
+        for q, hits in found.items():
+            if not hits:
+                err.print(f"unspin: {q}: no row names it", markup=False)
+            for r, form in hits:
+                print(f"{r.rule}\t{r.spun} -> {r.original}\t{r.source}"
+                      + (f"\t(inflected: {form})" if form else ""))
+                seen = (f"; met {r.seen:g} times in spun text, {r.count / r.seen:.0%} of them "
+                        "as this spin" if r.seen > 0 else "")
+                print(f"  {r.count:g} of {r.total:g}: P(spun | original) "
+                      f"{r.count / r.total if r.total else 0:.2f}{seen}")
+                if r.note:
+                    print(f"  {r.note}")
+    if not all(found.values()):
+        raise typer.Exit(1)
+
+
 @lexicon_app.command("check")
 def lexicon_check(
     lexicon: LexOpt = None,

@@ -20,7 +20,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
 from .io import read_input
-from .learn import MinedRow, PairCounts, aggregate
+from .learn import Learned, PairCounts, aggregate
 from .lexicon import PAIRS_SOURCE, Lexicon, Row, read_rows
 from .score import roc_auc
 from .text import count_words, words
@@ -210,9 +210,10 @@ def loo_rows(paths: Iterable[str | Path]) -> tuple[list[Row], bool]:
     return kept, len(kept) < len(every)
 
 
-def mined_rows(rows: Iterable[MinedRow], source: str = PAIRS_SOURCE) -> list[Row]:
+def mined_rows(rows: Iterable[Learned], source: str = PAIRS_SOURCE) -> list[Row]:
     """Rows of :func:`repair.learn.aggregate` as table rows (as ``learn pairs`` writes them)."""
-    return [Row(s, o, source, c, t, "", f"{source}:{s}->{o}", n) for s, o, c, t, n in rows]
+    return [Row(r.spun, r.original, source, r.count, r.total, r.note,
+                f"{source}:{r.spun}->{r.original}", r.seen) for r in rows]
 
 
 def table_rows(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,6 +213,7 @@ class PairCounts:
     subs: Counter[tuple[str, str]]
     grams: Counter[tuple[str, ...]]  # original side
     spun_grams: Counter[tuple[str, ...]]
+    name: str = ""  # the pair's name, for the rows' provenance
 
 
 def count_pair(p: Pair) -> PairCounts:
@@ -228,7 +229,7 @@ def count_pair(p: Pair) -> PairCounts:
         subs.update(substitutions(sw, ow))
         for side, into in ((ow, grams), (sw, spun_grams)):
             into.update(_grams(side))
-    return PairCounts(subs, grams, spun_grams)
+    return PairCounts(subs, grams, spun_grams, p.name)
 
 
 def _grams(toks: list[str]) -> Iterator[tuple[str, ...]]:
@@ -270,48 +271,88 @@ def decompose(subs: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
     >>> sorted(decompose(c).items())
     [(('Celebration', 'Party'), 1), (('Social gathering', 'Party'), 1), (('mentioned', 'said'), 4)]
     """
-    known = {(s.lower(), o.lower()) for (s, o) in subs if len(o.split()) == 1}
     out: Counter[tuple[str, str]] = Counter()
-    for (s, o), n in subs.items():
-        st, ot = s.split(), o.split()
-        if len(ot) < 2 or len(st) == len(ot) or len(st) < len(ot) or len(st) > 8:
-            out[(s, o)] += n
-            continue
-        best, best_score = None, 0
-        for segs in _segmentations(st, len(ot)):
-            score = sum(
-                (g.lower(), w.lower()) in known or g.lower() == w.lower()
-                for g, w in zip(segs, ot, strict=True)
-            )
-            if score > best_score:
-                best, best_score = segs, score
-        if best is None or best_score < len(ot) - 1:
-            out[(s, o)] += n
-            continue
-        for g, w in zip(best, ot, strict=True):
-            if g.lower() != w.lower():
-                out[(g, w)] += n
+    for key, pieces in decomposition(subs).items():
+        for piece in pieces:
+            out[piece] += subs[key]
     return out
 
 
-MinedRow = tuple[str, str, int, int, int]  # spun, original, count, total, seen
+def decomposition(subs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Each substitution of ``subs`` and the pieces :func:`decompose` splits it into (itself,
+    when it stays whole): what lets a row name the pairs or list lines it came from."""
+    subs = list(subs)
+    known = {(s.lower(), o.lower()) for (s, o) in subs if len(o.split()) == 1}
+    return {key: _pieces(*key, known) for key in subs}
 
 
-def aggregate(counts: Iterable[PairCounts]) -> list[MinedRow]:
-    """Rows ``(spun, original, count, total, seen)`` summed over pairs.
+def _pieces(s: str, o: str, known: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    st, ot = s.split(), o.split()
+    if len(ot) < 2 or len(st) == len(ot) or len(st) < len(ot) or len(st) > 8:
+        return [(s, o)]
+    best, best_score = None, 0
+    for segs in _segmentations(st, len(ot)):
+        score = sum(
+            (g.lower(), w.lower()) in known or g.lower() == w.lower()
+            for g, w in zip(segs, ot, strict=True)
+        )
+        if score > best_score:
+            best, best_score = segs, score
+    if best is None or best_score < len(ot) - 1:
+        return [(s, o)]
+    return [(g, w) for g, w in zip(best, ot, strict=True) if g.lower() != w.lower()]
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """A learned row, as :func:`write_table` writes it under a ``source``."""
+
+    spun: str
+    original: str
+    count: float
+    total: float
+    seen: float = -1.0  # how often ``spun`` was met in spun text (-1: not known)
+    note: str = ""  # provenance: the pairs, list lines or texts it was learned from
+
+
+def _sources(
+    subs: Mapping[tuple[str, str], int], origin: Mapping[tuple[str, str], set[str]]
+) -> tuple[Counter[tuple[str, str]], defaultdict[tuple[str, str], set[str]]]:
+    """``subs`` decomposed, and for each piece the union of its blocks' ``origin``."""
+    out: Counter[tuple[str, str]] = Counter()
+    where: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
+    for key, pieces in decomposition(subs).items():
+        for piece in pieces:
+            out[piece] += subs[key]
+            where[piece] |= origin.get(key, set())
+    return out, where
+
+
+def _names(names: Iterable[str]) -> str:
+    # Numbered names in number order ("2" before "10"), then the rest as text.
+    return " ".join(sorted(names, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n)))
+
+
+def aggregate(counts: Iterable[PairCounts]) -> list[Learned]:
+    """Rows summed over pairs.
 
     ``total`` counts how often ``original`` occurs in the original side of all pairs, the
     denominator of the channel estimate P(spun | original); ``seen`` how often ``spun``
-    occurs in the spun side, spin product or not (how telling it is to meet it there).
+    occurs in the spun side, spin product or not (how telling it is to meet it there);
+    ``note`` names the pairs the substitution was seen in ("pairs 3 17 102").
     """
     merged: Counter[tuple[str, str]] = Counter()
+    origin: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     grams: Counter[tuple[str, ...]] = Counter()
     spun_grams: Counter[tuple[str, ...]] = Counter()
     for c in counts:
         merged.update(c.subs)
+        if c.name:
+            for key in c.subs:
+                origin[key].add(c.name)
         grams.update(c.grams)
         spun_grams.update(c.spun_grams)
-    subs = decompose(merged)
+    subs, where = _sources(merged, origin)
     rows = []
     for (s, o), n in subs.items():
         if s.lower() == o.lower():
@@ -320,27 +361,24 @@ def aggregate(counts: Iterable[PairCounts]) -> list[MinedRow]:
             continue
         total = max(grams[tuple(o.lower().split())], n)
         seen = max(spun_grams[tuple(w.lower() for w in words(s))], n)
-        rows.append((s, o, n, total, seen))
+        note = f"pairs {_names(where[(s, o)])}" if where[(s, o)] else ""
+        rows.append(Learned(s, o, n, total, seen, note))
     # A total order (the spelling as written breaks the last ties, "Initially" beside
-    # "initially"): the same pairs give the same bytes whatever their files are called.
-    rows.sort(key=lambda r: (r[0].lower(), -r[2], r[1], r[0]))
+    # "initially"): the same pairs give the same rows whatever their files are called (the
+    # notes name them).
+    rows.sort(key=lambda r: (r.spun.lower(), -r.count, r.original, r.spun))
     return rows
 
 
-def mine_pairs(pairs: Iterable[Pair]) -> list[MinedRow]:
-    """Aggregate substitutions over pairs: rows ``(spun, original, count, total, seen)``."""
+def mine_pairs(pairs: Iterable[Pair]) -> list[Learned]:
+    """Aggregate substitutions over pairs (:func:`aggregate`)."""
     return aggregate(count_pair(p) for p in pairs)
 
 
-def write_table(
-    rows: Iterable[tuple[str, str, float, float] | MinedRow], out: Path, source: str
-) -> int:
-    """Write rows as a phrase table (``seen`` where the rows have it); returns the count."""
-    return write_rows(
-        (Row(s, o, source, c, t, "", "", float(seen[0]) if seen else -1.0)
-         for s, o, c, t, *seen in rows),
-        out,
-    )
+def write_table(rows: Iterable[Learned], out: Path, source: str) -> int:
+    """Write rows as a phrase table under ``source``; returns the count."""
+    return write_rows((Row(r.spun, r.original, source, r.count, r.total, r.note, "", r.seen)
+                       for r in rows), out)
 
 
 FUNCTION_WORDS = frozenset(
@@ -368,9 +406,7 @@ def _read_utf8(path: Path) -> str:
         ) from None
 
 
-def mine_tortured(
-    path: Path | str, cap: float = 5.0, total: float = 50.0
-) -> list[tuple[str, str, float, float]]:
+def mine_tortured(path: Path | str, cap: float = 5.0, total: float = 50.0) -> list[Learned]:
     """Word-level substitutions from the tortured-phrases list (``tortured``, ``expected``).
 
     Each phrase pair is aligned like a spun/original pair (:func:`substitutions`): phrases of
@@ -384,9 +420,11 @@ def mine_tortured(
     expected side, so the built table has it whole.) The list
     says nothing of how often an expected word is left alone, and a term repeated across
     many scientific phrases ("acid") says little about news, so counts are capped at
-    ``cap`` over a fixed ``total``: no row claims more than ``cap/total``.
+    ``cap`` over a fixed ``total``: no row claims more than ``cap/total``. A row's note
+    names the list's lines it came from ("tortured_phrases.tsv lines 12 4051").
     """
     subs: Counter[tuple[str, str]] = Counter()
+    origin: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     with io.StringIO(_read_utf8(Path(path)), newline=None) as fh:
         header = fh.readline().rstrip("\n").split("\t")
         if header[:2] != ["tortured", "expected"]:
@@ -411,15 +449,18 @@ def mine_tortured(
             t, e = words(cols[0].lower()), words(expected.lower())
             if len(t) == 1 and len(e) == 1:
                 continue  # single-word fingerprints are too ambiguous to trust alone
-            subs.update(
-                (a, b)
-                for a, b in substitutions(t, e)
-                if not _edge_function_word(a) and not _edge_function_word(b)
-            )
+            for a, b in substitutions(t, e):
+                if not _edge_function_word(a) and not _edge_function_word(b):
+                    subs[(a, b)] += 1
+                    origin[(a, b)].add(str(lineno))
     if not read:
         raise ValueError(f"{path}: no tortured phrases below the header")
-    rows = [(s, o, float(min(c, cap)), total) for (s, o), c in decompose(subs).items()]
-    rows.sort(key=lambda r: (r[0], -r[2], r[1]))
+    merged, where = _sources(subs, origin)
+    rows = [Learned(s, o, float(min(c, cap)), total,
+                    note=f"{Path(path).name} line{'s' * (len(where[(s, o)]) > 1)} "
+                         f"{_names(where[(s, o)])}")
+            for (s, o), c in merged.items()]
+    rows.sort(key=lambda r: (r.spun, -r.count, r.original))
     return rows
 
 
@@ -431,7 +472,7 @@ def learn_raw(
     per_word: int = 8,
     min_count: float = 1.5,
     moby_p: float = 0.1,
-) -> list[tuple[str, str, float, float]]:
+) -> list[Learned]:
     """Decipher substitutions from spun text alone by hard-EM over the LM's choices.
 
     ``texts`` is read once, for its vocabulary (a stream will do: the repairs go through
@@ -443,7 +484,8 @@ def learn_raw(
     score) at a flat, low channel probability. Each iteration counts the chosen
     substitutions weighted by confidence (the E step) and re-estimates the channel as
     count over occurrences of the original in the repaired text (the M step); thesaurus
-    candidates that the LM never chooses drop out.
+    candidates that the LM never chooses drop out. A row's note says in how many texts
+    the last iteration chose it.
     """
     from .thesaurus import reverse_lookup
 
@@ -454,23 +496,29 @@ def learn_raw(
         best = sorted(set(heads), key=lm_unigram, reverse=True)[:per_word]
         moby.extend(Row(w, h, "moby", moby_p, 1.0, "", f"moby:{w}->{h}") for h in best)
     learned: list[Row] = moby
-    rows: list[tuple[str, str, float, float]] = []
+    rows: list[Learned] = []
     for _ in range(iterations):
         # Confidences summed in millionths, as integers: a float sum depends on the order of
         # the texts (2.76 one way, 2.77 the other once rounded), an integer sum does not.
         micro: defaultdict[tuple[str, str], int] = defaultdict(int)
         seen: Counter[str] = Counter()
+        in_texts: Counter[tuple[str, str]] = Counter()
         for res in repair_all(learned):
+            keys = set()
             for e in res.edits:
                 key = (" ".join(words(e.before)).lower(), e.after.lower())
                 micro[key] += round(e.confidence * 1_000_000)
+                keys.add(key)
+            in_texts.update(keys)
             seen.update(w.lower() for w in words(res.fixed))
         counts = {k: v / 1_000_000 for k, v in micro.items()}
         rows = [
-            (s, o, round(c, 2), float(max(seen[o], 1) + c))
+            Learned(s, o, round(c, 2), float(max(seen[o], 1) + c),
+                    note=f"EM: chosen in {in_texts[(s, o)]} text{'s' * (in_texts[(s, o)] > 1)}")
             for (s, o), c in counts.items()
             if c >= min_count
         ]
-        learned = [Row(s, o, "em-raw", c, t, "", f"raw:{s}->{o}") for s, o, c, t in rows]
-    rows.sort(key=lambda r: (r[0], -r[2], r[1]))
+        learned = [Row(r.spun, r.original, "em-raw", r.count, r.total, "",
+                       f"raw:{r.spun}->{r.original}") for r in rows]
+    rows.sort(key=lambda r: (r.spun, -r.count, r.original))
     return rows

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -151,6 +152,16 @@ def _row(path: Path, lineno: int, line: str) -> Row:
     return Row(spun, original, source, count, total, note, f"{path.name}:{lineno}", seen)
 
 
+def number(x: float) -> str:
+    """``x`` as a table writes it: whole numbers as integers, others in the shortest form
+    that reads back as the same float (``%g`` would keep six digits: 1234567 -> 1.23457e+06).
+
+    >>> number(1234567.0), number(2.76), number(50), number(0.1 + 0.2), number(3e20)
+    ('1234567', '2.76', '50', '0.30000000000000004', '300000000000000000000')
+    """
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
 def write_rows(rows: Iterable[Row], out: Path) -> int:
     """Write ``rows`` as one phrase table, atomically; returns how many.
 
@@ -159,8 +170,9 @@ def write_rows(rows: Iterable[Row], out: Path) -> int:
     """
     lines = ["\t".join(HEADER)]
     for r in rows:
-        seen = f"\t{r.seen:g}" if r.seen >= 0 else ""
-        lines.append(f"{r.spun}\t{r.original}\t{r.source}\t{r.count:g}\t{r.total:g}\t{r.note}{seen}")
+        seen = f"\t{number(r.seen)}" if r.seen >= 0 else ""
+        lines.append(f"{r.spun}\t{r.original}\t{r.source}\t{number(r.count)}\t"
+                     f"{number(r.total)}\t{r.note}{seen}")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, ("\n".join(lines) + "\n").encode("utf-8"))
     return len(lines) - 1
@@ -258,6 +270,39 @@ def _entry(r: Row) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     if not k or len(k) > MAX_SPAN or tuple(w.lower() for w in orig) == k:
         return None
     return k, orig
+
+
+_RULE = re.compile(r"(?P<rule>[^\s:]+:\d+)(?P<inflected>\+inflection)?")
+
+
+def find_rows(rows: Iterable[Row], query: str) -> list[tuple[Row, str]]:
+    """The rows ``query`` names, each with the spun form it matched when that is an inflected
+    form of the row's own (else ``""``): a rule as edits name it (``pairs.tsv:799``, also
+    with ``+inflection``), or a spun phrase, matched as the decoder looks it up (on
+    lower-cased tokens, inflected forms included).
+
+    >>> rows = [Row("explained", "said", "p", 3, 9, "pairs 2", "t.tsv:2"),
+    ...         Row("demise", "death", "c", 9, 10, "", "c.tsv:5")]
+    >>> [(r.rule, form) for r, form in find_rows(rows, "Explains")]
+    [('t.tsv:2', 'explains -> says')]
+    >>> [r.spun for r, _ in find_rows(rows, "c.tsv:5")], find_rows(rows, "death")
+    (['demise'], [])
+    """
+    given = list(rows)
+    m = _RULE.fullmatch(query.strip())
+    if m:
+        return [(r, "") for r in given if r.rule == m["rule"]]
+    k = key(query)
+    found: list[tuple[Row, str]] = [(r, "") for r in given if key(r.spun) == k]
+    seen = {id(r) for r, _ in found}
+    for r in given:
+        if id(r) in seen:
+            continue
+        forms = [f"{sf} -> {of}" for sf, of in _inflect_pair(r.spun, r.original)
+                 if key(sf) == k and key(sf) != key(r.spun)]
+        if forms:
+            found.append((r, forms[0]))
+    return found
 
 
 def usable(rows: Iterable[Row]) -> list[Row]:

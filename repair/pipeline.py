@@ -25,13 +25,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from . import Config, Repairer
 from .edits import PART_SEP, Result
 from .io import InputError, check_output_dir, encode, read_input, temporary_of, write_atomic
 from .score import spin_score
 from .text import count_words
+
+if TYPE_CHECKING:
+    from .learn import Learned
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -1047,7 +1050,7 @@ def learn_raw_stream(
     workers: int = 1,
     iterations: int = 2,
     on_progress: Callable[[int, int], None] | None = None,
-) -> tuple[list[tuple[str, str, float, float]], Stats]:
+) -> tuple[list[Learned], Stats]:
     """:func:`repair.learn.learn_raw` over a corpus that ``texts()`` streams afresh on each
     call (once for the vocabulary, once per iteration), each iteration's repairs on at most
     ``workers`` processes (one per :data:`TEXT_CHUNK` texts and per :data:`WORKER_BYTES` of

@@ -88,6 +88,19 @@ class Channel:
 _WORD = re.compile(r"\w")
 
 
+_GLUED = re.compile(r" ([,.;:!?%)\]}])|([(\[{]) ")
+
+
+def _written(phrase: str) -> str:
+    """A row's spun side, whose tokens a table holds space-separated, as prose writes them:
+    no space before a closing mark, none after an opening bracket.
+
+    >>> _written("time , even"), _written("( move ) learning"), _written("3 %")
+    ('time, even', '(move) learning', '3%')
+    """
+    return _GLUED.sub(lambda m: m[1] or m[2], phrase)
+
+
 def _spaced(text: str, start: int, end: int, spun: str) -> str:
     """``spun``, to replace ``text[start:end]``, with a space before it where the original
     began with a punctuation mark glued to what precedes it and ``spun`` begins with a word
@@ -157,7 +170,7 @@ def spin(text: str, channel: Channel, *, seed: int | None = 0, rate: float = 1.0
                 s = sent[p0.token].start + p0.offset
                 e = sent[p1.token].start + p1.offset + len(p1.text)
                 src = text[s:e]
-                new = _spaced(text, s, e, transfer_case(src, spuns[pick]))
+                new = _spaced(text, s, e, transfer_case(src, _written(spuns[pick])))
                 swaps.append(Swap(s, e, src, new, rules[pick]))
                 step = n
                 break

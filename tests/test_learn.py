@@ -49,7 +49,7 @@ def test_added_words_are_read_with_either_neighbour() -> None:
     assert list(substitutions(spun, orig)) == [
         ("Japanese overall", "Japanese"), ("overall economy", "economy")
     ]
-    rows = {(s, o): c for s, o, c, _, _ in aggregate(
+    rows = {(r.spun, r.original): r.count for r in aggregate(
         count_pair(Pair(str(i), spun, orig)) for i, (spun, orig) in enumerate([
             ("The Japanese overall economy shrank.", "The Japanese economy shrank."),
             ("Malaysia's overall economy grew.", "Malaysia's economy grew."),
@@ -70,14 +70,15 @@ def test_a_change_of_case_alone_is_no_row() -> None:
     never be proposed: the learner leaves it out, and `lexicon check` would call it a problem."""
     rows = aggregate([count_pair(Pair("1", "The new Iphone was mentioned.",
                                       "The new iPhone was said."))])
-    assert [(s, o) for s, o, *_ in rows] == [("mentioned", "said")]
+    assert [(r.spun, r.original) for r in rows] == [("mentioned", "said")]
 
 
 def test_mined_counts_and_totals(tmp_path: Path) -> None:
     d = write_pairs(tmp_path / "pairs")
     from repair.learn import read_pairs
 
-    rows = {(s, o): (c, t) for s, o, c, t, _ in aggregate(count_pair(p) for p in read_pairs(d))}
+    rows = {(r.spun, r.original): (r.count, r.total)
+            for r in aggregate(count_pair(p) for p in read_pairs(d))}
     assert rows[("faculties", "schools")] == (2, 2)
     assert rows[("mentioned", "said")] == (2, 2)
     assert rows[("Social gathering", "Party")] == (1, 1)
@@ -92,7 +93,7 @@ def test_substitutions_inside_compounds_are_mined_as_words() -> None:
     assert list(substitutions(spun.split(), orig.split())) == [
         ("12 months", "year"), ("outdated", "old"), ("on-line", "online"), ("yr", "year"),
         ("outdated", "old")]
-    rows = {(s, o): (c, t, seen) for s, o, c, t, seen in aggregate([count_pair(
+    rows = {(r.spun, r.original): (r.count, r.total, r.seen) for r in aggregate([count_pair(
         Pair("p", spun, orig))])}
     assert rows[("outdated", "old")] == (2, 3, 2)  # "old": twice in compounds, once alone
     assert rows[("12 months", "year")] == (1, 2, 1)
@@ -107,6 +108,59 @@ def test_learn_pairs_cli_writes_a_valid_table(tmp_path: Path) -> None:
     rows = list(read_rows(out))
     assert {(r.spun, r.original) for r in rows} >= {("faculties", "schools"), ("navy", "military")}
     assert all(r.source == "mined-from-pairs" and 0 < r.count <= r.total for r in rows)
+
+
+def test_mined_rows_name_the_pairs_they_came_from(tmp_path: Path) -> None:
+    """Provenance per row: a mined row's note names every pair its substitution was seen in,
+    a piece split off a longer block included ("Social gathering" from pair 1's "AK Social
+    gathering mentioned" block), in number order; the table written keeps them."""
+    d = write_pairs(tmp_path / "pairs")
+    (d / "010.spun.txt").write_text("The navy mentioned it.\n")
+    (d / "010.orig.txt").write_text("The army said it.\n")
+    from repair.learn import read_pairs
+
+    notes = {(r.spun, r.original): r.note
+             for r in aggregate(count_pair(p) for p in read_pairs(d))}
+    assert notes[("mentioned", "said")] == "pairs 001 002 010"
+    assert notes[("faculties", "schools")] == "pairs 001 002"
+    assert notes[("navy", "military")] == "pairs 002"
+    assert notes[("navy", "army")] == "pairs 010"
+    assert notes[("Social gathering", "Party")] == "pairs 001"
+    out = tmp_path / "t.tsv"
+    assert invoke(["learn", "pairs", str(d), "-o", str(out)]).exit_code == 0
+    assert {(r.spun, r.original): r.note for r in read_rows(out)} == notes
+    # Numbered names sort as numbers, other names after them as text.
+    rows = aggregate(count_pair(Pair(n, "It was mentioned.", "It was said."))
+                     for n in ("b", "10", "2", "a"))
+    assert [r.note for r in rows] == ["pairs 2 10 a b"]
+
+
+def test_lexicon_show_names_a_rule_and_where_it_was_learnt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An editor reads "rule t.tsv:N" beside an edit: `lexicon show` gives the row, its counts
+    and the pairs it came from; a spun phrase finds its rows, inflected forms too; a query
+    that names no row exits 1 and says so."""
+    d = write_pairs(tmp_path / "pairs")
+    out = tmp_path / "t.tsv"
+    assert invoke(["learn", "pairs", str(d), "-o", str(out)]).exit_code == 0
+    line = next(r.rule for r in read_rows(out) if r.spun == "mentioned")
+    code, text, _ = run_main(["lexicon", "show", line, "-l", str(out)], monkeypatch, capsys)
+    assert code == 0
+    assert text.splitlines() == [
+        f"{line}\tmentioned -> said\tmined-from-pairs",
+        "  2 of 2: P(spun | original) 1.00; met 2 times in spun text, 100% of them as this spin",
+        "  pairs 001 002"]
+    code, text, _ = run_main(["lexicon", "show", "Mentions", "--json", "-l", str(out)],
+                             monkeypatch, capsys)
+    assert code == 0
+    [hit] = json.loads(text)[0]["rows"]
+    assert (hit["rule"], hit["inflected"], hit["provenance"]) == (
+        line, "mentions -> says", "pairs 001 002")
+    code, text, err = run_main(["lexicon", "show", "faculties", "t.tsv:999", "-l", str(out)],
+                               monkeypatch, capsys)
+    assert code == 1 and "faculties -> schools" in text
+    assert err.strip() == "unspin: t.tsv:999: no row names it"
 
 
 def test_learn_pairs_empty_dir_is_one_line_error(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -126,7 +180,12 @@ def test_tortured_decomposition(tmp_path: Path) -> None:
         "blunder\terror\tx\n"  # single-word fingerprint: dropped
         "irregular woodland\trandom forest (ML)\tx\n"  # annotated: dropped
     )
-    rows = {(s, o): (c, t) for s, o, c, t in mine_tortured(p)}
+    mined = mine_tortured(p)
+    rows = {(r.spun, r.original): (r.count, r.total) for r in mined}
+    # Each row names the list's lines it came from, a piece split off a longer phrase too.
+    notes = {(r.spun, r.original): r.note for r in mined}
+    assert notes[("birthday celebration", "party")] == "t.tsv line 2"
+    assert notes[("counterfeit", "artificial")] == "t.tsv line 4"
     assert ("birthday celebration", "party") in rows
     assert ("counterfeit", "artificial") in rows
     assert ("blunder", "error") not in rows and ("woodland", "forest") not in rows
@@ -324,6 +383,7 @@ def test_learn_raw_on_unpaired_text(tiny_lm: Path, tiny_lexicon: Path, tmp_path:
     assert ("social gathering", "party") in rows and (
         rows[("social gathering", "party")].count >= 1.5
     )
+    assert rows[("social gathering", "party")].note == "EM: chosen in 3 texts"
 
 
 def test_learn_raw_parallel_equals_sequential(
@@ -460,4 +520,6 @@ def test_learn_raw_does_not_depend_on_the_order_of_its_texts() -> None:
 
     tables = [learn_raw(["the demise toll"], results(order), lambda w: 0.0, iterations=1)
               for order in (confidences, confidences[::-1])]
-    assert tables[0] == tables[1] and tables[0][0][:3] == ("demise", "death", 3.15)
+    first = tables[0][0]
+    assert tables[0] == tables[1] and (first.spun, first.original, first.count) == (
+        "demise", "death", 3.15)

@@ -130,8 +130,9 @@ def test_a_word_replacing_glued_punctuation_gets_a_space_before_it() -> None:
                   Row("percent", "%", "t", 9, 9, "", "t:3")])
     text = 'Second quarter results. Up 5%, (.) and "results."\n'
     out = spin(text, ch, seed=0, rate=100.0)
-    assert out.text == ('Second quarter results coverage . Up 5 percent, even (coverage .) and '
-                        '"results coverage ."\n')
+    # and the row's own tokens are written as prose writes them ("coverage.", not "coverage .")
+    assert out.text == ('Second quarter results coverage. Up 5 percent, even (coverage.) and '
+                        '"results coverage."\n')
     rebuilt, last = [], 0
     for w in out.swaps:  # each swap still says what text[start:end] became
         rebuilt += [text[last:w.start], w.spun]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -201,7 +202,9 @@ def test_tortured_list_reads_crlf_like_lf(tmp_path: Path) -> None:
             "bosom peril\tbreast cancer\n")
     a.write_text(text, encoding="utf-8", newline="\n")
     b.write_bytes(text.replace("\n", "\r\n").encode())
-    assert mine_tortured(a) == mine_tortured(b) != []
+    # The same rows; only the notes name each file.
+    assert ([replace(r, note=r.note.replace("a.tsv", "b.tsv")) for r in mine_tortured(a)]
+            == mine_tortured(b) != [])
 
 
 def test_tortured_decomposition_is_as_documented(tmp_path: Path) -> None:
@@ -210,13 +213,14 @@ def test_tortured_decomposition_is_as_documented(tmp_path: Path) -> None:
     p = tmp_path / "t.tsv"
     head = "tortured\texpected\n0.33 birthday celebration\tthird party\n"
     p.write_text(head, encoding="utf-8")
-    assert [r[:2] for r in mine_tortured(p)] == [("0.33 birthday celebration", "third party")]
+    assert [(r.spun, r.original) for r in mine_tortured(p)] == [
+        ("0.33 birthday celebration", "third party")]
     p.write_text(head + "birthday celebration\tparty\n", encoding="utf-8")
-    assert {r[:2] for r in mine_tortured(p)} == {("0.33", "third"),
-                                                  ("birthday celebration", "party")}
+    assert {(r.spun, r.original) for r in mine_tortured(p)} == {
+        ("0.33", "third"), ("birthday celebration", "party")}
     p.write_text("tortured\texpected\n0.33 Birthday Celebration\tthird-party\n"
                  "counterfeit consciousness\tartificial intelligence\n", encoding="utf-8")
-    assert {r[:2] for r in mine_tortured(p)} == {
+    assert {(r.spun, r.original) for r in mine_tortured(p)} == {
         ("0.33 birthday celebration", "third-party"), ("counterfeit", "artificial"),
         ("consciousness", "intelligence")}
 
@@ -232,7 +236,9 @@ def test_a_byte_order_mark_is_skipped_in_tables_and_lists(tmp_path: Path) -> Non
                                                           for r in read_rows(p)]),
                              ("tp.tsv", tortured, mine_tortured),
                              ("d.tsv", disabled, read_disabled)):
-        plain, marked = tmp_path / name, tmp_path / ("bom-" + name)
+        plain, marked = tmp_path / "plain" / name, tmp_path / "bom" / name  # notes name files
+        plain.parent.mkdir(exist_ok=True)
+        marked.parent.mkdir(exist_ok=True)
         plain.write_text(text, encoding="utf-8")
         marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
         assert read(marked) == read(plain) and read(plain)
@@ -268,7 +274,8 @@ def test_tortured_list_refuses_extra_columns_and_a_list_without_rows(
 
 def test_a_mined_table_does_not_depend_on_the_pairs_file_names(tmp_path: Path) -> None:
     """Rows whose spun sides differ only by case, with the same count and restoration, came
-    out in the order of the files read: other names, other bytes (QA)."""
+    out in the order of the files read: other names, other order (QA). Only the notes,
+    which name the pairs, differ now."""
     from repair.learn import aggregate, count_pair
 
     texts = [("Initially the party said .", "First the party said ."),
@@ -281,5 +288,23 @@ def test_a_mined_table_does_not_depend_on_the_pairs_file_names(tmp_path: Path) -
             (d / f"{name}.spun.txt").write_text(spun + "\n", encoding="utf-8")
             (d / f"{name}.orig.txt").write_text(orig + "\n", encoding="utf-8")
         orders.append(aggregate(count_pair(p) for p in read_pairs(d)))
-    assert orders[0] == orders[1]
-    assert [r[0] for r in orders[0] if r[1] == "first"] == ["Initially", "initially"]
+    assert [replace(r, note="") for r in orders[0]] == [replace(r, note="") for r in orders[1]]
+    assert [r.note for r in orders[1] if r.spun == "initially"] == ["pairs 003"]
+    assert [r.spun for r in orders[0] if r.original == "first"] == ["Initially", "initially"]
+
+
+def test_counts_are_written_exactly(tmp_path: Path) -> None:
+    """Counts were written with %g, six significant digits: a raw table learnt from millions
+    of texts read back 1234567 as 1234570, and 0.1 + 0.2 as 0.3."""
+    from repair.lexicon import write_rows
+
+    rows = [Row("demise", "death", "t", 1234567.0, 98765432.0, "n", "", 1234567.0),
+            Row("faculties", "schools", "t", 0.1 + 0.2, 3.0, "", "", -1.0),
+            Row("mentioned", "said", "t", 2.76, 50.0, "", "", 7.0)]
+    out = tmp_path / "t.tsv"
+    write_rows(rows, out)
+    back = read_rows(out)
+    assert [(r.count, r.total, r.seen) for r in back] == [
+        (1234567.0, 98765432.0, 1234567.0), (0.1 + 0.2, 3.0, -1.0), (2.76, 50.0, 7.0)]
+    assert out.read_text(encoding="utf-8").splitlines()[1].split("\t")[3:] == [
+        "1234567", "98765432", "n", "1234567"]
