@@ -754,7 +754,7 @@ def eval_(
         if per_article:
             out["pairs"] = [p.__dict__ if hasattr(p, "__dict__") else _row(p) for p in rep.pairs]
         if by_rule:
-            out["rules"] = _rules(rep.rules)
+            out["rules"] = _rules(rep.rules, rows)
         print(json.dumps(out, indent=2, allow_nan=False))
         return
     for k, v in summary.items():
@@ -764,9 +764,9 @@ def eval_(
         for pt in points:
             print("\t".join(_cell(v) for v in pt.values()))
     if by_rule:
-        print("\nrule\tfired\tright")
-        for r in _rules(rep.rules):
-            print(f"{r['rule']}\t{r['fired']}\t{r['right']}")
+        print("\nrule\trow\tfired\tright")
+        for r in _rules(rep.rules, rows):
+            print(f"{r['rule']}\t{r['row']}\t{r['fired']}\t{r['right']}")
 
 
 def _check_dev(dev: Path) -> None:
@@ -807,14 +807,26 @@ def _row(p: object) -> dict[str, object]:
     return {k: getattr(p, k) for k in p.__slots__}  # type: ignore[attr-defined]
 
 
-def _rules(c: object) -> list[dict[str, object]]:
+def _rules(c: object, rows: Iterable[Row] = ()) -> list[dict[str, object]]:
+    """Per rule: how often it fired and was right, and the row it names (``spun -> original``,
+    ``+inflection`` rules by their row; "" for a mechanism that no row names)."""
     agg: dict[str, list[int]] = {}
     for (rule, ok), n in c.items():  # type: ignore[attr-defined]
         a = agg.setdefault(rule, [0, 0])
         a[0] += n
         a[1] += n if ok else 0
+    texts = {r.rule: f"{r.spun} -> {r.original}" for r in rows}
+
+    def text(rule: str) -> str:
+        base = rule.removesuffix("+inflection")
+        if base in texts:
+            return texts[base]
+        # A row re-mined without the scored article is named by its words.
+        _, sep, words = base.partition(":")
+        return words.replace("->", " -> ", 1) if sep and "->" in words else ""
+
     return [
-        {"rule": r, "fired": f, "right": g}
+        {"rule": r, "row": text(r), "fired": f, "right": g}
         for r, (f, g) in sorted(agg.items(), key=lambda kv: (kv[1][1] - kv[1][0], kv[0]))
     ]
 

@@ -305,6 +305,23 @@ def test_bootstrap_intervals_resample_articles() -> None:
                                    "clean_changes_per_1000": (0.0, 0.0)}
 
 
+def test_by_rule_names_each_rules_row() -> None:
+    """`eval --by-rule` listed bare ids ("curated.tsv:27"): each now comes with its row, an
+    inflected use by its row, a re-mined row by its words, a mechanism with no row by ""."""
+    from collections import Counter
+
+    from repair.cli import _rules
+
+    fired = Counter({("c.tsv:2", True): 3, ("c.tsv:2+inflection", False): 1,
+                     ("mined-from-pairs:explained->said", True): 2, ("number", True): 1})
+    got = {r["rule"]: (r["row"], r["fired"], r["right"])
+           for r in _rules(fired, [Row("demise", "death", "curated", 9, 10, "", "c.tsv:2")])}
+    assert got == {"c.tsv:2": ("demise -> death", 3, 3),
+                   "c.tsv:2+inflection": ("demise -> death", 1, 0),
+                   "mined-from-pairs:explained->said": ("explained -> said", 2, 2),
+                   "number": ("", 1, 1)}
+
+
 def write_dev(root: Path) -> Path:
     """A dev folder laid out like ../shared/dev: the pairs of :func:`write_pairs` and one
     clean text."""
@@ -326,7 +343,12 @@ def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Pat
     assert not any(k.endswith("_ci95") or k == "bootstrap" for k in out["summary"])
     assert out["summary"]["clean_changes_per_1000"] == 0.0
     assert 0 < out["summary"]["recovery"] <= 1
-    assert all({"rule", "fired", "right"} <= set(r) for r in out["rules"])
+    assert all({"rule", "row", "fired", "right"} <= set(r) for r in out["rules"])
+    # Each rule names its row: the table's rows by file:line, re-mined rows by their words.
+    rows = {r.rule: f"{r.spun} -> {r.original}" for r in read_rows(tiny_lexicon)}
+    assert out["rules"] and all(
+        r["row"] == rows.get(r["rule"].removesuffix("+inflection"), r["row"]) != ""
+        for r in out["rules"])
     res = invoke(["eval", str(dev), "--json", "--curve", "--min-confidence", "0.8",
                   *model_args(tiny_lm, tiny_lexicon)])
     assert res.exit_code == 0, res.output
