@@ -19,12 +19,14 @@ import html
 import json
 import os
 import re
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
 from rich import box
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -277,6 +279,17 @@ def reasons(result: Result) -> Text:
 MIN_TWO_COLUMNS = 40  # terminal columns below which --side-by-side shows the inline view
 
 
+class _Verbatim:
+    """Text printed as it is: no markup, wrapping or styles, and tabs kept (rich expands
+    the tabs of a ``Text`` to spaces, which would change the lines a plain diff shows)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Segment]:
+        yield Segment(self.text)
+
+
 def print_diff(
     result: Result,
     console: Console,
@@ -296,14 +309,18 @@ def print_diff(
     if two_columns:
         console.print(side_by_side(result, explain, mark))
     else:
-        # Plain output (piped, or NO_COLOR) keeps the input's own lines, never re-wrapped.
+        # Plain output (piped, or NO_COLOR) keeps the input's own lines, never re-wrapped,
+        # and its tabs (rich would expand them to spaces).
+        body = inline(result, explain, mark)
         console.print(
-            inline(result, explain, mark),
+            _Verbatim(body.plain) if mark else body,
             end="" if result.text.endswith("\n") else "\n",
             soft_wrap=mark or not console.is_terminal,
         )
     if explain and result.edits:
-        console.print(reasons(result), end="", soft_wrap=mark or not console.is_terminal)
+        why = reasons(result)
+        console.print(_Verbatim(why.plain) if mark else why, end="",
+                      soft_wrap=mark or not console.is_terminal)
     # One line however narrow the terminal: a signature is copied whole, never re-flowed.
     console.print(Text(result.signature, style="dim"), soft_wrap=True)
 

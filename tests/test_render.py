@@ -50,6 +50,15 @@ def test_piped_diff_is_plain_text_with_markers(spun: Path, args: list[str]) -> N
     assert "unspin:" in res.stdout.splitlines()[-1]  # the signature
 
 
+def test_piped_diff_keeps_the_inputs_tabs(spun: Path, args: list[str]) -> None:
+    """The plain view promises the input's own lines: rich expanded each tab to spaces, so
+    a tab-separated line came out changed where no edit touched it (QA)."""
+    spun.write_text("col\tThe AK Social gathering said the demise toll had risen .\n")
+    res = invoke(["diff", str(spun), *args])
+    assert res.exit_code == 0
+    assert "col\tThe AK [-Social gathering-]{+Party+}[1]" in res.stdout
+
+
 def test_no_explain_drops_numbers_and_reasons(spun: Path, args: list[str]) -> None:
     res = invoke(["diff", "--no-explain", str(spun), *args])
     assert "{+Party+} said" in res.stdout
