@@ -46,6 +46,7 @@ lexicon/built/tortured.tsv: $(VENV)/.installed repair/learn.py $(SHARED)/anchors
 # The re-scorer learns from the decoder's proposals and features: any change to them refits it.
 lexicon/built/calibration.json: lexicon/built/pairs.tsv lexicon/built/tortured.tsv lexicon/curated.tsv $(wildcard lexicon/disabled.tsv) lm/build/default.binary lm/build/news.binary lm/build/heldout-dev.txt repair/__init__.py repair/edits.py repair/score.py repair/lm.py repair/decode.py repair/calibrate.py repair/spin.py repair/lexicon.py repair/text.py $(VENV)/.installed
 	$(BIN)/unspin calibrate $(SHARED)/dev --synthetic lm/build/heldout-dev.txt --save > /dev/null
+	rm -f lexicon/built/calibration.joblib  # an older build's model, a pickle: never read now
 
 demo: setup
 	$(BIN)/unspin diff $(SHARED)/dev/unpaired/seed-saraqeb.spun.txt

@@ -515,12 +515,147 @@ def fitter(method: str | Fitter) -> Fitter:
     return FITTERS[method] if isinstance(method, str) else method
 
 
+MODEL_SUFFIX = ".skops"  # a re-scorer's model file: NAME.skops beside the map's NAME.json
+# The types a model file may hold besides those skops trusts by default (numpy arrays, the
+# scikit-learn estimators it has reviewed): skops.io.get_untrusted_types of a freshly fitted
+# re-scorer (skops 0.16, scikit-learn 1.9). Loading constructs nothing outside them and
+# imports nothing before checking. skops flags TreePredictor because predicting follows its
+# node indices unchecked; _check_model bounds-checks them before the model is used.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
+
+
 def _model_path(path: Path) -> Path:
-    return path.with_suffix(".joblib")
+    return path.with_suffix(MODEL_SUFFIX)
+
+
+def _model_bytes(model: Any) -> bytes:
+    """``model`` in skops' format, the same bytes for the same model: skops names arrays and
+    shared objects by their memory addresses and stamps each entry with the time, so these
+    are renumbered in order of appearance and the time fixed."""
+    import io
+    import zipfile
+
+    import skops.io as sio
+
+    with zipfile.ZipFile(io.BytesIO(sio.dumps(model))) as z:
+        schema = json.loads(z.read("schema.json"))
+        files = {n: z.read(n) for n in z.namelist() if n != "schema.json"}
+    ids: dict[int, int] = {}
+    names: dict[str, str] = {}
+
+    def renumber(node: Any) -> Any:
+        if isinstance(node, list):
+            return [renumber(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k == "__id__" and isinstance(v, int):
+                out[k] = ids.setdefault(v, len(ids) + 1)  # 0 would read as "no id"
+            elif k == "file" and isinstance(v, str) and v in files:
+                out[k] = names.setdefault(v, f"{len(names)}{Path(v).suffix}")
+            else:
+                out[k] = renumber(v)
+        return out
+
+    schema = renumber(schema)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        entries = [(new, files[old]) for old, new in names.items()]
+        entries.append(("schema.json", json.dumps(schema, indent=2).encode("utf-8")))
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system = 3  # as on Unix, wherever written
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)
+    return buf.getvalue()
+
+
+def _load_model(data: bytes, name: str) -> Any:
+    """The re-scorer's model from the bytes of its file (``name``, for messages), built
+    only from the types skops trusts and :data:`TRUSTED_TYPES` (a file naming any other is
+    refused before anything of it is imported or built), then checked to be the kind of
+    model :func:`rescorer` fits, its trees within bounds. ValueError when it is not."""
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        model = sio.loads(data, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException:
+        try:
+            extra = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+        except Exception:  # only the message needs them
+            extra = []
+        raise ValueError(f"{name} holds types that unspin never loads: "
+                         f"{', '.join(extra) or '(unnamed)'}") from None
+    except Exception as e:  # a malformed file: what failed, in one line
+        why = str(e).splitlines()[0] if str(e) else ""
+        raise ValueError(f"{name}: not a model that unspin calibrate wrote "
+                         f"({type(e).__name__}{': ' + why if why else ''})") from None
+    _check_model(model, name)
+    return model
+
+
+def _check_model(model: Any, name: str) -> None:
+    """Raise ValueError unless ``model`` is what :func:`rescorer` fits (isotonic-calibrated
+    boosted trees over :data:`FEATURES`, one tree an iteration, nothing categorical) with
+    every tree's node indices in bounds: predicting follows them unchecked in compiled code,
+    and a child before its parent could loop."""
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+    from sklearn.isotonic import IsotonicRegression
+
+    def need(ok: Any, what: str) -> None:
+        if not ok:
+            raise ValueError(f"{name}: not a model that unspin calibrate fits ({what})")
+
+    n = len(FEATURES)
+    need(type(model) is CalibratedClassifierCV, "not a calibrated classifier")
+    ccs = getattr(model, "calibrated_classifiers_", ())
+    need(isinstance(ccs, list) and ccs, "no calibrated classifiers")
+    for cc in ccs:
+        need(type(cc) is _CalibratedClassifier, "a calibrated classifier of another kind")
+        cal = getattr(cc, "calibrators", None)
+        need(isinstance(cal, list) and all(type(c) is IsotonicRegression for c in cal),
+             "calibrators other than isotonic")
+        trees = cc.estimator
+        need(type(trees) is HistGradientBoostingClassifier, "other than boosted trees")
+        need(getattr(trees, "n_features_in_", None) == n, f"not {n} features")
+        need(not getattr(trees, "_in_fit", False), "caught mid-fit")
+        need(getattr(trees, "_preprocessor", None) is None, "a preprocessor")
+        binner = getattr(trees, "_bin_mapper", None)
+        cats = getattr(binner, "is_categorical_", None)
+        need(isinstance(cats, np.ndarray) and cats.size == n and not cats.any(),
+             "categorical features")
+        per = getattr(trees, "_predictors", ())
+        need(isinstance(per, list) and per, "no trees")
+        for it in per:
+            need(isinstance(it, list) and len(it) == 1, "not one tree per iteration")
+            for tree in it:
+                need(type(tree) is TreePredictor, "a tree of another kind")
+                nodes = tree.nodes
+                need(isinstance(nodes, np.ndarray) and nodes.dtype == PREDICTOR_RECORD_DTYPE
+                     and nodes.ndim == 1 and nodes.size, "tree nodes of another layout")
+                inner = np.flatnonzero(nodes["is_leaf"] == 0)  # their indices, in order
+                need(not nodes["is_categorical"].any(), "a categorical split")
+                need(np.isin(nodes["is_leaf"], (0, 1)).all(), "a malformed leaf flag")
+                for child in ("left", "right"):
+                    c = nodes[child][inner].astype(np.int64)
+                    need(((c > inner) & (c < nodes.size)).all(), "a tree node out of bounds")
+                f = nodes["feature_idx"][inner]
+                need(((f >= 0) & (f < n)).all(), "a split on an unknown feature")
 
 
 def load_map(path: Path | str) -> Map:
-    """Read a map written by :func:`save_map` (a re-scorer's model sits beside it)."""
+    """Read a map written by :func:`save_map` (a re-scorer's model sits beside it, in skops'
+    format: loading it constructs only :data:`TRUSTED_TYPES` and what skops trusts, never
+    runs code from the file)."""
     p = Path(path)
     d = json.loads(p.read_text(encoding="utf-8"))
     if not isinstance(d, dict) or "method" not in d:
@@ -532,13 +667,16 @@ def load_map(path: Path | str) -> Map:
     if d["method"] == "rescorer":
         if tuple(d["features"]) != FEATURES:
             raise ValueError("fitted on other features than this version computes")
+        named = str(d.get("model", ""))
+        if not named.endswith(MODEL_SUFFIX):
+            raise ValueError(f"its model {named or '(unnamed)'} is not a {MODEL_SUFFIX} file: "
+                             "an older unspin's pickle, never loaded since loading one can "
+                             "run code")
         mp = _model_path(p)
-        digest = hashlib.sha256(mp.read_bytes()).hexdigest()
-        if digest != d["model_sha256"]:
+        data = mp.read_bytes()
+        if hashlib.sha256(data).hexdigest() != d["model_sha256"]:
             raise ValueError(f"{mp.name} does not match its sha256 in {p.name}")
-        import joblib
-
-        return Rescorer(joblib.load(mp))  # our own build's file, checked above
+        return Rescorer(_load_model(data, mp.name))
     raise ValueError(f"{path}: unknown calibration method {d['method']!r}")
 
 
@@ -571,13 +709,16 @@ def save_map(fit: Map, path: Path | str, meta: dict[str, Any]) -> None:
     renames: list[tuple[Path, Path]] = []
     try:
         if isinstance(fit, Rescorer):
-            import joblib
-
             mp = _model_path(p)
+            data = _model_bytes(fit.model)
+            try:  # what loading will accept, checked before anything is written
+                _load_model(data, mp.name)
+            except ValueError as e:
+                raise ValueError(f"the fitted model would not load back: {e}") from None
             renames.append((mp.with_name(f".{mp.name}.{tag}.tmp"), mp))
-            joblib.dump(fit.model, renames[-1][0])
+            renames[-1][0].write_bytes(data)
             d["model"] = mp.name
-            d["model_sha256"] = hashlib.sha256(renames[-1][0].read_bytes()).hexdigest()
+            d["model_sha256"] = hashlib.sha256(data).hexdigest()
         renames.append((p.with_name(f".{p.name}.{tag}.tmp"), p))
         renames[-1][0].write_text(json.dumps({**d, **meta}, indent=1) + "\n", encoding="utf-8")
         with held_signals():

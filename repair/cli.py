@@ -251,7 +251,8 @@ def _read_files(c: Config) -> list[str | None]:
         lm: str | None = str(locate(c.lm))
     except ModelError:
         lm = c.lm  # reported as the run loads it
-    maps = [c.calibration, str(Path(c.calibration).with_suffix(".joblib"))] if c.calibration \
+    # the map and its model file beside it (repair.calibrate.MODEL_SUFFIX)
+    maps = [c.calibration, str(Path(c.calibration).with_suffix(".skops"))] if c.calibration \
         else []
     return [lm, c.news_lm, *c.lexicons, *maps, c.disabled]
 
@@ -1638,16 +1639,16 @@ def calibrate(
     target = output or cal.DEFAULT_OUT
     save = save or output is not None  # a measurement unless asked: the default map stays
     if save:  # the map and the model file beside it; checked before minutes of work
-        if Path(target).suffix == ".joblib":
-            raise Fail(f"{target}: the map's model is written beside it as NAME.joblib; "
-                       "name the map NAME.json")
+        if Path(target).suffix == cal.MODEL_SUFFIX:
+            raise Fail(f"{target}: the map's model is written beside it as "
+                       f"NAME{cal.MODEL_SUFFIX}; name the map NAME.json")
         inputs: list[Path | str] = [*config.lexicons, dev / "pairs", dev / "clean"]
         inputs += [src] if (src := synthetic_source(synthetic)) else []
-        for dest in (Path(target), Path(target).with_suffix(".joblib")):
+        for dest in (Path(target), Path(target).with_suffix(cal.MODEL_SUFFIX)):
             check_new_output(dest, inputs)
             if dest.exists() and not dest.is_file():  # renamed over, a device would go
                 raise Fail(f"{dest}: is not a regular file; a map is saved as two files, "
-                           "MAP and MAP.joblib, beside each other")
+                           f"MAP and MAP{cal.MODEL_SUFFIX}, beside each other")
     base = load(config)
     rows, mined = loo_rows(config.lexicons)
     learn_from = cal.leave_one_out if mined else None

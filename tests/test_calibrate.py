@@ -120,7 +120,7 @@ def test_rescorer_learns_round_trips_and_refuses_a_stale_model(tmp_path) -> None
     feats = [o.features for o in data[:50]]
     assert back.scores([0.0] * 50, feats) == fit.scores([0.0] * 50, feats)
     # a model file that is not the one the JSON names is refused
-    model = tmp_path / "map.joblib"
+    model = tmp_path / "map.skops"
     model.write_bytes(model.read_bytes() + b"x")
     with pytest.raises(ValueError, match="sha256"):
         load_map(p)
@@ -416,19 +416,19 @@ def test_saving_a_map_leaves_no_temporary_and_an_interruption_keeps_the_old_pair
     fit = cal.rescorer(_featured(600))
     p = tmp_path / "map.json"
     save_map(fit, p, {"signature": "old"})
-    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.joblib", "map.json"]
-    old = (p.read_bytes(), (tmp_path / "map.joblib").read_bytes())
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.json", "map.skops"]
+    old = (p.read_bytes(), (tmp_path / "map.skops").read_bytes())
 
     def interrupted(*a, **k):  # type: ignore[no-untyped-def]
         raise KeyboardInterrupt
 
-    import joblib
+    import skops.io
 
-    monkeypatch.setattr(joblib, "dump", interrupted)
+    monkeypatch.setattr(skops.io, "dumps", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_map(fit, p, {"signature": "new"})
-    assert (p.read_bytes(), (tmp_path / "map.joblib").read_bytes()) == old
-    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.joblib", "map.json"]
+    assert (p.read_bytes(), (tmp_path / "map.skops").read_bytes()) == old
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.json", "map.skops"]
     monkeypatch.undo()
     real_replace = os.replace
     calls = []
@@ -442,4 +442,210 @@ def test_saving_a_map_leaves_no_temporary_and_an_interruption_keeps_the_old_pair
     monkeypatch.setattr(os, "replace", second_fails)
     with pytest.raises(OSError):
         save_map(fit, p, {"signature": "new"})
-    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.joblib", "map.json"]
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.json", "map.skops"]
+
+
+# -- the model file: skops, never a pickle -----------------------------------------------------
+def _saved_rescorer(path):  # type: ignore[no-untyped-def]
+    """A small re-scorer saved at ``path`` (NAME.json beside NAME.skops), and the fit."""
+    from repair.calibrate import rescorer
+
+    fit = rescorer(_featured(600))
+    save_map(fit, path, {"signature": "x"})
+    return fit
+
+
+def _rewrite_model(path, edit) -> None:  # type: ignore[no-untyped-def]
+    """Rewrite a map's model file by ``edit(schema, files)`` (its skops schema, and its
+    other entries by name), and record the new file's sha256 in the JSON: only what is in
+    the file can stop it loading."""
+    import hashlib
+    import io
+    import json
+    import zipfile
+
+    model = path.with_suffix(".skops")
+    with zipfile.ZipFile(model) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    schema = json.loads(files["schema.json"])
+    edit(schema, files)
+    files["schema.json"] = json.dumps(schema).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for n, data in files.items():
+            z.writestr(n, data)
+    model.write_bytes(buf.getvalue())
+    d = json.loads(path.read_text())
+    d["model_sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
+    path.write_text(json.dumps(d))
+
+
+def _schema_of(obj):  # type: ignore[no-untyped-def]
+    """The skops node of ``obj``, as skops writes it, to plant in a model's schema."""
+    import io
+    import json
+    import zipfile
+
+    import skops.io
+
+    with zipfile.ZipFile(io.BytesIO(skops.io.dumps(obj))) as z:
+        node = json.loads(z.read("schema.json"))
+    for k in ("protocol", "_skops_version"):
+        node.pop(k, None)
+    return node
+
+
+class _Planted:
+    """Leaves a folder behind when loaded: what loading a map must never build."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __setstate__(self, state: dict[str, str]) -> None:
+        import os
+
+        os.mkdir(state["marker"])
+
+
+def _fix_with_map(path, tiny_lm, tiny_lexicon, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    """``unspin fix --map PATH`` of a text beside the map, through the real entry point."""
+    from clihelp import model_args, run_main
+
+    text = path.with_name("text.txt")
+    text.write_text("The navy said .\n")
+    return run_main(["fix", *model_args(tiny_lm, tiny_lexicon), "--map", str(path), str(text)],
+                    monkeypatch, capsys)
+
+
+def test_the_model_round_trips_in_skops_format_with_the_same_bytes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The model is a skops file beside the map, read back with the same predictions; skops
+    names arrays by memory address and stamps the time, so the bytes are made canonical:
+    the model loaded and saved again (other objects, another second) gives the same file."""
+    import json
+    import time
+    import zipfile
+
+    import skops.io
+
+    from repair.calibrate import TRUSTED_TYPES
+
+    p = tmp_path / "map.json"
+    fit = _saved_rescorer(p)
+    d = json.loads(p.read_text())
+    assert d["model"] == "map.skops"
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["map.json", "map.skops"]
+    assert zipfile.is_zipfile(tmp_path / "map.skops")
+    back = load_map(p)
+    feats = [o.features for o in _featured(200, seed=5)]
+    assert back.scores([0.0] * 200, feats) == fit.scores([0.0] * 200, feats)
+    time.sleep(2.1)  # a zip entry's time goes in two-second steps
+    (tmp_path / "again").mkdir()
+    save_map(back, tmp_path / "again" / "map.json", {"signature": "x"})
+    assert (tmp_path / "again" / "map.skops").read_bytes() == (tmp_path / "map.skops").read_bytes()
+    assert map_digest(tmp_path / "again" / "map.json") == map_digest(p)
+    # the allow-list is what the model needs, no more
+    used = skops.io.get_untrusted_types(file=tmp_path / "map.skops")
+    assert sorted(used) == sorted(TRUSTED_TYPES)
+
+
+def test_a_model_file_with_an_untrusted_type_is_refused_in_one_line(  # type: ignore[no-untyped-def]
+    tmp_path, tiny_lm, tiny_lexicon, monkeypatch, capsys
+) -> None:
+    """A map is any file a user is handed (--map, $UNSPIN_MAP): its JSON's sha256 only ties
+    the two files together. A model file naming a type outside the allow-list is refused
+    by --map in one line, and nothing of it runs."""
+    import pytest
+    import skops.io
+
+    from repair.calibrate import TRUSTED_TYPES
+
+    p = tmp_path / "map.json"
+    _saved_rescorer(p)
+    marker = tmp_path / "ran"
+    # os.mkdir(marker), as skops writes a call: what a crafted file can ask of a loader
+    evil = {"__class__": "mkdir", "__module__": "os", "__loader__": "ConstructorFromReduceNode",
+            "content": _schema_of((str(marker),))}
+    _rewrite_model(p, lambda schema, _: schema["content"]["content"].update(method=evil))
+    # the crafted file is a real attack: a loader that trusts os.mkdir runs it
+    skops.io.load(p.with_suffix(".skops"), trusted=[*TRUSTED_TYPES, "os.mkdir"])
+    assert marker.is_dir()
+    marker.rmdir()
+    code, out, err = _fix_with_map(p, tiny_lm, tiny_lexicon, monkeypatch, capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err and "unusable calibration map" in err
+    assert "map.skops holds types that unspin never loads: os.mkdir" in err
+    assert not marker.exists()
+    # so is a class of anyone's, whose loading would run its code
+    _saved_rescorer(p)
+    planted = _schema_of(_Planted(str(marker)))
+    _rewrite_model(p, lambda schema, _: schema["content"]["content"].update(method=planted))
+    name = f"{_Planted.__module__}._Planted"
+    skops.io.load(p.with_suffix(".skops"), trusted=[*TRUSTED_TYPES, name])
+    assert marker.is_dir()
+    marker.rmdir()
+    with pytest.raises(ValueError, match=f"never loads: {name}$"):
+        load_map(p)
+    assert not marker.exists()
+
+
+def test_a_tree_out_of_bounds_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """TreePredictor is trusted, but predicting follows its node indices unchecked in
+    compiled code: a file whose tree points outside itself, or back up (a loop), is
+    refused before the model is used."""
+    import io
+
+    import numpy as np
+    import pytest
+
+    def first_tree(node):  # type: ignore[no-untyped-def]
+        if isinstance(node, dict) and node.get("__class__") == "TreePredictor":
+            return node
+        for v in node.values() if isinstance(node, dict) else (
+                node if isinstance(node, list) else ()):
+            if (found := first_tree(v)) is not None:
+                return found
+        return None
+
+    p = tmp_path / "map.json"
+    for child, value in (("left", 10**6), ("right", 0)):
+        _saved_rescorer(p)
+
+        def point(schema, files, child=child, value=value):  # type: ignore[no-untyped-def]
+            name = first_tree(schema)["content"]["content"]["nodes"]["file"]
+            nodes = np.load(io.BytesIO(files[name]))
+            nodes[child][np.flatnonzero(nodes["is_leaf"] == 0)[0]] = value
+            buf = io.BytesIO()
+            np.save(buf, nodes, allow_pickle=False)
+            files[name] = buf.getvalue()
+
+        _rewrite_model(p, point)
+        with pytest.raises(ValueError, match="a tree node out of bounds"):
+            load_map(p)
+    _saved_rescorer(p)
+    _rewrite_model(p, lambda schema, files: None)  # rewritten unchanged: still loads
+    load_map(p)
+
+
+def test_a_map_whose_model_is_an_old_pickle_is_refused_unread(  # type: ignore[no-untyped-def]
+    tmp_path, tiny_lm, tiny_lexicon, monkeypatch, capsys
+) -> None:
+    """Maps of older versions kept their model as a pickle (NAME.joblib), which runs code
+    when loaded: such a map is refused by its JSON alone, in one line, the pickle unread."""
+    import hashlib
+    import json
+
+    import pytest
+
+    p = tmp_path / "map.json"
+    _saved_rescorer(p)
+    d = json.loads(p.read_text())
+    pickle = tmp_path / "map.joblib"
+    pickle.write_bytes(b"\x80\x04not read")
+    d["model"] = "map.joblib"
+    d["model_sha256"] = hashlib.sha256(pickle.read_bytes()).hexdigest()
+    p.write_text(json.dumps(d))
+    with pytest.raises(ValueError, match=r"map.joblib is not a \.skops file.*pickle"):
+        load_map(p)
+    code, _, err = _fix_with_map(p, tiny_lm, tiny_lexicon, monkeypatch, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "unusable calibration map (its model map.joblib is not a .skops file" in err

@@ -129,10 +129,10 @@ def test_calibrate_measures_and_writes_a_map_only_when_asked(
     mine = tmp_path / "mine.json"
     code, _, _ = run_main(["calibrate", str(dev), *args, "-o", str(mine)], monkeypatch, capsys)
     assert code == 0 and mine.exists()
-    # The model of a map goes beside it as NAME.joblib: a map so named would be its own model.
-    code, _, err = run_main(["calibrate", str(dev), *args, "-o", str(tmp_path / "m.joblib")],
+    # The model of a map goes beside it as NAME.skops: a map so named would be its own model.
+    code, _, err = run_main(["calibrate", str(dev), *args, "-o", str(tmp_path / "m.skops")],
                             monkeypatch, capsys)
-    assert code == 2 and "name the map NAME.json" in err and not (tmp_path / "m.joblib").exists()
+    assert code == 2 and "name the map NAME.json" in err and not (tmp_path / "m.skops").exists()
 
 
 def test_research_options_are_checked(
