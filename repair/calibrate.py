@@ -605,6 +605,7 @@ def _check_model(model: Any, name: str) -> None:
     every tree's node indices in bounds: predicting follows them unchecked in compiled code,
     and a child before its parent could loop."""
     import numpy as np
+    from sklearn._loss.loss import HalfBinomialLoss
     from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
@@ -650,6 +651,21 @@ def _check_model(model: Any, name: str) -> None:
                     need(((c > inner) & (c < nodes.size)).all(), "a tree node out of bounds")
                 f = nodes["feature_idx"][inner]
                 need(((f >= 0) & (f < n)).all(), "a split on an unknown feature")
+        need(getattr(trees, "n_trees_per_iteration_", None) == 1, "not one tree an iteration")
+        base = getattr(trees, "_baseline_prediction", None)
+        need(isinstance(base, np.ndarray) and base.shape == (1, 1), "another baseline")
+        need(type(getattr(trees, "_loss", None)) is HalfBinomialLoss, "another loss")
+        classes = getattr(trees, "classes_", None)
+        need(isinstance(classes, np.ndarray) and classes.tolist() == [0, 1], "other classes")
+        need(isinstance(cal, list) and len(cal) == 1, "not one calibrator")
+    # Whatever else a file could set wrong shows in a prediction: one, on a row of zeros.
+    try:
+        p = model.predict_proba(np.zeros((1, n)))
+    except Exception as e:  # noqa: BLE001 - any failure is this file's fault, in one line
+        raise ValueError(f"{name}: not a model that unspin calibrate fits (it cannot "
+                         f"predict: {type(e).__name__})") from None
+    need(isinstance(p, np.ndarray) and p.shape == (1, 2) and np.isfinite(p).all()
+         and ((p >= 0) & (p <= 1)).all(), "predictions that are not probabilities")
 
 
 def load_map(path: Path | str) -> Map:

@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import stat
 import sys
@@ -251,9 +252,10 @@ def _read_files(c: Config) -> list[str | None]:
         lm: str | None = str(locate(c.lm))
     except ModelError:
         lm = c.lm  # reported as the run loads it
-    # the map and its model file beside it (repair.calibrate.MODEL_SUFFIX)
-    maps = [c.calibration, str(Path(c.calibration).with_suffix(".skops"))] if c.calibration \
-        else []
+    from .calibrate import MODEL_SUFFIX  # the map's model file beside it
+
+    maps = [c.calibration, str(Path(c.calibration).with_suffix(MODEL_SUFFIX))] \
+        if c.calibration else []
     return [lm, c.news_lm, *c.lexicons, *maps, c.disabled]
 
 
@@ -877,9 +879,10 @@ def lexicon_show(
     """The rows behind a rule or a spun phrase: source, counts, the channel estimate and
     where each row was learnt (the pairs, the list's lines or the texts). Exit 1 when a
     query names no row."""
-    from .lexicon import find_rows
+    from .lexicon import find_rows, number
 
-    _, rows = _table_rows(lexicon)
+    files, rows = _table_rows(lexicon)
+    names = {f.name for f in files}
     found = {q: find_rows(rows, q) for q in queries}
     if as_json:
         print(json.dumps([
@@ -891,14 +894,18 @@ def lexicon_show(
             for q, hits in found.items()], indent=2, ensure_ascii=False))
     else:
         for q, hits in found.items():
-            if not hits:
+            table = re.fullmatch(r"(.+):\d+(?:\+inflection)?", q.strip())
+            if not hits and table and table[1] not in names:
+                err.print(f"unspin: {q}: no table named {table[1]} is loaded (the tables: "
+                          f"{', '.join(sorted(names))}; -l names others)", markup=False)
+            elif not hits:
                 err.print(f"unspin: {q}: no row names it", markup=False)
             for r, form in hits:
                 print(f"{r.rule}\t{r.spun} -> {r.original}\t{r.source}"
                       + (f"\t(inflected: {form})" if form else ""))
-                seen = (f"; met {r.seen:g} times in spun text, {r.count / r.seen:.0%} of them "
-                        "as this spin" if r.seen > 0 else "")
-                print(f"  {r.count:g} of {r.total:g}: P(spun | original) "
+                seen = (f"; met {number(r.seen)} times in spun text, {r.count / r.seen:.0%} "
+                        "of them as this spin" if r.seen > 0 else "")
+                print(f"  {number(r.count)} of {number(r.total)}: P(spun | original) "
                       f"{r.count / r.total if r.total else 0:.2f}{seen}")
                 if r.note:
                     print(f"  {r.note}")

@@ -9,6 +9,7 @@ and insertions or deletions are attached to a neighbouring token so they stay su
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -271,11 +272,7 @@ def decompose(subs: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
     >>> sorted(decompose(c).items())
     [(('Celebration', 'Party'), 1), (('Social gathering', 'Party'), 1), (('mentioned', 'said'), 4)]
     """
-    out: Counter[tuple[str, str]] = Counter()
-    for key, pieces in decomposition(subs).items():
-        for piece in pieces:
-            out[piece] += subs[key]
-    return out
+    return _sources(subs, {})[0]
 
 
 def decomposition(subs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
@@ -329,8 +326,20 @@ def _sources(
 
 
 def _names(names: Iterable[str]) -> str:
-    # Numbered names in number order ("2" before "10"), then the rest as text.
-    return " ".join(sorted(names, key=lambda n: (not n.isdigit(), int(n) if n.isdigit() else 0, n)))
+    r"""Names for a note, space-separated: numbered ones in number order ("2" before "10"),
+    then the rest as text; a name with white space in it (or a quote first) quoted as JSON,
+    so the note stays one field and each name one word.
+
+    >>> _names(["b", "10", "2", "a b", "\u00b2", "x\ty"])
+    '2 10 "a b" b "x\\ty" ²'
+    """
+    def order(n: str) -> tuple[bool, int, str]:
+        number = n.isascii() and n.isdecimal()
+        return (not number, int(n) if number else 0, n)
+
+    return " ".join(json.dumps(n, ensure_ascii=False)
+                    if n[:1] == '"' or any(c.isspace() for c in n) else n
+                    for n in sorted(names, key=order))
 
 
 def aggregate(counts: Iterable[PairCounts]) -> list[Learned]:
@@ -457,7 +466,7 @@ def mine_tortured(path: Path | str, cap: float = 5.0, total: float = 50.0) -> li
         raise ValueError(f"{path}: no tortured phrases below the header")
     merged, where = _sources(subs, origin)
     rows = [Learned(s, o, float(min(c, cap)), total,
-                    note=f"{Path(path).name} line{'s' * (len(where[(s, o)]) > 1)} "
+                    note=f"{_names([Path(path).name])} line{'s' * (len(where[(s, o)]) > 1)} "
                          f"{_names(where[(s, o)])}")
             for (s, o), c in merged.items()]
     rows.sort(key=lambda r: (r.spun, -r.count, r.original))

@@ -162,6 +162,9 @@ def number(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
+_BREAKS = re.compile(r"[\t\n\r]")  # what ends a field or a line as read_rows reads
+
+
 def write_rows(rows: Iterable[Row], out: Path) -> int:
     """Write ``rows`` as one phrase table, atomically; returns how many.
 
@@ -170,6 +173,11 @@ def write_rows(rows: Iterable[Row], out: Path) -> int:
     """
     lines = ["\t".join(HEADER)]
     for r in rows:
+        for name in ("spun", "original", "source", "note"):
+            if _BREAKS.search(getattr(r, name)):
+                raise LexiconError(f"{out}: the {name} of row {len(lines)} ({r.spun!r} -> "
+                                   f"{r.original!r}) holds a tab or line break; a table "
+                                   "could not be read back")
         seen = f"\t{number(r.seen)}" if r.seen >= 0 else ""
         lines.append(f"{r.spun}\t{r.original}\t{r.source}\t{number(r.count)}\t"
                      f"{number(r.total)}\t{r.note}{seen}")
@@ -272,14 +280,13 @@ def _entry(r: Row) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     return k, orig
 
 
-_RULE = re.compile(r"(?P<rule>[^\s:]+:\d+)(?P<inflected>\+inflection)?")
-
-
 def find_rows(rows: Iterable[Row], query: str) -> list[tuple[Row, str]]:
     """The rows ``query`` names, each with the spun form it matched when that is an inflected
     form of the row's own (else ``""``): a rule as edits name it (``pairs.tsv:799``, also
-    with ``+inflection``), or a spun phrase, matched as the decoder looks it up (on
-    lower-cased tokens, inflected forms included).
+    with ``+inflection``), a re-mined row as ``unspin eval --by-rule`` names it
+    (``mined-from-pairs:explained->said``: the rows of that source with those words), or a
+    spun phrase, matched as the decoder looks it up (on lower-cased tokens, inflected forms
+    included).
 
     >>> rows = [Row("explained", "said", "p", 3, 9, "pairs 2", "t.tsv:2"),
     ...         Row("demise", "death", "c", 9, 10, "", "c.tsv:5")]
@@ -287,19 +294,26 @@ def find_rows(rows: Iterable[Row], query: str) -> list[tuple[Row, str]]:
     [('t.tsv:2', 'explains -> says')]
     >>> [r.spun for r, _ in find_rows(rows, "c.tsv:5")], find_rows(rows, "death")
     (['demise'], [])
+    >>> [r.rule for r, _ in find_rows(rows, "p:explained->said")]
+    ['t.tsv:2']
     """
     given = list(rows)
-    m = _RULE.fullmatch(query.strip())
-    if m:
-        return [(r, "") for r in given if r.rule == m["rule"]]
+    rule = query.strip().removesuffix("+inflection")
+    found: list[tuple[Row, str]] = [(r, "") for r in given if r.rule == rule]
+    source, colon, words = rule.partition(":")
+    spun, arrow, original = words.partition("->")
+    if not found and colon and arrow:
+        found = [(r, "") for r in given if r.source == source and key(r.spun) == key(spun)
+                 and key(r.original) == key(original)]
+    if found:
+        return found
     k = key(query)
-    found: list[tuple[Row, str]] = [(r, "") for r in given if key(r.spun) == k]
-    seen = {id(r) for r, _ in found}
+    found = [(r, "") for r in given if key(r.spun) == k]
     for r in given:
-        if id(r) in seen:
+        if key(r.spun) == k:
             continue
         forms = [f"{sf} -> {of}" for sf, of in _inflect_pair(r.spun, r.original)
-                 if key(sf) == k and key(sf) != key(r.spun)]
+                 if key(sf) == k]
         if forms:
             found.append((r, forms[0]))
     return found

@@ -626,6 +626,39 @@ def test_a_tree_out_of_bounds_is_refused(tmp_path) -> None:  # type: ignore[no-u
     load_map(p)
 
 
+def test_a_model_that_loads_but_cannot_predict_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Review: trusted types with wrong values (trees per iteration, the baseline, the
+    classes) passed the checks and crashed the first `unspin fix` with a traceback; they
+    are refused on load, as is anything else that keeps the model from predicting."""
+    import copy
+    import hashlib
+    import json
+
+    import numpy as np
+    import pytest
+    import skops.io as sio
+
+    p = tmp_path / "map.json"
+    fit = _saved_rescorer(p)
+    spoil = {
+        "not one tree an iteration": lambda t, cc: setattr(t, "n_trees_per_iteration_", 0),
+        "another baseline": lambda t, cc: setattr(t, "_baseline_prediction", np.zeros((3, 3))),
+        "other classes": lambda t, cc: setattr(t, "classes_", np.array([0])),
+        "it cannot predict": lambda t, cc: setattr(cc, "classes", np.array([0, 1, 2])),
+    }
+    for why, edit in spoil.items():
+        model = copy.deepcopy(fit.model)  # a copy to spoil
+        for cc in model.calibrated_classifiers_:
+            edit(cc.estimator, cc)
+        data = sio.dumps(model)
+        p.with_suffix(".skops").write_bytes(data)
+        d = json.loads(p.read_text())
+        d["model_sha256"] = hashlib.sha256(data).hexdigest()
+        p.write_text(json.dumps(d))
+        with pytest.raises(ValueError, match=why):
+            load_map(p)
+
+
 def test_a_map_whose_model_is_an_old_pickle_is_refused_unread(  # type: ignore[no-untyped-def]
     tmp_path, tiny_lm, tiny_lexicon, monkeypatch, capsys
 ) -> None:

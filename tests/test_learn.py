@@ -161,6 +161,31 @@ def test_lexicon_show_names_a_rule_and_where_it_was_learnt(
                                monkeypatch, capsys)
     assert code == 1 and "faculties -> schools" in text
     assert err.strip() == "unspin: t.tsv:999: no row names it"
+    # A re-mined row as `eval --by-rule` names it; a table that is not loaded is named.
+    code, text, _ = run_main(["lexicon", "show", "mined-from-pairs:mentioned->said", "-l",
+                              str(out)], monkeypatch, capsys)
+    assert code == 0 and text.startswith(f"{line}\tmentioned -> said")
+    code, _, err = run_main(["lexicon", "show", "other.tsv:3", "-l", str(out)],
+                            monkeypatch, capsys)
+    assert code == 1 and "no table named other.tsv is loaded" in err
+
+
+def test_provenance_notes_stay_one_field_whatever_the_names(tmp_path: Path) -> None:
+    """Review: a pair named with a tab wrote a note that split the row (exit 0, a table
+    that could not be read back), and a pair named "\u00b2" crashed the sort. Names with
+    white space are quoted; a field that would still break a row is refused."""
+    d = tmp_path / "pairs"
+    d.mkdir()
+    for name in ("a\tb", "\u00b2", "c d"):
+        (d / f"{name}.spun.txt").write_text("It was mentioned.\n")
+        (d / f"{name}.orig.txt").write_text("It was said.\n")
+    out = tmp_path / "t.tsv"
+    assert invoke(["learn", "pairs", str(d), "-o", str(out)]).exit_code == 0
+    assert [r.note for r in read_rows(out)] == ['pairs "a\\tb" "c d" \u00b2']
+    from repair.lexicon import write_rows
+
+    with pytest.raises(LexiconError, match="holds a tab or line break"):
+        write_rows([Row("it", "he", "t", 1, 2, "line\nbreak", "")], tmp_path / "x.tsv")
 
 
 def test_learn_pairs_empty_dir_is_one_line_error(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
