@@ -623,8 +623,9 @@ def _check_model(model: Any, name: str) -> None:
     for cc in ccs:
         need(type(cc) is _CalibratedClassifier, "a calibrated classifier of another kind")
         cal = getattr(cc, "calibrators", None)
-        need(isinstance(cal, list) and all(type(c) is IsotonicRegression for c in cal),
-             "calibrators other than isotonic")
+        one = cal[0] if isinstance(cal, list) and len(cal) == 1 else None
+        need(one is not None, "not one calibrator")
+        need(type(one) is IsotonicRegression, "a calibrator other than isotonic")
         trees = cc.estimator
         need(type(trees) is HistGradientBoostingClassifier, "other than boosted trees")
         need(getattr(trees, "n_features_in_", None) == n, f"not {n} features")
@@ -657,7 +658,6 @@ def _check_model(model: Any, name: str) -> None:
         need(type(getattr(trees, "_loss", None)) is HalfBinomialLoss, "another loss")
         classes = getattr(trees, "classes_", None)
         need(isinstance(classes, np.ndarray) and classes.tolist() == [0, 1], "other classes")
-        need(isinstance(cal, list) and len(cal) == 1, "not one calibrator")
     # Whatever else a file could set wrong shows in a prediction: one, on a row of zeros.
     try:
         p = model.predict_proba(np.zeros((1, n)))
@@ -714,14 +714,12 @@ def save_map(fit: Map, path: Path | str, meta: dict[str, Any]) -> None:
     held between the two renames, so an interrupted run leaves the old pair whole (a new
     model under an old JSON would not match its sha256) and no temporary behind."""
     import os
-    import secrets
 
-    from .io import held_signals
+    from .io import held_signals, temporary_for
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     d = fit.to_dict()
-    tag = secrets.token_hex(4)
     renames: list[tuple[Path, Path]] = []
     try:
         if isinstance(fit, Rescorer):
@@ -731,11 +729,11 @@ def save_map(fit: Map, path: Path | str, meta: dict[str, Any]) -> None:
                 _load_model(data, mp.name)
             except ValueError as e:
                 raise ValueError(f"the fitted model would not load back: {e}") from None
-            renames.append((mp.with_name(f".{mp.name}.{tag}.tmp"), mp))
+            renames.append((temporary_for(mp), mp))
             renames[-1][0].write_bytes(data)
             d["model"] = mp.name
             d["model_sha256"] = hashlib.sha256(data).hexdigest()
-        renames.append((p.with_name(f".{p.name}.{tag}.tmp"), p))
+        renames.append((temporary_for(p), p))
         renames[-1][0].write_text(json.dumps({**d, **meta}, indent=1) + "\n", encoding="utf-8")
         with held_signals():
             for tmp, dest in renames:

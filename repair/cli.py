@@ -246,14 +246,14 @@ def refuse_read_files(output: str | None, files: Iterable[str | None]) -> None:
 
 def _read_files(c: Config) -> list[str | None]:
     """The files a run of ``c`` reads besides its input."""
+    from .calibrate import MODEL_SUFFIX
     from .lm import ModelError, locate
 
     try:
         lm: str | None = str(locate(c.lm))
     except ModelError:
         lm = c.lm  # reported as the run loads it
-    from .calibrate import MODEL_SUFFIX  # the map's model file beside it
-
+    # the map, and its model file beside it
     maps = [c.calibration, str(Path(c.calibration).with_suffix(MODEL_SUFFIX))] \
         if c.calibration else []
     return [lm, c.news_lm, *c.lexicons, *maps, c.disabled]
@@ -818,15 +818,16 @@ def _rules(c: object, rows: Iterable[Row] = ()) -> list[dict[str, object]]:
         a = agg.setdefault(rule, [0, 0])
         a[0] += n
         a[1] += n if ok else 0
+    from .lexicon import made_rule_parts
+
     texts = {r.rule: f"{r.spun} -> {r.original}" for r in rows}
 
     def text(rule: str) -> str:
         base = rule.removesuffix("+inflection")
         if base in texts:
             return texts[base]
-        # A row re-mined without the scored article is named by its words.
-        _, sep, words = base.partition(":")
-        return words.replace("->", " -> ", 1) if sep and "->" in words else ""
+        made = made_rule_parts(base)  # a row re-mined without the scored article
+        return f"{made[1]} -> {made[2]}" if made else ""
 
     return [
         {"rule": r, "row": text(r), "fired": f, "right": g}

@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from .edits import Result
 from .io import read_input
 from .learn import Learned, PairCounts, aggregate
-from .lexicon import PAIRS_SOURCE, Lexicon, Row, read_rows
+from .lexicon import PAIRS_SOURCE, Lexicon, Row, made_rule, read_rows
 from .score import roc_auc
 from .text import count_words, words
 
@@ -213,7 +213,7 @@ def loo_rows(paths: Iterable[str | Path]) -> tuple[list[Row], bool]:
 def mined_rows(rows: Iterable[Learned], source: str = PAIRS_SOURCE) -> list[Row]:
     """Rows of :func:`repair.learn.aggregate` as table rows (as ``learn pairs`` writes them)."""
     return [Row(r.spun, r.original, source, r.count, r.total, r.note,
-                f"{source}:{r.spun}->{r.original}", r.seen) for r in rows]
+                made_rule(source, r.spun, r.original), r.seen) for r in rows]
 
 
 def table_rows(

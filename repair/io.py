@@ -209,7 +209,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
             raise OSError(e.errno, e.strerror, os.fspath(path)) from None
         return
     p = Path(os.path.realpath(path))
-    tmp = p.with_name(_temporary_name(p.name, secrets.token_hex(4)))
+    tmp = temporary_for(p)
     try:
         # Created like open(path, "w") would (mode 0666 less the umask), never world-writable.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -252,8 +252,14 @@ def held_signals() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _temporary_name(name: str, tag: str) -> str:
-    return f".{name}.{tag}.tmp"
+def temporary_for(path: Path) -> Path:
+    """A fresh temporary name beside ``path`` (hidden, tagged, ``.tmp``), as
+    :func:`temporary_of` knows it: where a file is written before it is renamed into place.
+
+    >>> temporary_of(temporary_for(Path("out/a.txt")).name)
+    'a.txt'
+    """
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
 
 
 _TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp")

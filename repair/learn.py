@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
 from .io import read_input
-from .lexicon import MAX_SPAN, Row, write_rows
+from .lexicon import MAX_SPAN, Row, made_rule, write_rows
 from .text import word_parts, words
 
 MAX_SIDE = 4
@@ -503,7 +503,7 @@ def learn_raw(
     moby: list[Row] = []
     for w, heads in rev.items():
         best = sorted(set(heads), key=lm_unigram, reverse=True)[:per_word]
-        moby.extend(Row(w, h, "moby", moby_p, 1.0, "", f"moby:{w}->{h}") for h in best)
+        moby.extend(Row(w, h, "moby", moby_p, 1.0, "", made_rule("moby", w, h)) for h in best)
     learned: list[Row] = moby
     rows: list[Learned] = []
     for _ in range(iterations):
@@ -528,6 +528,6 @@ def learn_raw(
             if c >= min_count
         ]
         learned = [Row(r.spun, r.original, "em-raw", r.count, r.total, "",
-                       f"raw:{r.spun}->{r.original}") for r in rows]
+                       made_rule("raw", r.spun, r.original)) for r in rows]
     rows.sort(key=lambda r: (r.spun, -r.count, r.original))
     return rows

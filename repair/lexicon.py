@@ -280,6 +280,27 @@ def _entry(r: Row) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     return k, orig
 
 
+def made_rule(source: str, spun: str, original: str) -> str:
+    """The rule of a row made in memory, not read from a table (rows re-mined without the
+    scored article, learned in an EM iteration): its source and words.
+
+    >>> made_rule("mined-from-pairs", "explained", "said")
+    'mined-from-pairs:explained->said'
+    """
+    return f"{source}:{spun}->{original}"
+
+
+def made_rule_parts(rule: str) -> tuple[str, str, str] | None:
+    """``(source, spun, original)`` of a :func:`made_rule` id, else ``None``.
+
+    >>> made_rule_parts("mined-from-pairs:explained->said"), made_rule_parts("t.tsv:2")
+    (('mined-from-pairs', 'explained', 'said'), None)
+    """
+    source, colon, words = rule.partition(":")
+    spun, arrow, original = words.partition("->")
+    return (source, spun, original) if colon and arrow else None
+
+
 def find_rows(rows: Iterable[Row], query: str) -> list[tuple[Row, str]]:
     """The rows ``query`` names, each with the spun form it matched when that is an inflected
     form of the row's own (else ``""``): a rule as edits name it (``pairs.tsv:799``, also
@@ -300,23 +321,24 @@ def find_rows(rows: Iterable[Row], query: str) -> list[tuple[Row, str]]:
     given = list(rows)
     rule = query.strip().removesuffix("+inflection")
     found: list[tuple[Row, str]] = [(r, "") for r in given if r.rule == rule]
-    source, colon, words = rule.partition(":")
-    spun, arrow, original = words.partition("->")
-    if not found and colon and arrow:
+    made = made_rule_parts(rule)
+    if not found and made:
+        source, spun, original = made
         found = [(r, "") for r in given if r.source == source and key(r.spun) == key(spun)
                  and key(r.original) == key(original)]
     if found:
         return found
     k = key(query)
-    found = [(r, "") for r in given if key(r.spun) == k]
     for r in given:
         if key(r.spun) == k:
+            found.append((r, ""))
             continue
         forms = [f"{sf} -> {of}" for sf, of in _inflect_pair(r.spun, r.original)
                  if key(sf) == k]
         if forms:
             found.append((r, forms[0]))
-    return found
+    # the rows themselves first, then those that match through an inflected form
+    return sorted(found, key=lambda hit: bool(hit[1]))
 
 
 def usable(rows: Iterable[Row]) -> list[Row]:
