@@ -688,6 +688,7 @@ def eval_(
     synthetic: SynthOpt = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
+    map_path: MapOpt = None,
     min_confidence: ConfOpt = None,
     bias: BiasOpt = None,
 ) -> None:
@@ -697,6 +698,8 @@ def eval_(
     confidence map, when there is one, is re-fitted for each fold of texts on the other
     folds' texts, repaired with tables that never saw the fold, and on --synthetic texts
     spun by a channel that never saw it: no text is scored by anything learnt from it.
+    --map chooses the kind of map so re-fitted (the built re-scorer, a map of one's own from
+    unspin calibrate -o, or none: the decoder alone at its conservative settings).
     With --bootstrap, each figure gets a percentile interval from resampling whole articles:
     how far it could move on other articles of the same kind.
     """
@@ -707,7 +710,7 @@ def eval_(
     if per_article and not as_json:
         raise Fail("--per-article adds every pair's figures to the JSON; pass --json too")
     _check_dev(dev)
-    config = make_config(lm, lexicon, min_confidence, bias)
+    config = make_config(lm, lexicon, min_confidence, bias, map_path=map_path)
     base = load(config)
     if loo:  # rows mined from the pairs (by provenance) are re-mined without each article
         rows, mined = loo_rows(config.lexicons)

@@ -228,3 +228,28 @@ def test_eval_says_that_a_given_tables_mined_rows_are_set_aside(
     code, _, err = run_main(["eval", str(dev), "--json", "--no-loo", "--lm", str(tiny_lm), "-l",
                              str(table)], monkeypatch, capsys)
     assert code == 0 and "set aside" not in err
+
+
+def test_eval_scores_the_kind_of_map_it_is_given(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--map chooses what eval re-fits per fold: a map of one's own kind, or none (the
+    decoder alone); a map that is not there is one line, before any work."""
+    dev = write_dev(tmp_path / "dev")
+    mine = tmp_path / "mine.json"
+    args = model_args(tiny_lm, tiny_lexicon)
+    code, _, err = run_main(["calibrate", str(dev), *args, "--method", "isotonic", "-o",
+                             str(mine)], monkeypatch, capsys)
+    assert code == 0 and mine.exists(), err
+    fitted = _summary([str(dev), *args, "--map", str(mine)])
+    alone = _summary([str(dev), *args, "--map", "none"])
+    assert fitted["map"] == "isotonic" and fitted["map_folds"] == 5
+    assert alone["map"] == "none" and alone["map_folds"] == 0
+    # The environment variable names the map as the option does.
+    monkeypatch.setenv("UNSPIN_MAP", str(mine))
+    assert _summary([str(dev), *args])["map"] == "isotonic"
+    code, out, err = run_main(["eval", str(dev), *args, "--map", str(tmp_path / "no.json")],
+                              monkeypatch, capsys)
+    assert code == 2 and out == "" and "no such file" in err
+    assert len(err.strip().splitlines()) == 1
