@@ -705,7 +705,7 @@ def eval_(
     """
     from . import calibrate as cal
     from .evaluate import Report, loo_rows
-    from .lexicon import Lexicon, read_rows
+    from .lexicon import Lexicon, read_tables
 
     if per_article and not as_json:
         raise Fail("--per-article adds every pair's figures to the JSON; pass --json too")
@@ -720,7 +720,7 @@ def eval_(
                       "article (--no-loo scores the tables as given)", style="dim",
                       markup=False)
     else:
-        rows, mined = [r for f in config.lexicons for r in read_rows(Path(f))], False
+        rows, mined = list(read_tables(config.lexicons)), False
 
     def raw_for(lex: Lexicon) -> cal.Raw:
         return base.with_lexicon(lex).raw
@@ -840,14 +840,14 @@ def _rules(c: object, rows: Iterable[Row] = ()) -> list[dict[str, object]]:
 
 def _table_rows(lexicon: list[str] | None) -> tuple[list[Path], list[Row]]:
     """The given tables (else the defaults) and all their rows; bad tables fail in one line."""
-    from .lexicon import read_rows
+    from .lexicon import read_tables
 
     files = [Path(f) for f in (lexicon or make_config(None, None).lexicons)]
     for i, f in enumerate(files):
         if any(same_file(f, g) for g in files[:i]):
             raise Fail(f"{f}: the same table is given twice")
     try:
-        return files, [r for f in files for r in read_rows(f)]
+        return files, list(read_tables(files))
     except LexiconError as e:
         raise Fail(str(e)) from None
 
@@ -883,10 +883,10 @@ def lexicon_show(
     """The rows behind a rule or a spun phrase: source, counts, the channel estimate and
     where each row was learnt (the pairs, the list's lines or the texts). Exit 1 when a
     query names no row."""
-    from .lexicon import find_rows, number
+    from .lexicon import find_rows, number, table_names
 
     files, rows = _table_rows(lexicon)
-    names = {f.name for f in files}
+    names = set(table_names(files))
     found = {q: find_rows(rows, q) for q in queries}
     if as_json:
         print(json.dumps([

@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 from .edits import Result
 from .io import read_input
 from .learn import Learned, PairCounts, aggregate
-from .lexicon import PAIRS_SOURCE, Lexicon, Row, made_rule, read_rows
+from .lexicon import PAIRS_SOURCE, Lexicon, Row, made_rule, read_tables
 from .score import roc_auc
 from .text import count_words, words
 
@@ -200,12 +200,12 @@ def loo_rows(paths: Iterable[str | Path]) -> tuple[list[Row], bool]:
     table to re-learn, and none is added.
 
     >>> rows, mined = loo_rows(["lexicon/curated.tsv", "lexicon/built/pairs.tsv"])
-    >>> mined, len(rows) == len(list(read_rows(Path("lexicon/curated.tsv"))))
+    >>> mined, len(rows) == len(list(read_tables(["lexicon/curated.tsv"])))
     (True, True)
     >>> loo_rows(["lexicon/curated.tsv"])[1]
     False
     """
-    every = [r for p in paths for r in read_rows(Path(p))]
+    every = list(read_tables(paths))
     kept = [r for r in every if r.source != PAIRS_SOURCE]
     return kept, len(kept) < len(every)
 

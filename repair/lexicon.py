@@ -70,14 +70,40 @@ COLUMNS = (
 )
 
 
-def read_rows(path: Path | str) -> Iterator[Row]:
+def table_names(paths: Iterable[Path | str]) -> list[str]:
+    """The name each table's rules go by (``NAME:LINE``): its file name, or, where tables of
+    one file name are loaded together, as many of its path's last parts as tell them apart.
+
+    >>> table_names(["lexicon/curated.tsv", "/data/a/pairs.tsv", "/data/b/pairs.tsv"])
+    ['curated.tsv', 'a/pairs.tsv', 'b/pairs.tsv']
+    """
+    parts = [Path(p).resolve().parts for p in paths]
+    names = []
+    for i, ps in enumerate(parts):
+        k = 1
+        while k < len(ps) and any(q[-k:] == ps[-k:] for j, q in enumerate(parts) if j != i):
+            k += 1
+        names.append("/".join(ps[-k:]).removeprefix("//"))
+    return names
+
+
+def read_tables(paths: Iterable[Path | str]) -> Iterator[Row]:
+    """The rows of several tables, each named as :func:`table_names` says."""
+    files = [Path(p) for p in paths]
+    for path, name in zip(files, table_names(files), strict=True):
+        yield from read_rows(path, name)
+
+
+def read_rows(path: Path | str, name: str | None = None) -> Iterator[Row]:
     """Parse one table, raising :class:`LexiconError` with ``file:line`` on bad input.
 
     Every row needs a spun and an original phrase and finite numbers with
     ``0 <= count <= total`` (and ``seen >= count`` where given); a file without the header
-    (an empty one too) or a row with more columns than the format has is refused.
+    (an empty one too) or a row with more columns than the format has is refused. Its
+    rules are ``NAME:LINE``, ``name`` (default: the file's name) and the row's line.
     """
     path = Path(path)
+    table = name or path.name
     try:
         fh = path.open(encoding="utf-8-sig", newline="")  # a byte-order mark is skipped
     except OSError as e:
@@ -93,7 +119,7 @@ def read_rows(path: Path | str) -> Iterator[Row]:
                     continue
                 if not line or line.startswith("#"):
                     continue
-                yield _row(path, lineno, line)
+                yield _row(path, table, lineno, line)
             if not header:
                 raise LexiconError(f"{path}:1: empty file; a phrase table starts with the "
                                    f"header {' '.join(HEADER)!r}")
@@ -124,7 +150,7 @@ def _check_header(path: Path, line: str) -> None:
         )
 
 
-def _row(path: Path, lineno: int, line: str) -> Row:
+def _row(path: Path, table: str, lineno: int, line: str) -> Row:
     where = f"{path}:{lineno}"
     cols = line.split("\t")
     if not REQUIRED <= len(cols) <= len(HEADER):
@@ -149,7 +175,7 @@ def _row(path: Path, lineno: int, line: str) -> Row:
         raise LexiconError(f"{where}: need 0 <= count <= total")
     if seen_s and seen < count:
         raise LexiconError(f"{where}: seen must be at least count")
-    return Row(spun, original, source, count, total, note, f"{path.name}:{lineno}", seen)
+    return Row(spun, original, source, count, total, note, f"{table}:{lineno}", seen)
 
 
 def number(x: float) -> str:
@@ -409,10 +435,7 @@ class Lexicon:
     @classmethod
     def load(cls, paths: Iterable[Path | str]) -> Lexicon:
         files = [Path(p) for p in paths]
-        rows: list[Row] = []
-        for p in files:
-            rows.extend(read_rows(p))
-        return cls(rows, files)
+        return cls(list(read_tables(files)), files)
 
     def lookup(self, k: tuple[str, ...]) -> tuple[Candidate, ...]:
         return self._index.get(k, ())

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .lexicon import MAX_SPAN, Row, key, read_rows, transfer_case
+from .lexicon import MAX_SPAN, Row, key, read_tables, transfer_case
 from .text import sentences, tokenize, word_parts
 
 LABEL = "# SYNTHETIC spun text made by `unspin spin` (not real spinning)"
@@ -79,7 +79,7 @@ class Channel:
 
     @classmethod
     def load(cls, paths: Iterable[Path | str]) -> Channel:
-        return cls(r for p in paths for r in read_rows(Path(p)))
+        return cls(read_tables(paths))
 
     def __len__(self) -> int:
         return len(self.index)

@@ -308,3 +308,36 @@ def test_counts_are_written_exactly(tmp_path: Path) -> None:
         (1234567.0, 98765432.0, 1234567.0), (0.1 + 0.2, 3.0, -1.0), (2.76, 50.0, 7.0)]
     assert out.read_text(encoding="utf-8").splitlines()[1].split("\t")[3:] == [
         "1234567", "98765432", "n", "1234567"]
+
+
+def test_tables_of_one_name_in_two_folders_have_rules_of_their_own(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Rules are NAME:LINE; two tables called pairs.tsv loaded together named the same line
+    of either alike, so an edit's reason, and `lexicon show`, could not say which row it
+    was. Each is then named by as much of its path as tells them apart."""
+    from repair import Config, Repairer
+
+    header, *rows = tiny_lexicon.read_text(encoding="utf-8").splitlines(keepends=True)
+    a, b = tmp_path / "a" / "pairs.tsv", tmp_path / "b" / "pairs.tsv"
+    a.parent.mkdir()
+    b.parent.mkdir()
+    a.write_text(header + "".join(r for r in rows if not r.startswith("faculties")), "utf-8")
+    b.write_text(header + "".join(r for r in rows if r.startswith("faculties")), "utf-8")
+    text = ("The AK Social gathering mentioned the demise toll had risen to 21 this thirty day "
+            "period . The navy mentioned the faculties were closed for a thirty day period .")
+
+    def rules(*tables: Path) -> dict[str, str]:
+        r = Repairer(Config(lm=str(tiny_lm), lexicons=tuple(map(str, tables))))
+        return {e.before: e.rule for e in r.fix_and_explain(text).edits}
+
+    both = rules(a, b)
+    assert both["faculties"] == "b/pairs.tsv:2" and both["demise"] == "a/pairs.tsv:3"
+    assert rules(a)["demise"] == "pairs.tsv:3"  # alone, a table goes by its file name
+    code, out, _ = run_main(["lexicon", "show", "b/pairs.tsv:2", "-l", str(a), "-l", str(b)],
+                            monkeypatch, capsys)
+    assert code == 0 and out.splitlines()[0] == "b/pairs.tsv:2\tfaculties -> schools\tcurated"
+    code, _, err = run_main(["lexicon", "show", "pairs.tsv:2", "-l", str(a), "-l", str(b)],
+                            monkeypatch, capsys)
+    assert code == 1 and "(the tables: a/pairs.tsv, b/pairs.tsv;" in err
