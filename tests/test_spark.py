@@ -45,7 +45,6 @@ def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
         .appName("unspin-test")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.execution.pythonUDF.arrow.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
         .getOrCreate()
@@ -64,23 +63,29 @@ def test_repair_column_matches_single_process(  # type: ignore[no-untyped-def]
     spark, repairer, tiny_lm: Path, tiny_lexicon: Path
 ):
     from repair import Config
-    from repair.spark import repair_column
+    from repair.spark import _EDIT_FIELDS, BATCH, repair_column
 
     config = Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),))
-    rows_in = spark.sparkContext.parallelize(list(enumerate(SPUN)), 2)  # two partitions, no shuffle
+    # Two partitions, no shuffle; each an Arrow batch of more texts than the re-scorer
+    # judges at once, nulls among them, so every text must come back to its own row.
+    texts = [SPUN[i % len(SPUN)] for i in range(2 * BATCH + 7)]
+    texts[BATCH - 1] = texts[BATCH] = None
+    rows_in = spark.sparkContext.parallelize(list(enumerate(texts)), 2)
     df = spark.createDataFrame(rows_in, "id int, text string")
     # Both code paths (with and without edits) in one Spark job.
     out = repair_column(df, "text", "plain", config)
     out = repair_column(out, "text", "fixed", config, edits_col="edits")
     rows = sorted(out.collect(), key=lambda r: r["id"])
-    assert [r["id"] for r in rows] == list(range(len(SPUN)))
+    assert [r["id"] for r in rows] == list(range(len(texts)))
+    assert [r["text"] for r in rows] == texts
     for r in rows:
         if r["text"] is None:
             assert r["fixed"] is None
             continue
         expected = repairer.fix_and_explain(r["text"])
         assert r["fixed"] == expected.fixed
-        assert [e["after"] for e in r["edits"]] == [e.after for e in expected.edits]
+        assert [tuple(e[f] for f, _ in _EDIT_FIELDS) for e in r["edits"]] == [
+            tuple(getattr(e, f) for f, _ in _EDIT_FIELDS) for e in expected.edits]
     assert any(r["fixed"] != r["text"] for r in rows)  # the test exercises real edits
     assert all(r["plain"] == r["fixed"] for r in rows)
 
