@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from .lexicon import Row
-    from .pipeline import Stats
+    from .pipeline import Folder, Stats
 
 # Markdown mode: a docstring's paragraphs are re-wrapped to the terminal (rich mode would
 # keep the source's line breaks and leave fragments of lines at other widths).
@@ -530,10 +530,10 @@ def diff(
 
         out = Path(output)
         try:  # before the models load: the folders, and no page written onto an input
-            check_dir_run(Path(path), out, ".html", "index.html")
+            folder = check_dir_run(Path(path), out, ".html", "index.html")
         except BadInput as e:
             raise Fail(str(e)) from None
-        _html_dir(load(config, repairs=True), Path(path), out, errors)
+        _html_dir(load(config, repairs=True), Path(path), out, errors, folder)
         return
     # The input and output are checked before the models load (seconds), as fix does.
     check_output(output, path)
@@ -591,17 +591,17 @@ def _pager_found() -> bool:
     return bool(words) and shutil.which(words[0]) is not None
 
 
-def _note_left_out(src: Path, out: Path) -> None:
+def _note_left_out(folder: Folder, out: Path) -> None:
     """Say so when the output folder lies inside the input folder and holds *.txt files:
-    they are not read (a second run would otherwise repair the first run's output)."""
-    from .pipeline import SHOWN_SKIPPED, left_out, not_files
+    they are not read (a second run would otherwise repair the first run's output); and name
+    the *.txt entries that are not files."""
+    from .pipeline import SHOWN_SKIPPED
     from .render import visible
 
-    inside = left_out(src, out)
-    if inside:
-        err.print(f"note: {inside} *.txt file(s) inside the output folder {out} left out",
-                  style="dim", markup=False)
-    passed = not_files(src, out)
+    if folder.inside:
+        err.print(f"note: {folder.inside} *.txt file(s) inside the output folder {out} left "
+                  "out", style="dim", markup=False)
+    passed = folder.others
     if passed:  # every entry accounted for: a pipe or a broken link is not read, and said so
         shown = ", ".join(f"{visible(str(f), breaks=False)} ({what})"
                           for f, what in passed[:SHOWN_SKIPPED])
@@ -610,13 +610,12 @@ def _note_left_out(src: Path, out: Path) -> None:
                   f"read, not being files: {shown}{more}", style="dim", markup=False)
 
 
-def _html_dir(repairer: Repairer, src: Path, out: Path, errors: str) -> None:
+def _html_dir(repairer: Repairer, src: Path, out: Path, errors: str, folder: Folder) -> None:
     from . import render
-    from .pipeline import text_files
 
     rows = []
-    _note_left_out(src, out)
-    for p in text_files(src, exclude=out):  # the files `unspin fix DIR -o OUT` reads
+    _note_left_out(folder, out)
+    for p in folder.files:  # the files `unspin fix DIR -o OUT` reads
         rel = p.relative_to(src).as_posix()
         try:
             result = repairer.fix_and_explain(read_input(str(p), errors))
@@ -1078,13 +1077,14 @@ def _batch(
         run_jsonl,
     )
 
+    folder = None
     if jsonl:
         _check_jsonl_target(path, output, field, edits_field, score_field, errors, group)
     elif output:
         from .pipeline import check_dir_run
 
         try:  # the output folder and files too are checked before the models load (seconds)
-            check_dir_run(Path(path), Path(output))
+            folder = check_dir_run(Path(path), Path(output))
         except BadInput as e:
             raise Fail(str(e)) from None
     # Fail early, in one line, on a missing model or a bad table; only the signature is kept
@@ -1092,14 +1092,14 @@ def _batch(
     signature = load(config, repairs=True).signature
     try:
         if not jsonl:
-            if not output:
+            if not output or folder is None:
                 raise Fail(f"{path}: is a folder; pass -o OUTDIR (or --jsonl for JSON Lines)")
-            _note_left_out(Path(path), Path(output))
+            _note_left_out(folder, Path(output))
             with progress_bar(None, "files") as update:
                 bar_total: list[int] = []
                 stats = run_dir(DirJob(config, errors, skip_bad), Path(path), Path(output),
                                 jobs, resume=resume, on_progress=update,
-                                on_plan=bar_total.append)
+                                on_plan=bar_total.append, folder=folder)
         else:
             if resume and (not output or output == "-"):
                 raise Fail("--resume needs -o OUT (a file): it counts the lines already "

@@ -797,52 +797,71 @@ class FileOut:
     error: str | None = None
 
 
-def text_files(src: Path, exclude: Path | None = None) -> list[Path]:
-    """The ``*.txt`` files under ``src`` that a folder run reads, sorted: none with a hidden
-    part below ``src`` (``.git/``, ``.cache/x.txt``) and none inside ``exclude``, the output
-    folder, so that a second run into ``DIR/out`` does not repair the first run's output.
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """One walk of a folder run's input (:func:`scan`): the files it reads, sorted; the
+    ``*.txt`` entries it passes over for not being files, each with what it is; and how many
+    ``*.txt`` files lie inside the output folder, which it does not read."""
 
-    >>> text_files(Path("/nonexistent"))
-    []
+    files: tuple[Path, ...] = ()
+    others: tuple[tuple[Path, str], ...] = ()
+    inside: int = 0
+
+
+def scan(src: Path, exclude: Path | None = None) -> Folder:
+    """Walk ``src`` once for a folder run: every ``*.txt`` entry with no hidden part below
+    ``src`` (``.git/``, ``.cache/x.txt``) is read if it is a file, passed over and named if it
+    is a pipe, a socket, a device or a broken link, walked like any folder if it is one, and
+    left out if it lies inside ``exclude``, the output folder (through links; realpath, not
+    resolve(), which raises on a loop of links), so that a second run into ``DIR/out`` does
+    not repair the first run's output.
+
+    >>> scan(Path("/nonexistent"))
+    Folder(files=(), others=(), inside=0)
     """
-    return sorted(f for f in _txt_entries(src, exclude) if f.is_file())
-
-
-def _txt_entries(src: Path, exclude: Path | None) -> Iterator[Path]:
-    """Every ``*.txt`` entry under ``src`` that a folder run considers, whatever it is: none
-    with a hidden part below ``src``, none inside ``exclude`` (through links; realpath, not
-    resolve(), which raises on a loop of links)."""
     skip = Path(os.path.realpath(exclude)) if exclude is not None else None
+    files, others, inside = [], [], 0
     for f in src.rglob("*.txt"):
         if any(part.startswith(".") for part in f.relative_to(src).parts):
             continue
         real = Path(os.path.realpath(f))
-        if skip is None or not (skip == real or skip in real.parents):
-            yield f
+        if skip is not None and (skip == real or skip in real.parents):
+            inside += f.is_file()
+        elif f.is_file():
+            files.append(f)
+        elif not f.is_dir():
+            others.append((f, _what(f)))
+    return Folder(tuple(sorted(files)), tuple(sorted(others)), inside)
+
+
+def _what(f: Path) -> str:
+    """What a ``*.txt`` entry that is neither a file nor a folder is."""
+    try:
+        mode = f.stat().st_mode
+    except OSError:  # a link to nothing, or a loop of links
+        return "a broken symbolic link" if f.is_symlink() else "unreadable"
+    return ("a named pipe" if stat.S_ISFIFO(mode) else "a socket"
+            if stat.S_ISSOCK(mode) else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+
+
+def text_files(src: Path, exclude: Path | None = None) -> list[Path]:
+    """The files of :func:`scan`: what a folder run reads, sorted.
+
+    >>> text_files(Path("/nonexistent"))
+    []
+    """
+    return list(scan(src, exclude).files)
 
 
 def not_files(src: Path, exclude: Path | None = None) -> list[tuple[Path, str]]:
-    """The ``*.txt`` entries under ``src`` that :func:`text_files` passes over because they
-    are not regular files, each with what it is: a folder run reads none of them, and says
-    so, so that every entry is accounted for.
+    """The entries :func:`scan` passes over for not being files, each with what it is: a
+    folder run reads none of them, and says so, so that every entry is accounted for.
 
     >>> not_files(Path("/nonexistent"))
     []
     """
-    out = []
-    for f in sorted(_txt_entries(src, exclude)):
-        if f.is_file() or f.is_dir():
-            continue  # read, or a folder named *.txt, walked like any other
-        try:
-            mode = f.stat().st_mode
-        except OSError:  # a link to nothing, or a loop of links
-            what = "a broken symbolic link" if f.is_symlink() else "unreadable"
-        else:
-            what = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket"
-                    if stat.S_ISSOCK(mode) else "a device"
-                    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
-        out.append((f, what))
-    return out
+    return list(scan(src, exclude).others)
 
 
 def check_outputs(src: Path, dst: Path, inputs: Iterable[Path], outputs: Iterable[Path]) -> None:
@@ -861,19 +880,23 @@ def check_outputs(src: Path, dst: Path, inputs: Iterable[Path], outputs: Iterabl
                            "nothing was written: remove the link or pass another -o OUTDIR")
 
 
-def check_dir_run(src: Path, dst: Path, suffix: str = "", index: str | None = None) -> None:
+def check_dir_run(src: Path, dst: Path, suffix: str = "", index: str | None = None) -> Folder:
     """Everything a folder run checks before any work (the models load for seconds): the
     folders (:func:`check_folders`), and every output, ``dst`` / the input's relative path +
-    ``suffix``, and ``index`` in ``dst``, against the inputs (:func:`check_outputs`)."""
+    ``suffix``, and ``index`` in ``dst``, against the inputs (:func:`check_outputs`). Returns
+    the walk (:func:`scan`), which the run then works from: the input is walked once."""
     check_folders(src, dst)
-    files = text_files(src, exclude=dst)
-    outs = [dst / (f.relative_to(src).as_posix() + suffix) for f in files]
-    check_outputs(src, dst, files, outs + ([dst / index] if index else []))
+    folder = scan(src, exclude=dst)
+    outs = [dst / (f.relative_to(src).as_posix() + suffix) for f in folder.files]
+    check_outputs(src, dst, folder.files, outs + ([dst / index] if index else []))
+    return folder
 
 
-def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Path, Path]], int]:
-    """(input, output) for every file of :func:`text_files` under ``src``, mirrored under
-    ``dst``.
+def plan_dir(
+    src: Path, dst: Path, resume: bool = False, folder: Folder | None = None
+) -> tuple[list[tuple[Path, Path]], int]:
+    """(input, output) for every file of ``folder`` (else of a new :func:`scan` of ``src``),
+    mirrored under ``dst``.
 
     With ``resume``, outputs that exist and are at least as new as their input are done.
     Returns the work left and the number of files already done.
@@ -881,7 +904,7 @@ def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Pat
     todo: list[tuple[Path, Path]] = []
     done = 0
     outputs: dict[Path, set[str]] = {}  # resuming: folder -> the names written there
-    files = text_files(src, exclude=dst)
+    files = (folder or scan(src, exclude=dst)).files
     check_outputs(src, dst, files, (dst / f.relative_to(src) for f in files))
     for f in files:
         out = dst / f.relative_to(src)
@@ -892,8 +915,8 @@ def plan_dir(src: Path, dst: Path, resume: bool = False) -> tuple[list[tuple[Pat
             continue
         todo.append((f, out))
     if resume:  # what a killed run's writes left half done: each folder read once
-        for folder, names in outputs.items():
-            for q in (folder.iterdir() if folder.is_dir() else ()):
+        for there, names in outputs.items():
+            for q in (there.iterdir() if there.is_dir() else ()):
                 if temporary_of(q.name) in names:
                     q.unlink(missing_ok=True)
     return todo, done
@@ -931,16 +954,6 @@ def check_folders(src: Path, dst: Path) -> None:
         raise BadInput(str(e)) from None
 
 
-def left_out(src: Path, dst: Path) -> int:
-    """How many files of :func:`text_files` under ``src`` lie inside ``dst`` (an output folder
-    within the input folder), which a folder run does not read; no walk when ``dst`` is
-    not inside ``src``."""
-    inside = dst.resolve()
-    if src.resolve() not in inside.parents:
-        return 0
-    return sum(1 for f in text_files(src) if inside in f.resolve().parents)
-
-
 def run_dir(
     job: DirJob,
     src: Path,
@@ -950,11 +963,12 @@ def run_dir(
     resume: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
+    folder: Folder | None = None,
 ) -> Stats:
-    """Repair every file of :func:`text_files` under ``src`` (not those in ``dst``) into the
-    same relative path under ``dst``."""
+    """Repair every file of ``folder`` (else of a new :func:`scan` of ``src``, not those in
+    ``dst``) into the same relative path under ``dst``."""
     check_folders(src, dst)
-    todo, done = plan_dir(src, dst, resume)
+    todo, done = plan_dir(src, dst, resume, folder)
     if on_plan:
         on_plan(len(todo))
     tally = _Tally()

@@ -982,3 +982,33 @@ def test_a_folder_run_names_the_txt_entries_it_cannot_read(config: Config,
     assert sorted(p.relative_to(tmp_path / "out").as_posix()
                   for p in (tmp_path / "out").rglob("*.txt") if p.is_file()) == [
         "a.txt", "d.txt/inner.txt"]
+
+
+@pytest.mark.parametrize("command", [["fix"], ["diff", "--format", "html"]])
+def test_a_folder_run_walks_its_input_once(config: Config, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           command: list[str]) -> None:
+    """A folder of a million files took four walks (the checks before the models load, the
+    notes, the plan), each a realpath per entry: one walk now serves them all, and its
+    notes still count the output folder's files and the entries that are not files."""
+    import os
+
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    for name in ("a.txt", "sub/b.txt", "out/old.txt"):
+        (src / name).parent.mkdir(exist_ok=True)
+        (src / name).write_text(SPUN[0], encoding="utf-8")
+    os.mkfifo(src / "pipe.txt")
+    walks: list[Path] = []
+    rglob = Path.rglob
+
+    def counted(self: Path, pattern: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        walks.append(self)
+        return rglob(self, pattern, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "rglob", counted)
+    r = runner.invoke(app, [*command, str(src), "-o", str(src / "out"), *_opts(config)])
+    assert r.exit_code == 0, r.output
+    assert walks == [src]
+    assert "note: 1 *.txt file(s) inside the output folder" in r.stderr
+    assert "1 *.txt entry not read, not being files: " in r.stderr
