@@ -601,6 +601,9 @@ def _note_left_out(folder: Folder, out: Path) -> None:
     if folder.inside:
         err.print(f"note: {folder.inside} *.txt file(s) inside the output folder {out} left "
                   "out", style="dim", markup=False)
+    if folder.linked:
+        err.print(f"note: {folder.linked} *.txt link(s) leading into the output folder {out} "
+                  "left out", style="dim", markup=False)
     passed = folder.others
     if passed:  # every entry accounted for: a pipe or a broken link is not read, and said so
         shown = ", ".join(f"{visible(str(f), breaks=False)} ({what})"

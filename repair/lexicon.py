@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -72,18 +73,23 @@ COLUMNS = (
 
 def table_names(paths: Iterable[Path | str]) -> list[str]:
     """The name each table's rules go by (``NAME:LINE``): its file name, or, where tables of
-    one file name are loaded together, as many of its path's last parts as tell them apart.
+    one file name in different folders are loaded together, as many of its path's last parts
+    as tell them apart. Paths are made absolute as given, links not followed: a table is
+    named as the user named it.
 
     >>> table_names(["lexicon/curated.tsv", "/data/a/pairs.tsv", "/data/b/pairs.tsv"])
     ['curated.tsv', 'a/pairs.tsv', 'b/pairs.tsv']
+    >>> table_names(["/pairs.tsv", "/x/pairs.tsv", "/x/pairs.tsv"])
+    ['/pairs.tsv', 'x/pairs.tsv', 'x/pairs.tsv']
     """
-    parts = [Path(p).resolve().parts for p in paths]
+    parts = [Path(os.path.abspath(p)).parts for p in paths]
     names = []
-    for i, ps in enumerate(parts):
+    for ps in parts:
+        others = {q for q in parts if q != ps}  # the same table twice tells nothing apart
         k = 1
-        while k < len(ps) and any(q[-k:] == ps[-k:] for j, q in enumerate(parts) if j != i):
+        while k < len(ps) and any(q[-k:] == ps[-k:] for q in others):
             k += 1
-        names.append("/".join(ps[-k:]).removeprefix("//"))
+        names.append(str(Path(*ps[-k:])))
     return names
 
 

@@ -806,6 +806,7 @@ class Folder:
     files: tuple[Path, ...] = ()
     others: tuple[tuple[Path, str], ...] = ()
     inside: int = 0
+    linked: int = 0  # files outside the output folder that lead into it (links): left out
 
 
 def scan(src: Path, exclude: Path | None = None) -> Folder:
@@ -817,21 +818,25 @@ def scan(src: Path, exclude: Path | None = None) -> Folder:
     not repair the first run's output.
 
     >>> scan(Path("/nonexistent"))
-    Folder(files=(), others=(), inside=0)
+    Folder(files=(), others=(), inside=0, linked=0)
     """
     skip = Path(os.path.realpath(exclude)) if exclude is not None else None
-    files, others, inside = [], [], 0
+    named = Path(os.path.abspath(exclude)) if exclude is not None else None
+    files, others, inside, linked = [], [], 0, 0
     for f in src.rglob("*.txt"):
         if any(part.startswith(".") for part in f.relative_to(src).parts):
             continue
         real = Path(os.path.realpath(f))
         if skip is not None and (skip == real or skip in real.parents):
-            inside += f.is_file()
+            if f.is_file() and named is not None and named in Path(os.path.abspath(f)).parents:
+                inside += 1
+            elif f.is_file():
+                linked += 1
         elif f.is_file():
             files.append(f)
         elif not f.is_dir():
             others.append((f, _what(f)))
-    return Folder(tuple(sorted(files)), tuple(sorted(others)), inside)
+    return Folder(tuple(sorted(files)), tuple(sorted(others)), inside, linked)
 
 
 def _what(f: Path) -> str:

@@ -156,6 +156,16 @@ def repair_column(
     from pyspark.sql.pandas.types import to_arrow_type
     from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
+    if not hasattr(F, "arrow_udf"):
+        import pyspark
+
+        raise RuntimeError(f"repair_column needs pyspark 4.1 or later (this is "
+                           f"{pyspark.__version__}): it runs as an Arrow UDF")
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise RuntimeError("repair_column needs pyarrow (pip install pyarrow): it runs as "
+                           "an Arrow UDF") from None
     c = resolve(config)
     # The column's type as Spark resolves the name (a field of a struct, a quoted name).
     column = df.select(input_col).schema.fields[0].dataType
@@ -169,8 +179,6 @@ def repair_column(
     out_type = (StructType([StructField("fixed", fixed_type), StructField("edits", edits_type)])
                 if with_edits else fixed_type)
     arrow_type = to_arrow_type(out_type)
-
-    import pyarrow as pa
 
     def run(texts: pa.Array) -> pa.Array:  # on the executors
         return pa.array(_repair_batch(c, parts, with_edits, texts.to_pylist()), arrow_type)

@@ -999,6 +999,7 @@ def test_a_folder_run_walks_its_input_once(config: Config, tmp_path: Path,
         (src / name).parent.mkdir(exist_ok=True)
         (src / name).write_text(SPUN[0], encoding="utf-8")
     os.mkfifo(src / "pipe.txt")
+    (src / "ln.txt").symlink_to(src / "out" / "old.txt")  # leads into the output folder
     walks: list[Path] = []
     rglob = Path.rglob
 
@@ -1011,4 +1012,5 @@ def test_a_folder_run_walks_its_input_once(config: Config, tmp_path: Path,
     assert r.exit_code == 0, r.output
     assert walks == [src]
     assert "note: 1 *.txt file(s) inside the output folder" in r.stderr
+    assert "note: 1 *.txt link(s) leading into the output folder" in r.stderr
     assert "1 *.txt entry not read, not being files: " in r.stderr

@@ -16,6 +16,7 @@ SPUN = [
     "She said the death toll was rising .",
     None,
 ]
+ARROW_BATCH = 80  # rows Spark sends the Python worker at once (default 10,000)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
         .appName("unspin-test")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log4j}")
         .getOrCreate()
@@ -66,10 +68,12 @@ def test_repair_column_matches_single_process(  # type: ignore[no-untyped-def]
     from repair.spark import _EDIT_FIELDS, BATCH, repair_column
 
     config = Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),))
-    # Two partitions, no shuffle; each an Arrow batch of more texts than the re-scorer
-    # judges at once, nulls among them, so every text must come back to its own row.
-    texts = [SPUN[i % len(SPUN)] for i in range(2 * BATCH + 7)]
+    # Two partitions, no shuffle, each two Arrow batches (ARROW_BATCH rows at most), the
+    # first of more texts than the re-scorer judges at once, nulls among them: every text
+    # must come back to its own row.
+    texts = [SPUN[i % len(SPUN)] for i in range(3 * BATCH + 7)]
     texts[BATCH - 1] = texts[BATCH] = None
+    assert BATCH < ARROW_BATCH < len(texts) // 2
     rows_in = spark.sparkContext.parallelize(list(enumerate(texts)), 2)
     df = spark.createDataFrame(rows_in, "id int, text string")
     # Both code paths (with and without edits) in one Spark job.
@@ -175,3 +179,16 @@ def test_resolve_pins_every_path_for_the_executors(
     none = resolve(Config(lm=str(tmp_path / "lm/main.binary"), news_lm=None, lexicons=(),
                           calibration=None, disabled=None))
     assert (none.news_lm, none.calibration, none.disabled, none.lexicons) == (None, None, None, ())
+
+
+def test_an_older_spark_is_told_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review: on Spark before 4.1 (no Arrow UDFs) the helper failed on an attribute deep in
+    its code; it says what it needs instead."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import functions as F
+
+    from repair.spark import repair_column
+
+    monkeypatch.delattr(F, "arrow_udf")
+    with pytest.raises(RuntimeError, match=r"^repair_column needs pyspark 4\.1 or later"):
+        repair_column(None, "text", "fixed")  # type: ignore[arg-type]

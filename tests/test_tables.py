@@ -341,3 +341,28 @@ def test_tables_of_one_name_in_two_folders_have_rules_of_their_own(
     code, _, err = run_main(["lexicon", "show", "pairs.tsv:2", "-l", str(a), "-l", str(b)],
                             monkeypatch, capsys)
     assert code == 1 and "(the tables: a/pairs.tsv, b/pairs.tsv;" in err
+
+
+def test_a_table_is_named_as_given_whatever_its_path_resolves_to(
+    tiny_lexicon: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Review: the names followed links (a table loaded as mine.tsv went by its target's
+    name, and `lexicon show mine.tsv:3` found nothing), the same table given twice got its
+    whole path without the leading slash, and a looping link crashed with a traceback."""
+    from repair.lexicon import table_names
+
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "v3.tsv").write_bytes(tiny_lexicon.read_bytes())
+    (tmp_path / "mine.tsv").symlink_to(store / "v3.tsv")
+    monkeypatch.chdir(tmp_path)
+    assert table_names(["mine.tsv"]) == ["mine.tsv"]
+    assert table_names(["mine.tsv", str(tmp_path / "mine.tsv")]) == ["mine.tsv", "mine.tsv"]
+    code, out, _ = run_main(["lexicon", "show", "mine.tsv:3", "-l", "mine.tsv"],
+                            monkeypatch, capsys)
+    assert code == 0 and out.startswith("mine.tsv:3\tdemise -> death")
+    (tmp_path / "loop.tsv").symlink_to("loop.tsv")
+    code, _, err = run_main(["lexicon", "show", "demise", "-l", "loop.tsv"], monkeypatch, capsys)
+    assert code == 2 and err.startswith("unspin: loop.tsv: cannot read phrase table")
+    assert len(err.strip().splitlines()) == 1
