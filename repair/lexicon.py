@@ -466,11 +466,12 @@ class Lexicon:
         return len(self._index)
 
     def digest(self) -> str:
-        """The signature's ``lex:`` hash: of the files' names and bytes, or, for a table made
-        in memory, of its rows, so that two such tables are told apart."""
+        """The signature's ``lex:`` hash: of the files' names as their rules name them
+        (:func:`table_names`) and their bytes, or, for a table made in memory, of its rows, so
+        that two such tables are told apart."""
         h = hashlib.sha256()
-        for p in self.files:
-            h.update(p.name.encode())
+        for p, name in zip(self.files, table_names(self.files), strict=True):
+            h.update(name.encode())
             h.update(p.read_bytes())
         if not self.files:
             for r in self.rows:

@@ -341,6 +341,15 @@ def test_tables_of_one_name_in_two_folders_have_rules_of_their_own(
     code, _, err = run_main(["lexicon", "show", "pairs.tsv:2", "-l", str(a), "-l", str(b)],
                             monkeypatch, capsys)
     assert code == 1 and "(the tables: a/pairs.tsv, b/pairs.tsv;" in err
+    # The signature's lex: hash names the tables as their rules do.
+    from repair.lexicon import Lexicon
+
+    c, d = tmp_path / "c" / "pairs.tsv", tmp_path / "d" / "pairs.tsv"
+    for src, dst in ((a, c), (b, d)):
+        dst.parent.mkdir()
+        dst.write_bytes(src.read_bytes())
+    assert Lexicon.load([a, b]).digest() != Lexicon.load([c, d]).digest()
+    assert Lexicon.load([a]).digest() == Lexicon.load([c]).digest()
 
 
 def test_a_table_is_named_as_given_whatever_its_path_resolves_to(
