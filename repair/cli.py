@@ -818,13 +818,13 @@ def _row(p: object) -> dict[str, object]:
 def _rules(c: object, rows: Iterable[Row] = ()) -> list[dict[str, object]]:
     """Per rule: how often it fired and was right, and the row it names (``spun -> original``,
     ``+inflection`` rules by their row; "" for a mechanism that no row names)."""
+    from .lexicon import made_rule_parts
+
     agg: dict[str, list[int]] = {}
     for (rule, ok), n in c.items():  # type: ignore[attr-defined]
         a = agg.setdefault(rule, [0, 0])
         a[0] += n
         a[1] += n if ok else 0
-    from .lexicon import made_rule_parts
-
     texts = {r.rule: f"{r.spun} -> {r.original}" for r in rows}
 
     def text(rule: str) -> str:

@@ -820,19 +820,21 @@ def scan(src: Path, exclude: Path | None = None) -> Folder:
     >>> scan(Path("/nonexistent"))
     Folder(files=(), others=(), inside=0, linked=0)
     """
+    # The output folder as resolved (where an entry leads) and as named (where it lies).
     skip = Path(os.path.realpath(exclude)) if exclude is not None else None
     named = Path(os.path.abspath(exclude)) if exclude is not None else None
     files, others, inside, linked = [], [], 0, 0
     for f in src.rglob("*.txt"):
         if any(part.startswith(".") for part in f.relative_to(src).parts):
             continue
+        is_file = f.is_file()  # one stat an entry: a folder run may walk millions
         real = Path(os.path.realpath(f))
-        if skip is not None and (skip == real or skip in real.parents):
-            if f.is_file() and named is not None and named in Path(os.path.abspath(f)).parents:
+        if skip is not None and named is not None and (skip == real or skip in real.parents):
+            if is_file and named in Path(os.path.abspath(f)).parents:
                 inside += 1
-            elif f.is_file():
+            elif is_file:
                 linked += 1
-        elif f.is_file():
+        elif is_file:
             files.append(f)
         elif not f.is_dir():
             others.append((f, _what(f)))
