@@ -7,18 +7,32 @@ SHARED ?= $(abspath ../shared)
 export SHARED
 export UNSPIN_CACHE ?= $(HOME)/.cache/unspin
 
-.PHONY: setup demo test fuzz lm lexicon venv lint clean bench calibrate eval browser java
+.PHONY: setup demo test fuzz lm lexicon venv lint clean bench calibrate eval browser java lock
 
 setup: venv lm lexicon java
 	@echo "ready: $(BIN)/unspin"
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package to the versions the README's figures were measured with
+# (`make lock` re-resolves it from the registry; `make setup CONSTRAINTS=` installs unpinned).
+CONSTRAINTS ?= constraints.txt
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]' $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $@
+
+# The newest releases pyproject.toml admits, resolved in a scratch environment and frozen.
+lock:
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && $(PYTHON) -m venv "$$tmp/venv" && \
+	  "$$tmp/venv/bin/python" -m pip install -q --upgrade pip && \
+	  "$$tmp/venv/bin/python" -m pip install -q -e '.[dev]' && \
+	  { echo "# pip install -c constraints.txt: written by \`make lock\` on $$(date -u +%F)," \
+	      "$$("$$tmp/venv/bin/python" -c 'import platform; print("CPython", platform.python_version(), platform.machine())')"; \
+	    "$$tmp/venv/bin/python" -m pip freeze --exclude-editable; } > constraints.txt.new && \
+	  mv constraints.txt.new constraints.txt
 
 # Spark (tests/test_spark.py) needs a Java 17 runtime; install it only when none is there.
 java:
