@@ -5,13 +5,13 @@ leave-one-out evaluation re-scores (as `unspin eval` builds it), and the synthet
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from repair import Config, Repairer
 from repair import calibrate as cal
 from repair.decode import PROPOSE
-from repair.evaluate import loo_rows
+from repair.evaluate import Report, loo_rows
 from repair.lexicon import Lexicon, Row
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,3 +47,17 @@ def flag_rule(runs: cal.Runs, prefix: str) -> cal.Runs:
                 for d in docs]
 
     return cal.Runs(flagged(runs.scored), [flagged(t) for t in runs.training], runs.folds)
+
+
+Point = tuple[float, float, float, float]  # threshold, recovery, precision, clean per 1,000
+
+
+def points(thresholds: Sequence[float], reports: Sequence[Report]) -> list[Point]:
+    """A curve: each threshold with its report's recovery, precision and clean changes."""
+    return [(t, round(r.recovery, 4), round(r.precision, 4), round(r.clean_per_1000, 3))
+            for t, r in zip(thresholds, reports, strict=True)]
+
+
+def best(curve: list[Point], p: float) -> float:
+    """The best recovery on ``curve`` at precision ``p`` or more (0 when none reaches it)."""
+    return max([rec for _, rec, prec, _ in curve if prec >= p] or [0.0])

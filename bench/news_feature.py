@@ -26,7 +26,7 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
-from _common import DEV, proposing, synthetic
+from _common import DEV, best, points, proposing, synthetic
 
 from repair import calibrate as cal
 from repair.decode import FEATURES
@@ -48,13 +48,7 @@ def zeroed(runs: cal.Runs) -> cal.Runs:
 
 def curve(runs: cal.Runs, fit: cal.Fitter = cal.rescorer
           ) -> list[tuple[float, float, float, float]]:
-    reps = cal.crossfit_reports(runs, fit, THRESHOLDS)
-    return [(t, round(r.recovery, 4), round(r.precision, 4), round(r.clean_per_1000, 3))
-            for t, r in zip(THRESHOLDS, reps, strict=True)]
-
-
-def best(points: list[tuple[float, float, float, float]], p: float) -> float:
-    return max([rec for _, rec, prec, _ in points if prec >= p] or [0.0])
+    return points(THRESHOLDS, cal.crossfit_reports(runs, fit, THRESHOLDS))
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
 import numpy as np
-from _common import DEV, proposing, synthetic
+from _common import DEV, best, points, proposing, synthetic
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -127,13 +127,8 @@ def encoder_features(texts: list[str], edits: list[Edit]) -> np.ndarray:
 
 def curve(runs: cal.Runs, data: list[cal.Outcome], conf: np.ndarray
           ) -> list[tuple[float, float, float, float]]:
-    reps = cal.reports_at(runs.scored, data, [float(c) for c in conf], THRESHOLDS)
-    return [(t, round(r.recovery, 4), round(r.precision, 4), round(r.clean_per_1000, 3))
-            for t, r in zip(THRESHOLDS, reps, strict=True)]
-
-
-def best(points: list[tuple[float, float, float, float]], p: float) -> float:
-    return max([rec for _, rec, prec, _ in points if prec >= p] or [0.0])
+    return points(THRESHOLDS, cal.reports_at(runs.scored, data, [float(c) for c in conf],
+                                             THRESHOLDS))
 
 
 def main() -> None:

@@ -32,9 +32,12 @@ from .io import (
     check_readable,
     encode,
     is_input,
+    json_line,
+    looks_like_records,
     os_error_line,
     read_input,
     same_file,
+    stand_in_for_closed_streams,
     write_atomic,
     write_output,
 )
@@ -65,7 +68,8 @@ lexicon_app = typer.Typer(
 app.add_typer(lexicon_app, name="lexicon")
 
 # soft_wrap: an error message stays one line however narrow the terminal.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: a name such as ":thumbs_up:.txt" is told as given, not drawn as a picture.
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 class Fail(Exception):
@@ -150,6 +154,7 @@ MaxPartsOpt = Annotated[
 InPlaceOpt = Annotated[
     bool, typer.Option("--in-place", help="Rewrite the input file itself, keeping a backup")
 ]
+DEFAULT_BACKUP = ".orig"
 BackupOpt = Annotated[
     str,
     typer.Option("--backup-suffix", help="With --in-place: keep the old file as FILE+SUFFIX"),
@@ -157,7 +162,7 @@ BackupOpt = Annotated[
 
 
 def check_target(
-    path: str, output: str | None, in_place: bool, backup: str = ".orig",
+    path: str, output: str | None, in_place: bool, backup: str = DEFAULT_BACKUP,
     errors: str = "strict", backup_free: bool = True,
 ) -> None:
     """Refuse impossible output choices before any work is done: -o that cannot be written
@@ -165,6 +170,9 @@ def check_target(
     no earlier backup would be overwritten; fix and apply check that only once they know
     they will write, so a file with nothing to change passes however often it is run)."""
     if not in_place:
+        if backup != DEFAULT_BACKUP:
+            raise Fail("--backup-suffix names the backup --in-place keeps; pass --in-place too, "
+                       "or drop it")
         check_output(output, path)
         return
     if output is not None:
@@ -344,6 +352,13 @@ def load(
     return r
 
 
+def file_output(output: Path | str | None, what: str) -> None:
+    """Refuse ``-o -`` where the output is a file that is read back (a table, a map), not a
+    stream: elsewhere ``-`` is standard output, and a file named "-" would surprise."""
+    if output is not None and str(output) == "-":
+        raise Fail(f"-o - would be standard output, but {what} is a file; name one")
+
+
 def check_new_output(
     output: Path | str | None, inputs: Iterable[Path | str] = (), option: str = "-o"
 ) -> None:
@@ -413,14 +428,7 @@ def _refuse_records(path: str, text: str, why: str = "repair their text field (a
                     "every field, ids too, would be rewritten)") -> None:
     """A text whose first line is a JSON object is JSON Lines given without --jsonl: repaired
     as prose, its ids and every other field would be rewritten too."""
-    first = text.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
-    if not first.startswith("{"):
-        return
-    try:
-        record = json.loads(first)
-    except ValueError:
-        return
-    if isinstance(record, dict):
+    if looks_like_records(text):
         name = "standard input" if path == "-" else path
         raise Fail(f"{name}: holds JSON Lines records; pass --jsonl to {why}")
 
@@ -438,7 +446,7 @@ def fix(
         typer.Option("--output", "-o", help="Output file (default: stdout); OUTDIR for a folder"),
     ] = None,
     in_place: InPlaceOpt = False,
-    backup_suffix: BackupOpt = ".orig",
+    backup_suffix: BackupOpt = DEFAULT_BACKUP,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     map_path: MapOpt = None,
@@ -480,7 +488,7 @@ def fix(
     if in_place and not written:
         err.print(f"0 edit(s): {path} left as it was", style="dim", markup=False)
     elif in_place or output not in (None, "-"):  # on stdout the text is the whole answer
-        err.print(f"{len(result.edits)} edit(s)", style="dim")
+        err.print(f"{len(result.edits):,} edit(s)", style="dim")
 
 
 class Format(str, Enum):
@@ -522,6 +530,10 @@ def diff(
     from . import render
 
     _check_errors(errors)
+    for opt, given in (("--side-by-side", side_by_side), ("--pager", pager)):
+        if given and format is not Format.terminal:
+            raise Fail(f"{opt} shapes the terminal diff; drop it, or drop --format "
+                       f"{format.value}")
     config = make_config(lm, lexicon, min_confidence, bias, passes, map_path, output)
     if Path(path).is_dir():
         if format is not Format.html or not output:
@@ -545,7 +557,8 @@ def diff(
             # NO_COLOR asks for plain text (docs/editors.md): no styles at all, not only no
             # colours as rich would give, and the marks [-old-]{+new+} instead.
             plain = bool(os.environ.get("NO_COLOR"))
-            console = Console(highlight=False, color_system=None if plain else "auto")
+            console = Console(highlight=False, emoji=False,
+                              color_system=None if plain else "auto")
             paged = pager and console.is_terminal
             if paged and not _pager_found():
                 err.print(f"unspin: note: no pager {_pager_command()!r} found; printing the "
@@ -559,7 +572,8 @@ def diff(
                 render.print_diff(result, console, name, explain, side_by_side)
             return
         buf = io.StringIO()
-        render.print_diff(result, Console(file=buf, highlight=False, color_system=None),
+        render.print_diff(result, Console(file=buf, highlight=False, emoji=False,
+                                          color_system=None),
                           name, explain, side_by_side)
         page = buf.getvalue()
     elif format is Format.json:
@@ -599,17 +613,17 @@ def _note_left_out(folder: Folder, out: Path) -> None:
     from .render import visible
 
     if folder.inside:
-        err.print(f"note: {folder.inside} *.txt file(s) inside the output folder {out} left "
-                  "out", style="dim", markup=False)
+        err.print(f"unspin: note: {folder.inside} *.txt file(s) inside the output folder "
+                  f"{out} left out", style="dim", markup=False)
     if folder.linked:
-        err.print(f"note: {folder.linked} *.txt link(s) leading into the output folder {out} "
-                  "left out", style="dim", markup=False)
+        err.print(f"unspin: note: {folder.linked} *.txt link(s) leading into the output "
+                  f"folder {out} left out", style="dim", markup=False)
     passed = folder.others
     if passed:  # every entry accounted for: a pipe or a broken link is not read, and said so
         shown = ", ".join(f"{visible(str(f), breaks=False)} ({what})"
                           for f, what in passed[:SHOWN_SKIPPED])
         more = f" and {len(passed) - SHOWN_SKIPPED} more" if len(passed) > SHOWN_SKIPPED else ""
-        err.print(f"note: {len(passed)} *.txt entr{'y' if len(passed) == 1 else 'ies'} not "
+        err.print(f"unspin: note: {len(passed)} *.txt entr{'y' if len(passed) == 1 else 'ies'} not "
                   f"read, not being files: {shown}{more}", style="dim", markup=False)
 
 
@@ -998,6 +1012,7 @@ def learn_raw_cmd(
             return (read_input(str(p), errors) for p in files)
         return jsonl_texts(source, field, group, max_parts or MAX_PARTS)
     config = make_config(lm, lexicon)
+    file_output(output, "a phrase table")
     check_new_output(output, [*(files or [source]), *config.lexicons])
     load(config, shared_repairer)  # the workers' loader; a bad model or table fails here
     try:
@@ -1027,6 +1042,7 @@ def learn_tortured(
     from .learn import mine_tortured, write_table
     from .lexicon import TORTURED_SOURCE
 
+    file_output(output, "a phrase table")
     check_new_output(output, [path])
     try:
         rows = mine_tortured(path)
@@ -1051,16 +1067,30 @@ def learn_pairs(
         raise Fail(f"{directory}: " + ("is a file; pass the folder of NNN.spun.txt / "
                                        "NNN.orig.txt pairs" if directory.exists()
                                        else "no such folder"))
+    file_output(output, "a phrase table")
     check_new_output(output, [directory])
     pairs = read_pairs(directory)
     if not pairs:
-        raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found")
+        inner = directory / "pairs"
+        hint = f" (did you mean {inner}?)" if inner.is_dir() and read_pairs(inner) else ""
+        raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found{hint}")
     for f in unpaired_spun(directory):
         err.print(f"unspin: note: {f} has no .orig.txt beside it; left out", markup=False)
     for f in lone_originals(directory):
         err.print(f"unspin: note: {f} has no .spun.txt beside it; left out", markup=False)
     n = write_table(mine_pairs(pairs), output, PAIRS_SOURCE)
     err.print(f"{output}: {n} rows from {len(pairs)} pairs")
+
+
+def _record_run(output: Path, folder: bool, resume: bool, record: dict[str, Any]) -> None:
+    """Keep what this run is beside its output; resuming, first refuse an output that another
+    input or other settings began (:func:`repair.pipeline.check_run_record`)."""
+    from .pipeline import check_run_record, run_record_path, write_run_record
+
+    where = run_record_path(output, folder)
+    if resume:
+        check_run_record(where, record, output)
+    write_run_record(where, record)
 
 
 def _batch(
@@ -1098,6 +1128,9 @@ def _batch(
             if not output or folder is None:
                 raise Fail(f"{path}: is a folder; pass -o OUTDIR (or --jsonl for JSON Lines)")
             _note_left_out(folder, Path(output))
+            _record_run(Path(output), True, resume, {
+                "command": "fix", "input": os.path.abspath(path), "signature": signature,
+                "errors": errors})
             with progress_bar(None, "files") as update:
                 bar_total: list[int] = []
                 stats = run_dir(DirJob(config, errors, skip_bad), Path(path), Path(output),
@@ -1109,6 +1142,12 @@ def _batch(
                            "written there")
             job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad, group,
                            max_parts or MAX_PARTS)
+            if output and output != "-":
+                _record_run(Path(output), False, resume, {
+                    "command": "fix" if fix else "score",
+                    "input": path if path == "-" else os.path.abspath(path),
+                    "signature": signature, "field": field, "edits_field": edits_field,
+                    "score_field": score_field, "group": group, "max_parts": max_parts})
             skip = completed_lines(output) if resume and output else 0
             with contextlib.ExitStack() as files:  # each file opened is closed, whatever fails
                 src = sys.stdin.buffer if path == "-" else files.enter_context(open(path, "rb"))
@@ -1129,10 +1168,10 @@ def _batch(
     docs = (f"{stats.docs:,} record{_s(stats.docs)} in {stats.groups:,} "
             f"document{_s(stats.groups)}" if group is not None else f"{stats.docs:,} docs")
     err.print(
-        f"{docs}, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):.0f} "
+        f"{docs}, {stats.edits:,} edits, {stats.words / max(stats.docs, 1):,.0f} "
         f"words/{'record' if group is not None else 'doc'}, "
         f"{stats.words_per_second:,.0f} words/s on {stats.workers} process(es)"
-        + (f", {stats.bad} bad skipped" if stats.bad else "")
+        + (f", {stats.bad:,} bad skipped" if stats.bad else "")
         + (f", {stats.resumed:,} already done" if stats.resumed else "")
         + f"; {signature}",
         style="dim", markup=False,
@@ -1157,9 +1196,16 @@ def _check_jsonl_target(
     score_field: str | None, errors: str, group: str | None = None,
 ) -> None:
     """Refuse, before any work, JSON Lines runs that would destroy data or ignore an option."""
+    if path != "-" and Path(path).is_dir():
+        raise Fail(f"{path}: is a folder; --jsonl reads one JSON Lines file (a folder of *.txt "
+                   "files is given without --jsonl)")
     if errors != "strict":
         raise Fail("--errors applies to text files; JSON Lines must be UTF-8 (pass --skip-bad "
                    "to copy lines that are not through)")
+    for opt, name in (("--field", field), ("--edits-field", edits_field),
+                      ("--score-field", score_field)):
+        if name is not None and not name:
+            raise Fail(f"{opt} needs a field name, not an empty one")
     for opt, name in (("--edits-field", edits_field), ("--score-field", score_field)):
         if name == field:
             raise Fail(f"{opt} {name} is the text field itself; name another field")
@@ -1315,7 +1361,7 @@ def apply_edits(
         str | None, typer.Option("--output", "-o", help="Output file (default: stdout)")
     ] = None,
     in_place: InPlaceOpt = False,
-    backup_suffix: BackupOpt = ".orig",
+    backup_suffix: BackupOpt = DEFAULT_BACKUP,
     ignore_hash: Annotated[
         bool, typer.Option("--ignore-hash", help="Apply although text_sha256 differs")
     ] = False,
@@ -1369,7 +1415,7 @@ def apply_edits(
     if in_place and not written:
         err.print(f"no change: {path} left as it was", style="dim", markup=False)
     elif in_place or output not in (None, "-"):  # on stdout the text is the whole answer
-        err.print(f"{len(edits)} edit(s) applied", style="dim")
+        err.print(f"{len(edits):,} edit(s) applied", style="dim")
 
 
 def interactive_terminal() -> bool:
@@ -1389,7 +1435,7 @@ def review(
                      help="Where to write one file's review (default FILE.reviewed.EXT; - stdout)"),
     ] = None,
     in_place: InPlaceOpt = False,
-    backup_suffix: BackupOpt = ".orig",
+    backup_suffix: BackupOpt = DEFAULT_BACKUP,
     accept_above: Annotated[
         float, typer.Option("--accept-above", help="Confidence that A accepts at or above")
     ] = 0.9,
@@ -1608,7 +1654,7 @@ def spin(
         if jsonl:
             rec = {"spun": s.text, "orig": s.orig, "synthetic": True, "source": name,
                    "seed": seed, "rate": rate}
-            parts.append(json.dumps(rec, ensure_ascii=False) + "\n")
+            parts.append(json_line(rec) + "\n")
         else:
             parts.append(s.text)
     write_output(output, "".join(parts), "strict", source=path)
@@ -1644,6 +1690,7 @@ def calibrate(
     from .evaluate import loo_rows
     from .lexicon import Lexicon
 
+    file_output(output, "a map")
     _check_dev(dev)
     if method not in cal.FITTERS:
         raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")
@@ -1743,6 +1790,7 @@ def main() -> None:
     1 a check found something or a review was abandoned, 2 bad input or usage, 130
     interrupted."""
     ex = _click_exceptions()
+    stand_in_for_closed_streams()  # started with >&- or <&-: a one-line failure on use
     # One thread per process (the re-scorer's trees would start an OpenMP team for every
     # document): scale with -j, which spawns workers that inherit this.
     os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -15,6 +15,8 @@ b'caf\\xe9'
 from __future__ import annotations
 
 import errno
+import io
+import json
 import os
 import re
 import secrets
@@ -26,6 +28,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ERRORS = ("strict", "replace", "surrogateescape")
 _BOMS = {
@@ -350,6 +353,78 @@ def _fsync_dir(d: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+class ClosedStream(io.TextIOBase):
+    """Stands in for a standard stream the process was started without (``>&-``, ``<&-``),
+    where Python leaves ``None``: reading or writing it fails as any failed read or write
+    does, one line (:func:`os_error_line`), instead of an AttributeError deep in a library,
+    or output dropped without a word.
+
+    >>> ClosedStream("output").write("x")
+    Traceback (most recent call last):
+    OSError: [Errno 9] closed: unspin was started without it: 'standard output'
+    """
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def _closed(self, *_: object) -> Any:
+        raise OSError(errno.EBADF, "closed: unspin was started without it",
+                      f"standard {self.what}")
+
+    read = readline = write = fileno = _closed
+
+    @property
+    def buffer(self) -> Any:
+        return self._closed()
+
+    def isatty(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+
+def stand_in_for_closed_streams() -> None:
+    """Put a :class:`ClosedStream` where the process has no standard input or output."""
+    if sys.stdin is None:
+        sys.stdin = ClosedStream("input")
+    if sys.stdout is None:
+        sys.stdout = ClosedStream("output")
+
+
+# Characters that JSON leaves raw but that end a line for readers splitting on every line
+# break (Python's str.splitlines, some editors): escaped, a record stays one line for all.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(value: Any, ascii_only: bool = False) -> str:
+    r"""``value`` as one line of JSON Lines, without its line end: UTF-8 text as it is
+    (``ascii_only``: every non-ASCII character escaped), but the characters that some
+    readers take for a line break escaped (U+0085, U+2028, U+2029); NaN refused.
+
+    >>> json_line({"text": "a\u2028b\x85c é"})
+    '{"text": "a\\u2028b\\u0085c é"}'
+    """
+    return json.dumps(value, ensure_ascii=ascii_only, allow_nan=False).translate(_LINE_BREAKS)
+
+
+def looks_like_records(text: str) -> bool:
+    """Whether ``text`` is JSON Lines (its first line a JSON object) rather than prose:
+    repaired as prose, a record's ids and every other field would be rewritten too.
+
+    >>> looks_like_records('{"id": 1, "text": "x"}\\n'), looks_like_records("{Curly} prose")
+    (True, False)
+    """
+    first = text.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
+    if not first.startswith("{"):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
 
 
 def os_error_line(e: OSError, name: str = "output") -> str:

@@ -29,7 +29,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from . import Config, Repairer
 from .edits import PART_SEP, Result
-from .io import InputError, check_output_dir, encode, read_input, temporary_of, write_atomic
+from .io import (
+    InputError,
+    check_output_dir,
+    encode,
+    json_line,
+    looks_like_records,
+    read_input,
+    temporary_of,
+    write_atomic,
+)
 from .score import spin_score
 from .text import count_words
 
@@ -384,9 +393,9 @@ def _finish(
         data = r.body + r.end  # do no harm: untouched records stay byte-identical
     else:
         try:
-            data = json.dumps(rec, ensure_ascii=False, allow_nan=False).encode("utf-8") + r.end
+            data = json_line(rec).encode("utf-8") + r.end
         except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
-            data = json.dumps(rec, allow_nan=False).encode("ascii") + r.end
+            data = json_line(rec, ascii_only=True).encode("ascii") + r.end
     return LineOut(data, r.size, len(result.edits), n, score, first=first, grouped=grouped)
 
 
@@ -611,6 +620,69 @@ def _live_chunks(
 @dataclass(frozen=True, slots=True)
 class _Raised:
     error: BaseException
+
+
+RUN_RECORD = ".unspin-run.json"
+
+
+def run_record_path(output: Path, folder: bool) -> Path:
+    """Where a run writing ``output`` keeps what wrote it (:func:`check_run_record`): a
+    hidden file in the output folder (``OUT/.unspin-run.json``) or beside the output file
+    (``.fixed.jsonl.unspin-run.json``), which folder runs do not read.
+
+    >>> run_record_path(Path("out"), True), run_record_path(Path("d/fixed.jsonl"), False)
+    (PosixPath('out/.unspin-run.json'), PosixPath('d/.fixed.jsonl.unspin-run.json'))
+    """
+    return output / RUN_RECORD if folder else output.with_name(f".{output.name}{RUN_RECORD}")
+
+
+_OPTIONS = frozenset({"field", "edits_field", "score_field", "group", "max_parts", "errors"})
+
+
+def _told(value: Any) -> str:
+    return "none" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if key == "signature" and isinstance(a, str) and isinstance(b, str):
+            before, now = a.split("|"), b.split("|")
+            parts = [f"{x} then, {y} now" for x, y in zip(before, now, strict=False) if x != y]
+            out.extend(parts or [f"signature {a} then, {b} now"])
+        else:
+            name = "--" + key.replace("_", "-") if key in _OPTIONS else key
+            out.append(f"{name} {_told(a)} then, {_told(b)} now")
+    return out
+
+
+def check_run_record(path: Path, record: dict[str, Any], output: Path) -> None:
+    """Refuse to resume into ``output`` what another input or other settings began: the
+    two runs' lines or files would be mixed in one output with nothing to tell them apart.
+    An output with no record beside it (written by an unspin before records, or by hand)
+    is resumed as asked."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as e:
+        raise BadInput(f"{path}: cannot read what wrote {output} ({e}); remove it to resume "
+                       "anyway") from None
+    if not isinstance(old, dict):
+        raise BadInput(f"{path}: not a run record; remove it to resume anyway")
+    diff = _differences(old, record)
+    if diff:
+        raise BadInput(f"{output}: begun with other settings ({'; '.join(diff)}): --resume "
+                       "would mix the two runs' output; start over without --resume, or resume "
+                       "with the first run's settings")
+
+
+def write_run_record(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def completed_lines(path: str | os.PathLike[str]) -> int:
@@ -935,6 +1007,9 @@ def process_file(job: DirJob, pair: tuple[Path, Path]) -> FileOut:
         text = read_input(str(src), job.errors)
     except InputError as e:
         return FileOut(str(src), error=str(e))
+    if looks_like_records(text):  # as prose its ids and every other field would be rewritten
+        return FileOut(str(src), error=f"{src}: holds JSON Lines records; repair it on its own "
+                                       "with unspin fix --jsonl")
     result = shared_repairer(job.config).fix_and_explain(text)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Atomic: an interrupted run never leaves a partial file that --resume would trust.
@@ -953,6 +1028,9 @@ def _size(path: Path) -> int:
 def check_folders(src: Path, dst: Path) -> None:
     """Refuse, before any work, an output folder that is the input folder or cannot be
     written (:func:`repair.io.check_output_dir`)."""
+    if str(dst) == "-":
+        raise BadInput("-o - would be standard output, but a folder run writes a folder; pass "
+                       "-o OUTDIR")
     if src.resolve() == dst.resolve():
         raise BadInput(f"{dst}: output folder is the input folder; pass another -o OUTDIR")
     try:

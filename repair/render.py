@@ -304,7 +304,7 @@ def print_diff(
     two_columns = two_columns and console.width >= MIN_TWO_COLUMNS
     if name:
         # A Text, not a str: a file name is not rich markup ("[/].txt", "[red]x.txt").
-        console.rule(Text(f"{visible(name, breaks=False)}: {len(result.edits)} edit(s)"),
+        console.rule(Text(f"{visible(name, breaks=False)}: {len(result.edits):,} edit(s)"),
                      style="dim")
     if two_columns:
         console.print(side_by_side(result, explain, mark))
@@ -459,7 +459,7 @@ def html_report(result: Result, name: str | None = None) -> str:
     }
     return _template(
         "report.html",
-        TITLE=_h(visible(f"{title}: {len(result.edits)} edit(s)", breaks=False)),
+        TITLE=_h(visible(f"{title}: {len(result.edits):,} edit(s)", breaks=False)),
         SIGNATURE=_h(result.signature),
         ROWS="\n".join(rows),
         DATA=_script_json(data),

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from json import dumps as json_dumps
+from json import loads as json_loads
 from pathlib import Path
 from typing import Any
 
@@ -1578,3 +1580,198 @@ def test_an_output_that_names_a_table_or_map_the_run_reads_is_refused(  # type: 
     bad.write_text("[1, 2]")
     code, _, err = cli("info", "--map", str(bad))
     assert code == 2 and "not a map that unspin calibrate wrote" in one_line(err)
+
+
+@pytest.mark.parametrize("closed", ["stdout", "stdin"])
+def test_a_closed_standard_stream_is_one_line_not_a_traceback(
+    tmp_path: Path, tiny_lm: Path, tiny_lexicon: Path, closed: str
+) -> None:
+    """Started with >&- or <&-, Python has no sys.stdout or sys.stdin: an AttributeError
+    traceback, or output dropped with exit 0 (QA, twenty-first session)."""
+    f = tmp_path / "a.txt"
+    f.write_text(SPUN)
+    models = ["--lm", str(tiny_lm), "-l", str(tiny_lexicon)]
+    fd = 1 if closed == "stdout" else 0
+    what = "output" if closed == "stdout" else "input"
+    runs = ([["fix", str(f)], ["diff", str(f)], ["diff", str(f), "-f", "json"], ["info"]]
+            if closed == "stdout" else [["fix"], ["fix", "-", "--jsonl"]])
+    for args in runs:
+        p = subprocess.run([str(SCRIPT), args[0], *models, *args[1:]], stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL if fd == 1 else None,
+                           preexec_fn=lambda: os.close(fd), text=True, timeout=120)
+        assert p.returncode == 2, (args, p.stderr)
+        assert one_line(p.stderr) == f"unspin: standard {what}: closed: unspin was started " \
+                                     "without it", args
+    if closed == "stdout":  # a run that writes only files needs no standard output
+        out = tmp_path / "fixed.txt"
+        p = subprocess.run([str(SCRIPT), "fix", *models, str(f), "-o", str(out)],
+                           stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), text=True,
+                           timeout=120)
+        assert p.returncode == 0, p.stderr
+        assert out.read_text() != ""
+
+
+def test_dash_for_a_folder_a_table_or_a_map_is_refused(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`-o -` is standard output wherever output is a stream; a folder run made a folder
+    called "-", `learn` a table called "-" (QA)."""
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(SPUN)
+    pairs = tmp_path / "pairs"
+    pairs.mkdir()
+    (pairs / "001.spun.txt").write_text("the faculties are open\n")
+    (pairs / "001.orig.txt").write_text("the schools are open\n")
+    tortured = tmp_path / "tp.tsv"
+    tortured.write_text("tortured\texpected\nbirthday celebration\tparty\n")
+    for args, said in (
+        (("fix", str(src), "-o", "-"), "a folder run writes a folder; pass -o OUTDIR"),
+        (("diff", str(src), "-f", "html", "-o", "-"), "a folder run writes a folder"),
+        (("learn", "pairs", str(pairs), "-o", "-"), "a phrase table is a file; name one"),
+        (("learn", "tortured", str(tortured), "-o", "-"), "a phrase table is a file"),
+        (("calibrate", str(tmp_path), "-o", "-"), "a map is a file; name one"),
+    ):
+        code, _, err = cli(*args, model=args[0] in ("fix", "diff"))
+        assert code == 2 and said in one_line(err), (args, err)
+        assert one_line(err).startswith("unspin: -o - would be standard output")
+    assert not (tmp_path / "-").exists()
+
+
+def test_options_a_run_would_ignore_are_refused(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """docs/guarantees.md: an option that does not apply is refused, not ignored (QA)."""
+    f = tmp_path / "a.txt"
+    f.write_text(SPUN)
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"id": 1, "text": "the faculties are open"}\n')
+    for args, said in (
+        (("fix", str(f), "--backup-suffix", ".bak"),
+         "--backup-suffix names the backup --in-place keeps; pass --in-place too"),
+        (("diff", str(f), "-s", "-f", "json"), "--side-by-side shapes the terminal diff; drop "
+         "it, or drop --format json"),
+        (("diff", str(f), "--pager", "-f", "unified"), "--pager shapes the terminal diff"),
+        (("fix", str(records), "--jsonl", "--edits-field", ""),
+         "--edits-field needs a field name, not an empty one"),
+        (("score", str(records), "--jsonl", "--score-field", ""), "--score-field needs a field"),
+        (("fix", str(records), "--jsonl", "--field", ""), "--field needs a field name"),
+    ):
+        code, out, err = cli(*args)
+        assert code == 2 and said in one_line(err), (args, err)
+        assert out == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "r.jsonl"]
+
+
+def test_a_folder_run_leaves_json_lines_to_jsonl(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`fix FILE` refused a file of records given as prose, `fix DIR -o OUT` rewrote the same
+    file's ids and keys as prose (QA)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text(SPUN)
+    (src / "b.txt").write_text('{"id": 1, "text": "the faculties are open"}\n')
+    code, _, err = cli("fix", str(src), "-o", str(tmp_path / "out"))
+    assert code == 2
+    assert one_line(err) == f"unspin: {src / 'b.txt'}: holds JSON Lines records; repair it on " \
+                            "its own with unspin fix --jsonl (pass --skip-bad to skip such files)"
+    code, _, err = cli("fix", str(src), "-o", str(tmp_path / "out2"), "--skip-bad")
+    assert code == 0, err
+    assert f"skipped {src / 'b.txt'}: holds JSON Lines records" in err
+    assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == [".unspin-run.json",
+                                                                     "a.txt"]
+
+
+def test_names_in_messages_are_told_as_given(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """rich drew ":thumbs_up:" in a file name as an emoji in the error line (QA)."""
+    missing = tmp_path / ":thumbs_up:.txt"
+    code, _, err = cli("fix", str(missing))
+    assert code == 2 and f"{missing}" in one_line(err) and "\U0001f44d" not in err
+    code, _, err = cli("lexicon", "show", "curated.tsv:-1", model=False)
+    assert code != 0 and one_line(err) == "unspin: curated.tsv:-1: no row names it"
+
+
+def test_json_lines_output_escapes_what_readers_take_for_line_breaks(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """U+2028, U+2029 and U+0085 are not line ends to JSON, but are to str.splitlines and some
+    editors: a changed record came out as several "lines" (QA)."""
+    text = "the faculties\u2028are open\u2029now\x85here"
+    records = tmp_path / "r.jsonl"
+    records.write_text(json_dumps({"id": 1, "text": text}) + "\n" + json_dumps({"id": 2}) + "\n",
+                       encoding="utf-8")
+    code, out, err = cli("fix", str(records), "--jsonl", "--edits-field", "edits",
+                         "--skip-bad")
+    assert code == 0, err
+    got = out.decode("utf-8")
+    assert len(got.splitlines()) == 2 and "\\u2028" in got and "\\u0085" in got
+    assert json_loads(got.splitlines()[0])["text"].split("\u2028")[1].startswith("are open")
+
+
+def test_resume_refuses_an_output_begun_with_other_settings(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """--resume appended to an output what other settings or another input made, exit 0:
+    half the records with an edits field and one map, half without and another (QA)."""
+    records = tmp_path / "r.jsonl"
+    records.write_text("".join(json_dumps({"id": i, "text": "the faculties are open"}) + "\n"
+                               for i in range(3)))
+    out = tmp_path / "fixed.jsonl"
+    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(out), "--edits-field", "e")
+    assert code == 0, err
+    record = tmp_path / ".fixed.jsonl.unspin-run.json"
+    assert json_loads(record.read_text())["edits_field"] == "e"
+    first = out.read_bytes().split(b"\n")[0] + b"\n"
+    out.write_bytes(first)  # as a killed run leaves it
+    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(out), "--resume", "--bias", "5")
+    assert code == 2
+    assert one_line(err) == (
+        f"unspin: {out}: begun with other settings (--edits-field \"e\" then, none now; "
+        "bias:0.5 then, bias:5 now): --resume would mix the two runs' output; start over "
+        "without --resume, or resume with the first run's settings")
+    assert out.read_bytes() == first
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(records.read_bytes())
+    code, _, err = cli("fix", str(other), "--jsonl", "-o", str(out), "--resume",
+                       "--edits-field", "e")
+    assert code == 2 and f'input "{records}" then, "{other}" now' in one_line(err)
+    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(out), "--resume",
+                       "--edits-field", "e")
+    assert code == 0 and "1 already done" in err
+    assert len(out.read_bytes().splitlines()) == 3
+    record.unlink()  # written before records were kept: resumed as asked
+    out.write_bytes(first)
+    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(out), "--resume")
+    assert code == 0 and "2 docs" in err
+    assert json_loads(record.read_text())["edits_field"] is None
+    src = tmp_path / "in"  # a folder run the same way; its record is not read as input
+    src.mkdir()
+    (src / "a.txt").write_text(SPUN)
+    (src / "b.txt").write_text(SPUN)
+    dst = tmp_path / "out"
+    assert cli("fix", str(src), "-o", str(dst))[0] == 0
+    (dst / "b.txt").unlink()
+    code, _, err = cli("fix", str(src), "-o", str(dst), "--resume", "--bias", "5")
+    assert code == 2 and "begun with other settings (bias:0.5 then, bias:5 now)" in one_line(err)
+    assert not (dst / "b.txt").exists()
+    code, _, err = cli("fix", str(src), "-o", str(dst), "--resume")
+    assert code == 0 and "1 already done" in err
+    assert sorted(p.name for p in dst.iterdir()) == [".unspin-run.json", "a.txt", "b.txt"]
+
+
+def test_a_folder_where_one_file_is_read_says_what_to_pass(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """`fix --jsonl DIR` said "DIR: Is a directory"; `learn pairs DEV` found no pairs in the
+    dev folder whose pairs/ holds them, without a word on where they are (QA)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for cmd in ("fix", "score"):
+        code, _, err = cli(cmd, str(src), "--jsonl")
+        assert code == 2 and one_line(err) == f"unspin: {src}: is a folder; --jsonl reads one " \
+            "JSON Lines file (a folder of *.txt files is given without --jsonl)"
+    pairs = tmp_path / "dev" / "pairs"
+    pairs.mkdir(parents=True)
+    (pairs / "001.spun.txt").write_text("the faculties are open\n")
+    (pairs / "001.orig.txt").write_text("the schools are open\n")
+    code, _, err = cli("learn", "pairs", str(pairs.parent), "-o", str(tmp_path / "t.tsv"),
+                       model=False)
+    assert code == 2 and one_line(err).endswith(f"pairs found (did you mean {pairs}?)")
