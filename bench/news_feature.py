@@ -26,7 +26,7 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
-from _common import DEV, best, points, proposing, synthetic
+from _common import DEV, Point, best, points, proposing, synthetic
 
 from repair import calibrate as cal
 from repair.decode import FEATURES
@@ -47,7 +47,7 @@ def zeroed(runs: cal.Runs) -> cal.Runs:
 
 
 def curve(runs: cal.Runs, fit: cal.Fitter = cal.rescorer
-          ) -> list[tuple[float, float, float, float]]:
+          ) -> list[Point]:
     return points(THRESHOLDS, cal.crossfit_reports(runs, fit, THRESHOLDS))
 
 
@@ -60,7 +60,7 @@ def main() -> None:
         raise SystemExit("no news model: run make setup")
     syn = synthetic()
 
-    ways: dict[str, list[list[tuple[float, float, float, float]]]] = {
+    ways: dict[str, list[list[Point]]] = {
         "news_gain": [], "zeroed": [], "unconstrained": []}
     for seed in SEEDS:
         runs = cal.dev_runs(DEV, raw_for, rows, seed=seed, synthetic=syn)

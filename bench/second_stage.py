@@ -39,7 +39,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before scikit-learn loads OpenMP
 
 import numpy as np
-from _common import DEV, best, points, proposing, synthetic
+from _common import DEV, Point, best, points, proposing, synthetic
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -126,7 +126,7 @@ def encoder_features(texts: list[str], edits: list[Edit]) -> np.ndarray:
 
 
 def curve(runs: cal.Runs, data: list[cal.Outcome], conf: np.ndarray
-          ) -> list[tuple[float, float, float, float]]:
+          ) -> list[Point]:
     return points(THRESHOLDS, cal.reports_at(runs.scored, data, [float(c) for c in conf],
                                              THRESHOLDS))
 

@@ -339,7 +339,7 @@ def load(
         err.print(
             f"unspin: note: {r.unfitted_map} was fitted for other models or tables and is not "
             "applied; the decoder judges its edits alone (run 'make setup' to refit it)",
-            style="dim",
+            style="dim", markup=False,
         )
     elif repairs and r.decoder.calibration is not None and config.calibration:
         misfit = r.map_misfit(config.calibration)  # a map named by --map or $UNSPIN_MAP
@@ -389,6 +389,8 @@ def _check_group(group: str | None, field: str, jsonl: bool,
         if max_parts is not None:
             raise Fail("--max-parts limits the documents of --group; pass --group FIELD")
         return
+    if not group:
+        raise Fail("--group needs a field name, not an empty one")
     if not jsonl:
         raise Fail(f"--group groups JSON Lines records; {other}")
     if group == field:
@@ -474,6 +476,9 @@ def fix(
     if jsonl or Path(path).is_dir():
         if in_place:
             raise Fail("--in-place works on one file; for a folder or JSONL pass -o")
+        if backup_suffix != DEFAULT_BACKUP:
+            raise Fail("--backup-suffix names the backup --in-place keeps, and --in-place works "
+                       "on one file; drop it")
         config = make_config(lm, lexicon, min_confidence, bias, passes, map_path, output)
         _batch(config, path, output, jsonl, field, edits_field, None, True, skip_bad, jobs,
                resume, errors, group=group, max_parts=max_parts)
@@ -1029,7 +1034,7 @@ def learn_raw_cmd(
         f"{output}: {n} rows from {stats.docs:,} {'document' if group else 'text'}"
         f"{_s(stats.docs)} "
         f"({stats.words:,} words) in "
-        f"{stats.seconds:.0f} s on {stats.workers} process(es)"
+        f"{stats.seconds:.0f} s on {stats.workers} process(es)", markup=False,
     )
 
 
@@ -1051,7 +1056,7 @@ def learn_tortured(
     except ValueError as e:
         raise Fail(str(e)) from None
     n = write_table(rows, output, TORTURED_SOURCE)
-    err.print(f"{output}: {n} rows from {path}")
+    err.print(f"{output}: {n} rows from {path}", markup=False)
 
 
 @learn_app.command("pairs")
@@ -1079,18 +1084,7 @@ def learn_pairs(
     for f in lone_originals(directory):
         err.print(f"unspin: note: {f} has no .spun.txt beside it; left out", markup=False)
     n = write_table(mine_pairs(pairs), output, PAIRS_SOURCE)
-    err.print(f"{output}: {n} rows from {len(pairs)} pairs")
-
-
-def _record_run(output: Path, folder: bool, resume: bool, record: dict[str, Any]) -> None:
-    """Keep what this run is beside its output; resuming, first refuse an output that another
-    input or other settings began (:func:`repair.pipeline.check_run_record`)."""
-    from .pipeline import check_run_record, run_record_path, write_run_record
-
-    where = run_record_path(output, folder)
-    if resume:
-        check_run_record(where, record, output)
-    write_run_record(where, record)
+    err.print(f"{output}: {n} rows from {len(pairs)} pairs", markup=False)
 
 
 def _batch(
@@ -1128,9 +1122,6 @@ def _batch(
             if not output or folder is None:
                 raise Fail(f"{path}: is a folder; pass -o OUTDIR (or --jsonl for JSON Lines)")
             _note_left_out(folder, Path(output))
-            _record_run(Path(output), True, resume, {
-                "command": "fix", "input": os.path.abspath(path), "signature": signature,
-                "errors": errors})
             with progress_bar(None, "files") as update:
                 bar_total: list[int] = []
                 stats = run_dir(DirJob(config, errors, skip_bad), Path(path), Path(output),
@@ -1142,12 +1133,6 @@ def _batch(
                            "written there")
             job = JsonlJob(config, field, edits_field, score_field, fix, skip_bad, group,
                            max_parts or MAX_PARTS)
-            if output and output != "-":
-                _record_run(Path(output), False, resume, {
-                    "command": "fix" if fix else "score",
-                    "input": path if path == "-" else os.path.abspath(path),
-                    "signature": signature, "field": field, "edits_field": edits_field,
-                    "score_field": score_field, "group": group, "max_parts": max_parts})
             skip = completed_lines(output) if resume and output else 0
             with contextlib.ExitStack() as files:  # each file opened is closed, whatever fails
                 src = sys.stdin.buffer if path == "-" else files.enter_context(open(path, "rb"))

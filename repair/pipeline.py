@@ -622,69 +622,6 @@ class _Raised:
     error: BaseException
 
 
-RUN_RECORD = ".unspin-run.json"
-
-
-def run_record_path(output: Path, folder: bool) -> Path:
-    """Where a run writing ``output`` keeps what wrote it (:func:`check_run_record`): a
-    hidden file in the output folder (``OUT/.unspin-run.json``) or beside the output file
-    (``.fixed.jsonl.unspin-run.json``), which folder runs do not read.
-
-    >>> run_record_path(Path("out"), True), run_record_path(Path("d/fixed.jsonl"), False)
-    (PosixPath('out/.unspin-run.json'), PosixPath('d/.fixed.jsonl.unspin-run.json'))
-    """
-    return output / RUN_RECORD if folder else output.with_name(f".{output.name}{RUN_RECORD}")
-
-
-_OPTIONS = frozenset({"field", "edits_field", "score_field", "group", "max_parts", "errors"})
-
-
-def _told(value: Any) -> str:
-    return "none" if value is None else json.dumps(value, ensure_ascii=False)
-
-
-def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    out = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if a == b:
-            continue
-        if key == "signature" and isinstance(a, str) and isinstance(b, str):
-            before, now = a.split("|"), b.split("|")
-            parts = [f"{x} then, {y} now" for x, y in zip(before, now, strict=False) if x != y]
-            out.extend(parts or [f"signature {a} then, {b} now"])
-        else:
-            name = "--" + key.replace("_", "-") if key in _OPTIONS else key
-            out.append(f"{name} {_told(a)} then, {_told(b)} now")
-    return out
-
-
-def check_run_record(path: Path, record: dict[str, Any], output: Path) -> None:
-    """Refuse to resume into ``output`` what another input or other settings began: the
-    two runs' lines or files would be mixed in one output with nothing to tell them apart.
-    An output with no record beside it (written by an unspin before records, or by hand)
-    is resumed as asked."""
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return
-    except (OSError, ValueError) as e:
-        raise BadInput(f"{path}: cannot read what wrote {output} ({e}); remove it to resume "
-                       "anyway") from None
-    if not isinstance(old, dict):
-        raise BadInput(f"{path}: not a run record; remove it to resume anyway")
-    diff = _differences(old, record)
-    if diff:
-        raise BadInput(f"{output}: begun with other settings ({'; '.join(diff)}): --resume "
-                       "would mix the two runs' output; start over without --resume, or resume "
-                       "with the first run's settings")
-
-
-def write_run_record(path: Path, record: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode("utf-8"))
-
-
 def completed_lines(path: str | os.PathLike[str]) -> int:
     """Lines already written to a resumable output; a torn last line is cut off first.
 

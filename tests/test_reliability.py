@@ -1655,6 +1655,11 @@ def test_options_a_run_would_ignore_are_refused(cli, tmp_path: Path) -> None:  #
          "--edits-field needs a field name, not an empty one"),
         (("score", str(records), "--jsonl", "--score-field", ""), "--score-field needs a field"),
         (("fix", str(records), "--jsonl", "--field", ""), "--field needs a field name"),
+        (("fix", str(records), "--jsonl", "--group", ""), "--group needs a field name"),
+        (("fix", str(records), "--jsonl", "--backup-suffix", ".bak"),
+         "--backup-suffix names the backup --in-place keeps, and --in-place works on one file"),
+        (("fix", str(tmp_path), "-o", str(tmp_path / "out"), "--backup-suffix", ".bak"),
+         "--backup-suffix names the backup --in-place keeps, and --in-place works on one file"),
     ):
         code, out, err = cli(*args)
         assert code == 2 and said in one_line(err), (args, err)
@@ -1676,8 +1681,7 @@ def test_a_folder_run_leaves_json_lines_to_jsonl(cli, tmp_path: Path) -> None:  
     code, _, err = cli("fix", str(src), "-o", str(tmp_path / "out2"), "--skip-bad")
     assert code == 0, err
     assert f"skipped {src / 'b.txt'}: holds JSON Lines records" in err
-    assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == [".unspin-run.json",
-                                                                     "a.txt"]
+    assert sorted(p.name for p in (tmp_path / "out2").iterdir()) == ["a.txt"]
 
 
 def test_names_in_messages_are_told_as_given(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -1704,57 +1708,6 @@ def test_json_lines_output_escapes_what_readers_take_for_line_breaks(  # type: i
     got = out.decode("utf-8")
     assert len(got.splitlines()) == 2 and "\\u2028" in got and "\\u0085" in got
     assert json_loads(got.splitlines()[0])["text"].split("\u2028")[1].startswith("are open")
-
-
-def test_resume_refuses_an_output_begun_with_other_settings(  # type: ignore[no-untyped-def]
-    cli, tmp_path: Path
-) -> None:
-    """--resume appended to an output what other settings or another input made, exit 0:
-    half the records with an edits field and one map, half without and another (QA)."""
-    records = tmp_path / "r.jsonl"
-    records.write_text("".join(json_dumps({"id": i, "text": "the faculties are open"}) + "\n"
-                               for i in range(3)))
-    out = tmp_path / "fixed.jsonl"
-    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(out), "--edits-field", "e")
-    assert code == 0, err
-    record = tmp_path / ".fixed.jsonl.unspin-run.json"
-    assert json_loads(record.read_text())["edits_field"] == "e"
-    first = out.read_bytes().split(b"\n")[0] + b"\n"
-    out.write_bytes(first)  # as a killed run leaves it
-    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(out), "--resume", "--bias", "5")
-    assert code == 2
-    assert one_line(err) == (
-        f"unspin: {out}: begun with other settings (--edits-field \"e\" then, none now; "
-        "bias:0.5 then, bias:5 now): --resume would mix the two runs' output; start over "
-        "without --resume, or resume with the first run's settings")
-    assert out.read_bytes() == first
-    other = tmp_path / "other.jsonl"
-    other.write_bytes(records.read_bytes())
-    code, _, err = cli("fix", str(other), "--jsonl", "-o", str(out), "--resume",
-                       "--edits-field", "e")
-    assert code == 2 and f'input "{records}" then, "{other}" now' in one_line(err)
-    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(out), "--resume",
-                       "--edits-field", "e")
-    assert code == 0 and "1 already done" in err
-    assert len(out.read_bytes().splitlines()) == 3
-    record.unlink()  # written before records were kept: resumed as asked
-    out.write_bytes(first)
-    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(out), "--resume")
-    assert code == 0 and "2 docs" in err
-    assert json_loads(record.read_text())["edits_field"] is None
-    src = tmp_path / "in"  # a folder run the same way; its record is not read as input
-    src.mkdir()
-    (src / "a.txt").write_text(SPUN)
-    (src / "b.txt").write_text(SPUN)
-    dst = tmp_path / "out"
-    assert cli("fix", str(src), "-o", str(dst))[0] == 0
-    (dst / "b.txt").unlink()
-    code, _, err = cli("fix", str(src), "-o", str(dst), "--resume", "--bias", "5")
-    assert code == 2 and "begun with other settings (bias:0.5 then, bias:5 now)" in one_line(err)
-    assert not (dst / "b.txt").exists()
-    code, _, err = cli("fix", str(src), "-o", str(dst), "--resume")
-    assert code == 0 and "1 already done" in err
-    assert sorted(p.name for p in dst.iterdir()) == [".unspin-run.json", "a.txt", "b.txt"]
 
 
 def test_a_folder_where_one_file_is_read_says_what_to_pass(  # type: ignore[no-untyped-def]
