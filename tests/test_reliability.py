@@ -1728,3 +1728,25 @@ def test_a_folder_where_one_file_is_read_says_what_to_pass(  # type: ignore[no-u
     code, _, err = cli("learn", "pairs", str(pairs.parent), "-o", str(tmp_path / "t.tsv"),
                        model=False)
     assert code == 2 and one_line(err).endswith(f"pairs found (did you mean {pairs}?)")
+
+
+def test_json_lines_to_a_named_pipe_are_written_through_it(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """-o a named pipe (or /dev/fd/N of a process substitution) takes JSON Lines as it takes
+    text, and leaves nothing beside it (a run record once did: review, twenty-first
+    session)."""
+    import threading
+
+    records = tmp_path / "r.jsonl"
+    records.write_text('{"id": 1, "text": "' + SPUN.splitlines()[0].replace('"', "'") + '"}\n')
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    code, _, err = cli("fix", str(records), "--jsonl", "-o", str(fifo), "--edits-field", "e")
+    reader.join(timeout=60)
+    assert code == 0, err
+    assert fifo.is_fifo() and got and json_loads(got[0])["id"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe", "r.jsonl"]
