@@ -14,8 +14,9 @@ setup: venv lm lexicon java
 
 venv: $(VENV)/.installed
 
-# constraints.txt pins every package to the versions the README's figures were measured with
-# (`make lock` re-resolves it from the registry; `make setup CONSTRAINTS=` installs unpinned).
+# constraints.txt pins every package, as frozen from the environment that measured the README's
+# figures (`make lock` re-resolves it from the registry; `make setup CONSTRAINTS=` in a new
+# checkout installs unpinned).
 CONSTRAINTS ?= constraints.txt
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)

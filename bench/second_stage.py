@@ -43,12 +43,12 @@ from _common import DEV, Point, best, points, proposing, synthetic
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from repair import DEFAULT_MIN_CONFIDENCE as DEFAULT
 from repair import calibrate as cal
 from repair.edits import Edit
 
 THRESHOLDS = [round(0.70 + 0.01 * i, 2) for i in range(26)]
 PRECISIONS = [0.92, 0.93, 0.935, 0.94]
-DEFAULT = 0.86
 
 
 def logit(p: np.ndarray) -> np.ndarray:

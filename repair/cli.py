@@ -34,6 +34,7 @@ from .io import (
     is_input,
     json_line,
     looks_like_records,
+    not_stdout,
     os_error_line,
     read_input,
     same_file,
@@ -350,13 +351,6 @@ def load(
                       "confidences may mean little here; fit one for them with unspin "
                       "calibrate DEV -o MAP", style="dim", markup=False)
     return r
-
-
-def file_output(output: Path | str | None, what: str) -> None:
-    """Refuse ``-o -`` where the output is a file that is read back (a table, a map), not a
-    stream: elsewhere ``-`` is standard output, and a file named "-" would surprise."""
-    if output is not None and str(output) == "-":
-        raise Fail(f"-o - would be standard output, but {what} is a file; name one")
 
 
 def check_new_output(
@@ -1017,7 +1011,7 @@ def learn_raw_cmd(
             return (read_input(str(p), errors) for p in files)
         return jsonl_texts(source, field, group, max_parts or MAX_PARTS)
     config = make_config(lm, lexicon)
-    file_output(output, "a phrase table")
+    not_stdout(output, "a phrase table is a file; name one")
     check_new_output(output, [*(files or [source]), *config.lexicons])
     load(config, shared_repairer)  # the workers' loader; a bad model or table fails here
     try:
@@ -1047,7 +1041,7 @@ def learn_tortured(
     from .learn import mine_tortured, write_table
     from .lexicon import TORTURED_SOURCE
 
-    file_output(output, "a phrase table")
+    not_stdout(output, "a phrase table is a file; name one")
     check_new_output(output, [path])
     try:
         rows = mine_tortured(path)
@@ -1065,19 +1059,27 @@ def learn_pairs(
     output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
 ) -> None:
     """Mine substitutions from spun/original pairs into a phrase table."""
-    from .learn import lone_originals, mine_pairs, read_pairs, unpaired_spun, write_table
+    from .learn import (
+        lone_originals,
+        mine_pairs,
+        pair_files,
+        read_pairs,
+        unpaired_spun,
+        write_table,
+    )
     from .lexicon import PAIRS_SOURCE
 
     if not directory.is_dir():
         raise Fail(f"{directory}: " + ("is a file; pass the folder of NNN.spun.txt / "
                                        "NNN.orig.txt pairs" if directory.exists()
                                        else "no such folder"))
-    file_output(output, "a phrase table")
+    not_stdout(output, "a phrase table is a file; name one")
     check_new_output(output, [directory])
     pairs = read_pairs(directory)
     if not pairs:
         inner = directory / "pairs"
-        hint = f" (did you mean {inner}?)" if inner.is_dir() and read_pairs(inner) else ""
+        found = any(orig is not None for _, _, orig in pair_files(inner))  # named, not read
+        hint = f" (did you mean {inner}?)" if found else ""
         raise Fail(f"{directory}: no NNN.spun.txt / NNN.orig.txt pairs found{hint}")
     for f in unpaired_spun(directory):
         err.print(f"unspin: note: {f} has no .orig.txt beside it; left out", markup=False)
@@ -1675,7 +1677,7 @@ def calibrate(
     from .evaluate import loo_rows
     from .lexicon import Lexicon
 
-    file_output(output, "a map")
+    not_stdout(output, "a map is a file; name one")
     _check_dev(dev)
     if method not in cal.FITTERS:
         raise Fail(f"--method must be one of {', '.join(cal.FITTERS)}")

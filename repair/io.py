@@ -465,6 +465,19 @@ def check_output(path: str | None, source: str | None = None, option: str = "-o"
         raise InputError(f"{path}: cannot write there: folder {parent} is not writable")
 
 
+def not_stdout(output: str | os.PathLike[str] | None, what: str) -> None:
+    """Refuse ``-o -`` for an output that is not a stream (``what`` says what it is: a
+    folder, a table, a map): elsewhere ``-`` is standard output, and a file or folder named
+    "-" would surprise.
+
+    >>> not_stdout("-", "a map is a file; name one")
+    Traceback (most recent call last):
+    repair.io.InputError: -o - would be standard output, but a map is a file; name one
+    """
+    if output is not None and str(output) == "-":
+        raise InputError(f"-o - would be standard output, but {what}")
+
+
 def check_output_dir(path: str | os.PathLike[str]) -> None:
     """Refuse an output folder (``-o OUTDIR``) that is a file, or that cannot be written or
     made (a read-only folder or file system, or a read-only folder it would be made in):

@@ -35,6 +35,7 @@ from .io import (
     encode,
     json_line,
     looks_like_records,
+    not_stdout,
     read_input,
     temporary_of,
     write_atomic,
@@ -965,9 +966,10 @@ def _size(path: Path) -> int:
 def check_folders(src: Path, dst: Path) -> None:
     """Refuse, before any work, an output folder that is the input folder or cannot be
     written (:func:`repair.io.check_output_dir`)."""
-    if str(dst) == "-":
-        raise BadInput("-o - would be standard output, but a folder run writes a folder; pass "
-                       "-o OUTDIR")
+    try:
+        not_stdout(dst, "a folder run writes a folder; pass -o OUTDIR")
+    except InputError as e:
+        raise BadInput(str(e)) from None
     if src.resolve() == dst.resolve():
         raise BadInput(f"{dst}: output folder is the input folder; pass another -o OUTDIR")
     try:
