@@ -46,7 +46,7 @@ from .lexicon import LexiconError
 from .lm import ModelError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from .lexicon import Row
     from .pipeline import Folder, Stats
@@ -79,6 +79,28 @@ class Fail(Exception):
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
         self.code = code
+
+
+@contextlib.contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """Around the printing of a report whose exit status tells something (``lexicon
+    check``, ``lexicon show``): a reader that leaves early (``| head -1``) ends the
+    printing, and what is printed after goes nowhere, but the command's status is still
+    told (a closed pipe elsewhere is a normal end: exit 0, :func:`main`)."""
+    try:
+        yield
+    except BrokenPipeError:
+        reader_left()
+
+
+def reader_left() -> None:
+    """Standard output's reader has gone: send what is still printed to the null device,
+    so that neither later prints nor the interpreter's last flush fail."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, sys.stdout.fileno())
+    finally:
+        os.close(null)
 
 
 LmOpt = Annotated[
@@ -671,7 +693,7 @@ def info(
         print(json.dumps(d, indent=2))
     else:
         for k, v in d.items():
-            print(f"{k}: {', '.join(v) if isinstance(v, list) else v}")
+            print(f"{k}: {', '.join(v) if isinstance(v, list) else 'none' if v is None else v}")
 
 
 CURVE = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)  # thresholds of eval --curve
@@ -898,11 +920,20 @@ def lexicon_show(
     """The rows behind a rule or a spun phrase: source, counts, the channel estimate and
     where each row was learnt (the pairs, the list's lines or the texts). Exit 1 when a
     query names no row."""
-    from .lexicon import find_rows, number, table_names
+    from .lexicon import find_rows, table_names
 
     files, rows = _table_rows(lexicon)
     names = set(table_names(files))
     found = {q: find_rows(rows, q) for q in queries}
+    with reader_may_leave():
+        _print_lookup(found, names, as_json)
+    if not all(found.values()):
+        raise typer.Exit(1)
+
+
+def _print_lookup(found: dict[str, list[tuple[Row, str]]], names: set[str], as_json: bool) -> None:
+    from .lexicon import number
+
     if as_json:
         print(json.dumps([
             {"query": q, "rows": [{"rule": r.rule, "spun": r.spun, "original": r.original,
@@ -928,8 +959,6 @@ def lexicon_show(
                       f"{r.count / r.total if r.total else 0:.2f}{seen}")
                 if r.note:
                     print(f"  {r.note}")
-    if not all(found.values()):
-        raise typer.Exit(1)
 
 
 @lexicon_app.command("check")
@@ -948,16 +977,18 @@ def lexicon_check(
     files, rows = _table_rows(lexicon)
     found = check(rows, max_originals)
     problems = sum(f.problem for f in found)
-    if as_json:
-        print(json.dumps({"files": [str(f) for f in files], "rows": len(rows),
-                          "problems": problems, "notes": len(found) - problems,
-                          "findings": [{"kind": f.kind, "problem": f.problem, "text": f.text}
-                                       for f in found]}, indent=2))
-    else:
-        for i, f in enumerate(found):
-            if i == problems:  # the notes follow the problems
-                err.print("notes (exit 1 only with --strict):", style="dim", markup=False)
-            print(f)
+    with reader_may_leave():
+        if as_json:
+            print(json.dumps({"files": [str(f) for f in files], "rows": len(rows),
+                              "problems": problems, "notes": len(found) - problems,
+                              "findings": [{"kind": f.kind, "problem": f.problem,
+                                            "text": f.text} for f in found]}, indent=2))
+        else:
+            for i, f in enumerate(found):
+                if i == problems:  # the notes follow the problems
+                    err.print("notes (exit 1 only with --strict):", style="dim", markup=False)
+                print(f)
+    if not as_json:
         err.print(f"{len(rows)} rows in {len(files)} file(s): {problems} problem(s), "
                   f"{len(found) - problems} note(s)")
     if problems or (strict and found):
@@ -1139,10 +1170,15 @@ def _batch(
             with contextlib.ExitStack() as files:  # each file opened is closed, whatever fails
                 src = sys.stdin.buffer if path == "-" else files.enter_context(open(path, "rb"))
                 total = None if path == "-" else Path(path).stat().st_size
+                # Opened to append: a run that fails before its first line (a bad line 1, a
+                # model that will not load) leaves a file it would replace as it was.
                 dst = sys.stdout.buffer if not output or output == "-" else files.enter_context(
-                    open(output, "ab" if resume else "wb"))
+                    open(output, "ab"))
+                emptied = not resume and dst is not sys.stdout.buffer and stat.S_ISREG(
+                    os.fstat(dst.fileno()).st_mode)
                 with progress_bar(total, "bytes") as update:
-                    stats = run_jsonl(job, src, dst, jobs, skip=skip, on_progress=update)
+                    stats = run_jsonl(job, src, dst, jobs, skip=skip, replace=emptied,
+                                      on_progress=update)
     except BadInput as e:
         raise Fail(str(e)) from None
     except BrokenPipeError:
@@ -1283,7 +1319,12 @@ def score(
                                 "edits": len(res.edits), "signature": r.signature})
                     if as_json else f"{s:.4f}\t{p}")
             if output is None or output == "-":
-                print(line, flush=True)
+                try:
+                    print(line, flush=True)
+                except BrokenPipeError:
+                    if threshold is None:
+                        raise  # nothing more to tell: a normal end (main)
+                    reader_left()  # the rest is scored for the status --threshold promises
             else:
                 lines.append(line)
         if output is not None and output != "-":
@@ -1628,10 +1669,12 @@ def spin(
     if Path(path).is_dir():
         if not jsonl:
             raise Fail(f"{path}: is a folder; pass --jsonl to get one record per file")
-        sources = [(str(p), read_input(str(p), option=False))
-                   for p in sorted(Path(path).glob("*.txt"))]
+        from .pipeline import text_files
+
+        # The files a folder run would repair (fix DIR -o OUTDIR): *.txt at any depth.
+        sources = [(str(p), read_input(str(p), option=False)) for p in text_files(Path(path))]
         if not sources:
-            raise Fail(f"{path}: no *.txt files found")
+            raise Fail(f"{path}: no *.txt files found in it or below")
     else:
         sources = [(path, read_input(path, option=False))]
     rng = random.Random(seed)

@@ -18,6 +18,7 @@ import stat
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -59,6 +60,7 @@ WORKER_BYTES = 640 * 1024
 # (about 25 KB a record with its repair), and a field every record shares (a language, a
 # source) would make the whole input one document.
 MAX_PARTS = 20_000
+RESUME_CHECK = 3  # documents (lines, files) a resumed run makes again to check its output
 LINGER = 0.5  # seconds a JSON Lines chunk waits for more lines before it goes out anyway
 TEXT_CHUNK = 8  # texts a task of repair_with_table holds
 
@@ -520,29 +522,51 @@ def _whole_groups(
         yield carry
 
 
+def _start_of_last_lines(fh: BinaryIO, n: int) -> tuple[int, int]:
+    """(position where the last ``n`` lines of the file open for reading in ``fh`` begin,
+    its size); the file ends with a newline, which ends the last line."""
+    end = fh.seek(0, os.SEEK_END)
+    pos, seen = end, -1  # the final newline ends the last line, it does not start one
+    while pos > 0 and seen < n:
+        start = max(0, pos - (1 << 16))
+        fh.seek(start)
+        block = fh.read(pos - start)
+        i = len(block)
+        while seen < n:
+            i = block.rfind(b"\n", 0, i)
+            if i < 0:
+                break
+            seen += 1
+        if seen >= n:
+            return start + i + 1, end
+        pos = start
+    return 0, end
+
+
+def last_lines(path: str | os.PathLike[str], n: int) -> list[bytes]:
+    """The last ``n`` lines of the file at ``path`` (ending with a newline), newlines kept.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "out.jsonl"
+    >>> _ = p.write_bytes(b"a\\nb\\nc\\n")
+    >>> last_lines(p, 2), last_lines(p, 5), last_lines(p, 0)
+    ([b'b\\n', b'c\\n'], [b'a\\n', b'b\\n', b'c\\n'], [])
+    """
+    if n <= 0:
+        return []
+    with open(path, "rb") as fh:
+        pos, _ = _start_of_last_lines(fh, n)
+        fh.seek(pos)
+        return [x + b"\n" for x in fh.read().split(b"\n")[:-1]]  # CR is no line end here
+
+
 def drop_last_lines(dst: BinaryIO, n: int) -> int:
     """Cut the last ``n`` lines off the file ``dst`` (open for writing, as a resumed run's
     output is, and ending with a newline); returns the bytes removed."""
     dst.flush()
-    fd = dst.fileno()
     with open(dst.name, "rb") as fh:  # the output is opened to append, not to read
-        end = fh.seek(0, os.SEEK_END)
-        pos, seen = end, -1  # the final newline ends the last line, it does not start one
-        while pos > 0 and seen < n:
-            start = max(0, pos - (1 << 16))
-            fh.seek(start)
-            block = fh.read(pos - start)
-            i = len(block)
-            while seen < n:
-                i = block.rfind(b"\n", 0, i)
-                if i < 0:
-                    break
-                seen += 1
-            if seen >= n:
-                pos = start + i + 1
-                break
-            pos = start
-    os.ftruncate(fd, pos)
+        pos, end = _start_of_last_lines(fh, n)
+    os.ftruncate(dst.fileno(), pos)
     return end - pos
 
 
@@ -655,6 +679,7 @@ def run_jsonl(
     workers: int = 1,
     *,
     skip: int = 0,
+    replace: bool = False,
     chunk_lines: int = CHUNK_LINES,
     linger: float = LINGER,
     on_progress: Callable[[int, int], None] | None = None,
@@ -664,10 +689,17 @@ def run_jsonl(
     Records go out in chunks of ``chunk_lines``; a chunk that has waited ``linger`` seconds
     since its first line goes out short, so a slow producer's records are not held back.
 
-    ``skip`` input lines are passed over (they are already in ``dst``: resume). A bad line
-    raises :class:`BadInput` naming its line number once every line before it is written,
-    or with ``job.skip_bad`` is written through unchanged and counted. ``on_progress(bytes,
-    docs)`` is called per chunk with the input bytes consumed.
+    ``skip`` input lines are passed over: ``dst``, a file opened to append, already holds
+    their output (resume). The last documents among them are made again first
+    (:data:`RESUME_CHECK`), and a run whose output differs from what ``dst`` holds there
+    (another input, other settings or models) raises :class:`BadInput` before anything is
+    written. With ``replace``, ``dst`` is a file opened to append whose content the run
+    replaces: it is emptied as the first line goes out (or at the end of a run that writes
+    none), so that a run failing before its first line leaves it as it was.
+
+    A bad line raises :class:`BadInput` naming its line number once every line before it
+    is written, or with ``job.skip_bad`` is written through unchanged and counted.
+    ``on_progress(bytes, docs)`` is called per chunk with the input bytes consumed.
     """
     tally = _Tally()
     left = _left(src) if workers > 1 else None
@@ -680,7 +712,9 @@ def run_jsonl(
     lines: Iterator[bytes] = iter(src)
     group = partial(line_group, job)
     skipped_bytes = 0
+    recent: deque[bytes] = deque(maxlen=RESUME_CHECK)  # the last skipped lines
     tail: list[bytes] = []  # the last run of one group among the skipped lines
+    before: list[bytes] = []  # and the run before it
     tail_key: str | None = None
     for done in range(skip):
         line = next(lines, None)
@@ -689,23 +723,28 @@ def run_jsonl(
                            f"{done:,}: it is not this input's output (--resume needs the same "
                            "input)")
         skipped_bytes += len(line)
-        if job.group is not None:
-            key = group(line)
-            if key is not None and key == tail_key:
-                tail.append(line)
-            else:
-                tail, tail_key = [line], key
-    if tail_key is not None:
-        nxt = next(lines, None)
+        if job.group is None:
+            recent.append(line)
+            continue
+        key = group(line)
+        if key is not None and key == tail_key:
+            tail.append(line)
+        else:
+            before, tail, tail_key = tail, [line], key
+    check, torn = list(recent), 0  # the skipped documents made again; output lines to cut
+    if job.group is not None:
+        check = tail
+        nxt = next(lines, None) if tail_key is not None else None
         if nxt is not None and group(nxt) == tail_key:
             # The run stopped inside a document: its parts already written go, and the
             # document is repaired again whole, as an uninterrupted run would.
-            drop_last_lines(dst, len(tail))
+            check, torn = before, len(tail)
             skip -= len(tail)
             skipped_bytes -= sum(len(x) for x in tail)
             lines = itertools.chain(tail, [nxt], lines)
         elif nxt is not None:
             lines = itertools.chain([nxt], lines)
+    written = last_lines(dst.name, len(check) + torn)[: len(check)] if check else []
     if on_progress and skipped_bytes:
         on_progress(skipped_bytes, 0)
     lineno = skip
@@ -728,8 +767,13 @@ def run_jsonl(
             first.append(c)
         if c is None or (len(c) < chunk_lines and sum(len(x) for x in c) < WORKER_BYTES):
             workers = 1
-    results = map_ordered(fn, itertools.chain(first, chunks), workers, config=job.config)
+    results = map_ordered(fn, itertools.chain([check] if check else [], first, chunks),
+                          workers, config=job.config)
     try:
+        if check:
+            _same_as_written(next(results), written, skip - len(check))
+            if torn:
+                drop_last_lines(dst, torn)
         for outs in results:
             size = 0
             for o in outs:
@@ -745,10 +789,15 @@ def run_jsonl(
                     tally.skip(f"line {lineno:,}: {o.error}")
                 elif not o.blank:
                     tally.add(o.edits, o.words, o.score, o.first, o.grouped)
+                if replace:  # the first line goes out: what the file held goes
+                    dst.truncate(0)
+                    replace = False
                 dst.write(o.data)
             dst.flush()
             if on_progress:
                 on_progress(size, tally.docs)
+        if replace:  # no line: the output is empty
+            dst.truncate(0)
     except WorkerDied:
         where = (f"after line {lineno:,}: the lines up to it are written, and --resume goes on "
                  "from there" if lineno else "before any line was written")
@@ -758,6 +807,16 @@ def run_jsonl(
         chunks.close()
         live.close()
     return tally.stats(skip, workers)
+
+
+def _same_as_written(outs: list[LineOut], written: list[bytes], lineno: int) -> None:
+    """Refuse to resume an output whose lines after ``lineno`` are not ``outs``."""
+    for i, (o, w) in enumerate(zip(outs, written, strict=True), lineno + 1):
+        if o.data != w:
+            raise BadInput(f"--resume: line {i:,} of the output is not what this run makes of "
+                           f"line {i:,} of the input: the output was begun from another input "
+                           "or with other settings or models; run without --resume to write "
+                           "it afresh")
 
 
 def _left(src: BinaryIO) -> tuple[int, int] | None:
@@ -805,6 +864,7 @@ class FileOut:
     words: int = 0
     score: float = 0.0
     error: str | None = None
+    data: bytes | None = None  # what would be written, when nothing is (process_file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -911,15 +971,15 @@ def check_dir_run(src: Path, dst: Path, suffix: str = "", index: str | None = No
 
 def plan_dir(
     src: Path, dst: Path, resume: bool = False, folder: Folder | None = None
-) -> tuple[list[tuple[Path, Path]], int]:
+) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
     """(input, output) for every file of ``folder`` (else of a new :func:`scan` of ``src``),
     mirrored under ``dst``.
 
     With ``resume``, outputs that exist and are at least as new as their input are done.
-    Returns the work left and the number of files already done.
+    Returns the work left and the files already done.
     """
     todo: list[tuple[Path, Path]] = []
-    done = 0
+    done: list[tuple[Path, Path]] = []
     outputs: dict[Path, set[str]] = {}  # resuming: folder -> the names written there
     files = (folder or scan(src, exclude=dst)).files
     check_outputs(src, dst, files, (dst / f.relative_to(src) for f in files))
@@ -928,7 +988,7 @@ def plan_dir(
         if resume:
             outputs.setdefault(out.parent, set()).add(out.name)
         if resume and out.exists() and out.stat().st_mtime_ns >= f.stat().st_mtime_ns:
-            done += 1
+            done.append((f, out))
             continue
         todo.append((f, out))
     if resume:  # what a killed run's writes left half done: each folder read once
@@ -939,7 +999,9 @@ def plan_dir(
     return todo, done
 
 
-def process_file(job: DirJob, pair: tuple[Path, Path]) -> FileOut:
+def process_file(job: DirJob, pair: tuple[Path, Path | None]) -> FileOut:
+    """Repair the file ``pair[0]`` into ``pair[1]``; with ``None`` there, return the bytes
+    it would write instead (a resumed run's check)."""
     src, out = pair
     try:
         text = read_input(str(src), job.errors)
@@ -949,11 +1011,28 @@ def process_file(job: DirJob, pair: tuple[Path, Path]) -> FileOut:
         return FileOut(str(src), error=f"{src}: holds JSON Lines records; repair it on its own "
                                        "with unspin fix --jsonl")
     result = shared_repairer(job.config).fix_and_explain(text)
+    data = encode(result.fixed, job.errors)
+    n = count_words(text)
+    if out is None:
+        return FileOut(str(src), len(result.edits), n, spin_score(result, n), data=data)
     out.parent.mkdir(parents=True, exist_ok=True)
     # Atomic: an interrupted run never leaves a partial file that --resume would trust.
-    write_atomic(out, encode(result.fixed, job.errors))
-    n = count_words(text)
+    write_atomic(out, data)
     return FileOut(str(src), len(result.edits), n, spin_score(result, n))
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _size(path: Path) -> int:
@@ -996,10 +1075,20 @@ def run_dir(
     if on_plan:
         on_plan(len(todo))
     tally = _Tally()
+    # The files done last are made again first: a run of other settings or models refuses
+    # to go on with them (the input is the same: the outputs are at its paths).
+    check = sorted(done, key=lambda p: _mtime(p[1]))[-RESUME_CHECK:] if todo else []
     # Each worker loads the models: no more of them than files, or than the bytes pay for.
     workers = _workers_for(workers, len(todo), sum(_size(a) for a, _ in todo))
-    results = map_ordered(partial(process_file, job), todo, workers, config=job.config)
+    items: list[tuple[Path, Path | None]] = [(a, None) for a, _ in check]
+    results = map_ordered(partial(process_file, job), items + list(todo), workers,
+                          config=job.config)
     try:
+        for (a, b), o in zip(check, results, strict=False):  # results: the checks', then more
+            if o.data is None or o.data != _read_or_none(b):
+                raise BadInput(f"--resume: {b} is not what this run makes of {a}: {dst} was "
+                               "begun with other settings or models; run without --resume "
+                               "to write it afresh")
         for o in results:
             if o.error is not None:
                 if not job.skip_bad:
@@ -1015,7 +1104,7 @@ def run_dir(
                          f"{len(todo):,} files; --resume goes on from there") from None
     finally:
         results.close()  # the workers stopped at once, on a bad file too
-    return tally.stats(done, workers)
+    return tally.stats(len(done), workers)
 
 
 def jsonl_texts(

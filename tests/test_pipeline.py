@@ -463,8 +463,9 @@ def test_cli_fix_dir_mirrors_and_resumes(
     assert (dst / "one.txt").read_text(encoding="utf-8") == repairer.fix(SPUN[0])
     assert (dst / "a" / "b" / "two.txt").read_text(encoding="utf-8") == repairer.fix(SPUN[1])
     assert not (dst / "a" / "skip.md").exists()
-    # Resume: an up-to-date output is left alone, a stale one is redone.
-    (dst / "one.txt").write_text("sentinel", encoding="utf-8")
+    # Resume: an up-to-date output is left alone (checked, not written), a stale one is
+    # redone.
+    kept = (dst / "one.txt").stat()
     stale = dst / "a" / "b" / "two.txt"
     os.utime(stale, ns=(0, 0))
     # A killed run leaves the temporaries of its unfinished writes; theirs alone go.
@@ -473,8 +474,9 @@ def test_cli_fix_dir_mirrors_and_resumes(
     for p in left + mine:
         p.write_text("half", encoding="utf-8")
     r = runner.invoke(app, ["fix", str(src), "-o", str(dst), "--resume", *_opts(config)])
-    assert r.exit_code == 0
-    assert (dst / "one.txt").read_text(encoding="utf-8") == "sentinel"
+    assert r.exit_code == 0, r.output
+    now = (dst / "one.txt").stat()
+    assert (now.st_ino, now.st_mtime_ns) == (kept.st_ino, kept.st_mtime_ns)
     assert stale.read_text(encoding="utf-8") == repairer.fix(SPUN[1])
     assert [p.exists() for p in left + mine] == [False, False, True, True]
 
@@ -830,6 +832,100 @@ def test_drop_last_lines(tmp_path: Path, n: int) -> None:
     kept = lines[: max(3 - n, 0)]
     assert p.read_bytes() == b"".join(kept) + b"next\n"
     assert removed == sum(len(x) for x in lines) - sum(len(x) for x in kept)
+
+
+def _other_table(config: Config, tmp_path: Path) -> list[str]:
+    """Model options of a run with other settings: the table without its "mentioned" row."""
+    rows = Path(config.lexicons[0]).read_text(encoding="utf-8").splitlines(keepends=True)
+    other = tmp_path / "other.tsv"
+    other.write_text("".join(r for r in rows if not r.startswith("mentioned\t")),
+                     encoding="utf-8")
+    return ["--lm", str(config.lm), "--lexicon", str(other)]
+
+
+def test_cli_resume_refuses_an_output_of_other_settings_or_input(
+    config: Config, tmp_path: Path
+) -> None:
+    """--resume makes the last documents already written again and goes on only if they
+    come out as written: an output begun with another table, another output format or
+    another input is refused in one line and left as it was."""
+    recs = _records(len(SPUN))
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(_jsonl(recs))
+    out = tmp_path / "out.jsonl"
+    args = ["fix", "--jsonl", str(src), "-o", str(out)]
+    r = runner.invoke(app, [*args, *_opts(config)])
+    assert r.exit_code == 0, r.output
+    full = out.read_bytes()
+    cut = b"".join(full.splitlines(keepends=True)[:2])  # records 0 and 1 say "mentioned"
+    other = tmp_path / "other.jsonl"
+    other.write_bytes(_jsonl([{**x, "id": 100 + i} for i, x in enumerate(recs)]))
+    for extra, why in (
+        (_other_table(config, tmp_path), "line 1 of the output is not what this run makes"),
+        ([*_opts(config), "--edits-field", "e"], "line 1 of the output"),
+    ):
+        out.write_bytes(cut)
+        r = runner.invoke(app, [*args, "--resume", *extra])
+        assert r.exit_code != 0 and why in str(r.exception), (extra, r.output)
+        assert "begun from another input or with other settings" in str(r.exception)
+        assert out.read_bytes() == cut
+    out.write_bytes(cut)
+    r = runner.invoke(app, ["fix", "--jsonl", str(other), "-o", str(out), "--resume",
+                            *_opts(config)])
+    assert r.exit_code != 0 and "not what this run makes of line 1" in str(r.exception)
+    assert out.read_bytes() == cut
+    # The same settings: it goes on (with -j 2 the check is made in a worker), and the
+    # result is the uninterrupted run's.
+    r = runner.invoke(app, [*args, "--resume", "-j", "2", *_opts(config)])
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == full
+
+
+def test_cli_jsonl_run_failing_before_its_first_line_keeps_the_output(
+    config: Config, tmp_path: Path
+) -> None:
+    """A JSON Lines run replaces its -o file only once it writes: a bad first line leaves
+    an earlier output whole; a bad later line leaves the lines before it (for --resume);
+    an empty input empties it."""
+    out = tmp_path / "out.jsonl"
+    src = tmp_path / "in.jsonl"
+    good = _jsonl(_records(3))
+    for data, kept in ((b"{oops\n" + good, b"earlier\n"), (good + b"{oops\n", None),
+                       (b"", b"")):
+        out.write_bytes(b"earlier\n")
+        src.write_bytes(data)
+        r = runner.invoke(app, ["fix", "--jsonl", str(src), "-o", str(out), *_opts(config)])
+        if kept is None:
+            assert r.exit_code != 0 and "line 4: not valid JSON" in str(r.exception)
+            assert out.read_bytes().count(b"\n") == 3 and b"earlier" not in out.read_bytes()
+        else:
+            assert (r.exit_code == 0) == (data == b""), r.output
+            assert out.read_bytes() == kept
+
+
+def test_cli_dir_resume_refuses_outputs_of_other_settings(
+    config: Config, repairer: Repairer, tmp_path: Path
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(5):
+        (src / f"{i}.txt").write_text(SPUN[i % 2], encoding="utf-8")  # all say "mentioned"
+    dst = tmp_path / "out"
+    r = runner.invoke(app, ["fix", str(src), "-o", str(dst), *_other_table(config, tmp_path)])
+    assert r.exit_code == 0, r.output
+    (dst / "4.txt").unlink()  # an interrupted run
+    before = {p.name: p.read_bytes() for p in dst.iterdir()}
+    r = runner.invoke(app, ["fix", str(src), "-o", str(dst), "--resume", *_opts(config)])
+    assert r.exit_code != 0, r.output
+    assert "is not what this run makes of" in str(r.exception)
+    assert "begun with other settings or models" in str(r.exception)
+    assert {p.name: p.read_bytes() for p in dst.iterdir()} == before
+    r = runner.invoke(app, ["fix", str(src), "-o", str(dst), "--resume", "-j", "2",
+                            *_other_table(config, tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "4 already done" in r.stderr
+    assert (dst / "4.txt").read_bytes() == (dst / "2.txt").read_bytes()
+    assert (dst / "4.txt").read_text(encoding="utf-8") != repairer.fix(SPUN[0])
 
 
 def test_cli_resume_inside_a_document_repairs_it_whole(

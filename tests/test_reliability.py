@@ -1104,6 +1104,40 @@ def test_a_reader_closing_the_pipe_early_is_a_normal_end(
     assert b"Traceback" not in err and b"Broken pipe" not in err
 
 
+def test_a_status_outlives_a_reader_that_leaves(
+    tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path
+) -> None:
+    """`unspin lexicon check --strict | true` and `unspin score --threshold T ... | head -1`
+    still exit 1 when they found what the status tells: the reader leaving ends the
+    printing, not the check (exit 0 was the status of a closed pipe, whatever was found)."""
+    head = "spun\toriginal\tsource\tcount\ttotal\tnote\n"
+    cyc = tmp_path / "cyc.tsv"
+    cyc.write_text(head + "".join(f"a{i}\tb{i}\tx\t1\t2\t\nb{i}\ta{i}\tx\t1\t2\t\n"
+                                  for i in range(2000)))
+    clean = []
+    for i in range(30):
+        clean.append(tmp_path / f"clean{i:02}.txt")
+        clean[-1].write_text(CLEAN + ".\n")
+    spun = tmp_path / "spun.txt"
+    spun.write_text(SPUN * 5)
+    runs = [
+        ([str(SCRIPT), "lexicon", "check", "-l", str(cyc), "--strict"], 1),
+        ([str(SCRIPT), "lexicon", "check", "-l", str(cyc)], 0),
+        ([str(SCRIPT), "lexicon", "show", "-l", str(cyc), "a1", "nothing"], 1),
+        ([str(SCRIPT), "score", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), "--threshold",
+          "0.5", *map(str, clean), str(spun)], 1),
+        ([str(SCRIPT), "score", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), "--threshold",
+          "0.5", *map(str, clean)], 0),
+    ]
+    for argv, status in runs:
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert p.stdout is not None
+        p.stdout.close()  # gone before the first line, as `| true` is
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == status, (argv, err)
+        assert b"Traceback" not in err and b"Broken pipe" not in err, err
+
+
 def test_fix_many_takes_any_iterable_of_texts(repairer) -> None:  # type: ignore[no-untyped-def]
     assert repairer.fix_many(t for t in [SPUN]) == repairer.fix_many([SPUN])
 
@@ -1427,6 +1461,8 @@ def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, mo
         return str(json.loads(out)["signature"])
 
     assert "|cal:none|" in sig()  # the tiny model's own tables: no map applies
+    code, out, _ = cli("info")  # what is off reads as such, not as Python's None
+    assert code == 0 and b"news_lm_path: none\n" in out and b"None" not in out
     assert f"|cal:{map_digest(path)}|" in sig("--map", str(path))
     monkeypatch.setenv("UNSPIN_MAP", str(path))
     assert f"|cal:{map_digest(path)}|" in sig()

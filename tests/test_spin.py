@@ -89,6 +89,19 @@ def test_cli_jsonl_and_label(tiny_lexicon: Path, tmp_path: Path) -> None:
     assert r3.exit_code != 0 and "a header line would not be JSON" in str(r3.exception)
 
 
+def test_cli_spins_the_files_a_folder_run_repairs(tiny_lexicon: Path, tmp_path: Path) -> None:
+    """spin DIR --jsonl reads what fix DIR -o OUTDIR repairs: *.txt at any depth, not
+    under hidden folders (it read the top level only, QA)."""
+    for rel in ("a.txt", "sub/b.txt", "sub/deeper/c.txt", ".git/d.txt", "e.md"):
+        (tmp_path / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / rel).write_text(TEXT, encoding="utf-8")
+    r = CliRunner().invoke(app, ["spin", str(tmp_path / "in"), "--jsonl", "-l", str(tiny_lexicon)])
+    assert r.exit_code == 0, r.output
+    got = [Path(json.loads(x)["source"]).relative_to(tmp_path / "in").as_posix()
+           for x in r.stdout.splitlines()]
+    assert got == ["a.txt", "sub/b.txt", "sub/deeper/c.txt"]
+
+
 def test_spin_reaches_inside_compounds_but_never_across_a_hyphen() -> None:
     from repair.lexicon import Row
 
