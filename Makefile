@@ -69,7 +69,7 @@ demo: setup
 
 # Speed figures (docs/bench.md) and the confidence calibration map (lexicon/built).
 bench: setup
-	$(BIN)/unspin bench --scaling --plot docs/bench.png
+	$(BIN)/unspin bench --scaling --plot docs/bench.png --json > bench/bench-default.json
 
 calibrate: setup
 	$(BIN)/unspin calibrate $(SHARED)/dev

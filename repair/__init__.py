@@ -227,7 +227,7 @@ class Repairer:
                 cal_tag = map_digest(c.calibration)
             except (OSError, ValueError, KeyError, TypeError) as e:
                 built = built_calibration()
-                advice = ("rebuild it with 'make calibrate' or delete it"
+                advice = ("delete it and run 'make setup' to fit it again"
                           if built is not None and same_file(c.calibration, built)
                           else "fit one with 'unspin calibrate DEV -o MAP'")
                 named = " ($UNSPIN_MAP)" if c.calibration == os.environ.get("UNSPIN_MAP") else ""

@@ -689,7 +689,12 @@ def load_map(path: Path | str) -> Map:
                              "an older unspin's pickle, never loaded since loading one can "
                              "run code")
         mp = _model_path(p)
-        data = mp.read_bytes()
+        try:
+            data = mp.read_bytes()
+        except FileNotFoundError:
+            raise ValueError(f"its model {mp.name} is not beside it (a re-scorer's map is two "
+                             f"files, {p.name} and {mp.name}: copy or move them together)"
+                             ) from None
         if hashlib.sha256(data).hexdigest() != d["model_sha256"]:
             raise ValueError(f"{mp.name} does not match its sha256 in {p.name}")
         return Rescorer(_load_model(data, mp.name))

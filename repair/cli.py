@@ -504,12 +504,30 @@ def fix(
     _refuse_records(path, text)
     config = make_config(lm, lexicon, min_confidence, bias, passes, map_path, output)
     result = load(config, repairs=True).fix_and_explain(text)
+    names = other_names(path) if in_place else 0
     written = write_text(path, output, in_place, backup_suffix, result.fixed, errors,
                          changed=bool(result.edits), read=text)
     if in_place and not written:
         err.print(f"0 edit(s): {path} left as it was", style="dim", markup=False)
     elif in_place or output not in (None, "-"):  # on stdout the text is the whole answer
         err.print(f"{len(result.edits):,} edit(s)", style="dim")
+    _note_other_names(path, names if written else 0)
+
+
+def other_names(path: str) -> int:
+    """How many other names (hard links) the file at ``path`` has."""
+    try:
+        return os.stat(path).st_nlink - 1
+    except OSError:
+        return 0
+
+
+def _note_other_names(path: str, names: int) -> None:
+    """--in-place replaces the file (atomically): its other names keep the old text."""
+    if names > 0:
+        err.print(f"unspin: note: {path} had {names:,} other name{_s(names)} (hard "
+                  f"link{_s(names)}), which still hold{'s' if names == 1 else ''} the text as "
+                  "it was", markup=False)
 
 
 class Format(str, Enum):
@@ -934,11 +952,15 @@ def lexicon_show(
 def _print_lookup(found: dict[str, list[tuple[Row, str]]], names: set[str], as_json: bool) -> None:
     from .lexicon import number
 
+    def exact(x: float) -> int | float:  # as the table writes it: 4, not 4.0
+        return int(x) if float(x).is_integer() else x
+
     if as_json:
         print(json.dumps([
             {"query": q, "rows": [{"rule": r.rule, "spun": r.spun, "original": r.original,
-                                   "source": r.source, "count": r.count, "total": r.total,
-                                   "seen": None if r.seen < 0 else r.seen,
+                                   "source": r.source, "count": exact(r.count),
+                                   "total": exact(r.total),
+                                   "seen": None if r.seen < 0 else exact(r.seen),
                                    "provenance": r.note, "inflected": form or None}
                                   for r, form in hits]}
             for q, hits in found.items()], indent=2, ensure_ascii=False))
@@ -948,6 +970,9 @@ def _print_lookup(found: dict[str, list[tuple[Row, str]]], names: set[str], as_j
             if not hits and table and table[1] not in names:
                 err.print(f"unspin: {q}: no table named {table[1]} is loaded (the tables: "
                           f"{', '.join(sorted(names))}; -l names others)", markup=False)
+            elif not hits and q.strip() == "number":
+                err.print("unspin: number: the decoder's own mechanism for numerals the spinner "
+                          "broke (3.six -> 3.6), not a row of a table", markup=False)
             elif not hits:
                 err.print(f"unspin: {q}: no row names it", markup=False)
             for r, form in hits:
@@ -1438,12 +1463,14 @@ def apply_edits(
         fixed = apply(text, edits)
     except EditMismatch as e:
         raise Fail(f"{edits_json} does not fit {path}: {e}") from None
+    names = other_names(path) if in_place else 0
     written = write_text(path, output, in_place, backup_suffix, fixed, errors,
                          changed=fixed != text, read=text)
     if in_place and not written:
         err.print(f"no change: {path} left as it was", style="dim", markup=False)
     elif in_place or output not in (None, "-"):  # on stdout the text is the whole answer
         err.print(f"{len(edits):,} edit(s) applied", style="dim")
+    _note_other_names(path, names if written else 0)
 
 
 def interactive_terminal() -> bool:

@@ -32,6 +32,7 @@ from .text import (
     Token,
     compound_parts,
     count_words,
+    house_apostrophe,
     iter_sentences,
     keep_typography,
     overlaps,
@@ -544,6 +545,10 @@ class Decoder:
             ]
         else:
             found = self._decode(text, prior, skip, features)
+        apostrophe = house_apostrophe(text)
+        if apostrophe != "'":  # a restoration's new apostrophes as the text writes them
+            found = [(replace(e, after=keep_typography(e.before, e.after, apostrophe)), f)
+                     for e, f in found]
         return [e for e, _ in found], [f for _, f in found], p
 
     def spin_probability(self, mass: float, n_words: int) -> float:

@@ -186,7 +186,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
     over an earlier backup (:class:`BackupExists`). An interrupted write leaves the old
     file and no partial output. A symbolic link is followed, so the file it points to is
     replaced and the link kept. A new file gets the permissions ``open()`` would give it; a
-    replaced one keeps its own.
+    replaced one keeps its own, and its owner and group as far as this process may give
+    them. The file's other names (hard links) keep the old content: the file is replaced.
 
     A target that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a named
     pipe, ``/dev/fd/N`` of a process substitution) is written in place, as ``>`` would:
@@ -221,7 +222,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, backup: str | None =
             fh.flush()
             os.fsync(fh.fileno())
         if p.exists():
-            shutil.copymode(p, tmp)
+            _keep_owner(p.stat(), tmp)
+            shutil.copymode(p, tmp)  # after chown, which clears set-user and set-group bits
             if backup:
                 _backup(p, backup_of(p, backup))
         os.replace(tmp, p)
@@ -303,6 +305,20 @@ def backup_of(path: str | os.PathLike[str], suffix: str) -> Path:
     """
     p = Path(os.path.realpath(path))
     return p.with_name(p.name + suffix)
+
+
+def _keep_owner(st: os.stat_result, tmp: Path) -> None:
+    """Give the file about to replace another that file's owner and group, as far as this
+    process may (root: both; others: a group they belong to), so that a rewrite in a shared
+    folder does not take the file from its owner or its group."""
+    if not hasattr(os, "chown") or (st.st_uid, st.st_gid) == (os.geteuid(), os.getegid()):
+        return
+    for uid in (st.st_uid, -1):
+        try:
+            os.chown(tmp, uid, st.st_gid)
+            return
+        except PermissionError:
+            continue
 
 
 def _backup(p: Path, bak: Path) -> None:

@@ -349,8 +349,18 @@ def find_rows(rows: Iterable[Row], query: str) -> list[tuple[Row, str]]:
     (['demise'], [])
     >>> [r.rule for r, _ in find_rows(rows, "p:explained->said")]
     ['t.tsv:2']
+
+    A rule that combines rows names each of them: rows inside one compound
+    (``t.tsv:2+c.tsv:5``), and a later pass's edit composed with an earlier one
+    (``t.tsv:2 then c.tsv:5``).
+
+    >>> [r.rule for r, _ in find_rows(rows, "t.tsv:2+inflection then c.tsv:5")]
+    ['t.tsv:2', 'c.tsv:5']
     """
     given = list(rows)
+    parts = [p for p in re.split(r"\+| then ", query.strip()) if p != "inflection"]
+    if len(parts) > 1 and all(re.fullmatch(r"\S.*:\d+", p) for p in parts):
+        return [hit for p in parts for hit in find_rows(given, p)]
     rule = query.strip().removesuffix("+inflection")
     found: list[tuple[Row, str]] = [(r, "") for r in given if r.rule == rule]
     made = made_rule_parts(rule)

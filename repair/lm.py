@@ -119,21 +119,24 @@ class LanguageModel:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, hint: str = MAIN_HINT) -> None:
         self.path = locate(path, hint)
+        # 'make setup' builds the default models only; a model of one's own is one's own.
+        rebuild = ("rebuild it with 'make setup'"
+                   if self.path in (DEFAULT_MODEL, DEFAULT_NEWS_MODEL)
+                   else "build one with lm/build.py or KenLM's build_binary")
         cfg = kenlm.Config()
         cfg.load_method = kenlm.LoadMethod.LAZY
         if not _looks_like_model(self.path):
             # Refused before KenLM sees it: KenLM would print its ARPA-loading chatter first.
             raise ModelError(
                 f"{self.path}: not a KenLM binary or ARPA file (sha256 "
-                f"{_sha256(self.path)[:16]}); rebuild it with 'make setup'"
+                f"{_sha256(self.path)[:16]}); {rebuild}"
             )
         try:
             self.model = kenlm.Model(str(self.path), cfg)
         except (OSError, RuntimeError, ValueError) as e:
             raise ModelError(
                 f"{self.path}: not a usable KenLM model (sha256 {_sha256(self.path)[:16]}): "
-                f"{str(e).splitlines()[0] if str(e) else type(e).__name__}; "
-                "rebuild it with 'make setup'"
+                f"{str(e).splitlines()[0] if str(e) else type(e).__name__}; {rebuild}"
             ) from None
         self.order: int = self.model.order
         self.hash = fingerprint(self.path)

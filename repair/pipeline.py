@@ -60,7 +60,7 @@ WORKER_BYTES = 640 * 1024
 # (about 25 KB a record with its repair), and a field every record shares (a language, a
 # source) would make the whole input one document.
 MAX_PARTS = 20_000
-RESUME_CHECK = 3  # documents (lines, files) a resumed run makes again to check its output
+RESUME_CHECK = 8  # documents (lines, files) a resumed run makes again to check its output
 LINGER = 0.5  # seconds a JSON Lines chunk waits for more lines before it goes out anyway
 TEXT_CHUNK = 8  # texts a task of repair_with_table holds
 
@@ -1077,7 +1077,7 @@ def run_dir(
     tally = _Tally()
     # The files done last are made again first: a run of other settings or models refuses
     # to go on with them (the input is the same: the outputs are at its paths).
-    check = sorted(done, key=lambda p: _mtime(p[1]))[-RESUME_CHECK:] if todo else []
+    check = sorted(done, key=lambda p: _mtime(p[1]))[-RESUME_CHECK:]
     # Each worker loads the models: no more of them than files, or than the bytes pay for.
     workers = _workers_for(workers, len(todo), sum(_size(a) for a, _ in todo))
     items: list[tuple[Path, Path | None]] = [(a, None) for a, _ in check]

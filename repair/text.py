@@ -107,27 +107,44 @@ def tokenize(text: str) -> list[Token]:
     return out
 
 
-def keep_typography(before: str, after: str) -> str:
+def keep_typography(before: str, after: str, apostrophe: str = "'") -> str:
     """``after`` (normalised words) with the input's own characters wherever it leaves
     ``before`` as it was: a restoration inside "Secretary\u2013Typical" keeps the en dash,
     one after "it\u2019s" the curly apostrophe. Only where normalising ``before`` maps
-    character to character; elsewhere ``after`` as it is.
+    character to character; elsewhere ``after`` as it is, but for its own apostrophes,
+    which are written ``apostrophe``: the text's own (:func:`house_apostrophe`).
 
     >>> keep_typography("Secretary\u2013Typical", "Secretary-General")
     'Secretary\u2013General'
     >>> keep_typography("43\u201112 months\u2011outdated", "43-year-old")
     '43\u2011year\u2011old'
+    >>> keep_typography("do not", "don't", "\u2019"), keep_typography("it's", "it's", "\u2019")
+    ('don\u2019t', "it's")
     """
     norm = normalize(before)
-    if len(norm) != len(before) or norm == before:
+    if len(norm) != len(before):  # no character of before can be told apart
+        return after.replace("'", apostrophe)
+    if norm == before and apostrophe == "'":
         return after
     out = []
     for op in Levenshtein.opcodes(norm, after):
         piece = after[op.dest_start : op.dest_end]
         if op.tag == "equal":
             piece = before[op.src_start : op.src_end]
+        else:
+            piece = piece.replace("'", apostrophe)
         out.append(piece)
     return "".join(out)
+
+
+def house_apostrophe(text: str) -> str:
+    """The apostrophe ``text`` writes: the curly one (U+2019) where it outnumbers the
+    straight one, else the straight one. A restoration's new apostrophes follow it.
+
+    >>> house_apostrophe("It\u2019s the patient\u2019s"), house_apostrophe("It's plain")
+    ('\u2019', "'")
+    """
+    return "\u2019" if text.count("\u2019") > text.count("'") else "'"
 
 
 def words(text: str) -> list[str]:

@@ -304,6 +304,29 @@ def test_a_restoration_keeps_the_typography_it_does_not_change(tiny_lm, tiny_lex
     assert keep_typography("\u2026 said", "... told") == "... told"  # not one-to-one: as is
 
 
+def test_a_restoration_writes_apostrophes_as_the_text_does(tmp_path: Path) -> None:
+    """A restoration that brings an apostrophe the spun words did not have ("do not" ->
+    "don't") writes it as the text writes its own: curly in a text of curly apostrophes,
+    straight otherwise (a straight one in a curly article, QA)."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("we don't know what happened .\nthey don't want to go .\n"
+                      "I don't think so .\n" * 30, encoding="utf-8")
+    lm = tmp_path / "tiny.binary"
+    subprocess.run([sys.executable, str(ROOT / "lm" / "build.py"), "--text", str(corpus),
+                    "--out", str(lm), "--order", "3"], check=True, capture_output=True)
+    table = tmp_path / "t.tsv"
+    table.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\n"
+                     "do not\tdon't\tcurated\t9\t10\t\n", encoding="utf-8")
+    r = Repairer(Config(lm=str(lm), lexicons=(str(table),), min_confidence=0.0,
+                        news_lm=None))
+    spun = "They do not want to go . We do not know what happened . I do not think so . "
+    for tail, apostrophe in (("It\u2019s late .", "\u2019"), ("It's late .", "'"),
+                             ("Late .", "'"), ("It's the man\u2019s \u2019own\u2019 .", "\u2019")):
+        res = r.fix_and_explain(spun + tail)
+        assert [e.after for e in res.edits] == [f"don{apostrophe}t"] * 3, tail
+        assert res.fixed.endswith(tail)  # the text's own apostrophes as they were
+
+
 def test_case_of_names_the_spun_phrase_holds_is_kept() -> None:
     from repair.lexicon import transfer_case
 

@@ -157,6 +157,8 @@ def test_lexicon_show_names_a_rule_and_where_it_was_learnt(
     [hit] = json.loads(text)[0]["rows"]
     assert (hit["rule"], hit["inflected"], hit["provenance"]) == (
         line, "mentions -> says", "pairs 001 002")
+    # Counts as the table writes them (they were 2.0, QA).
+    assert [(hit[k], type(hit[k])) for k in ("count", "total", "seen")] == [(2, int)] * 3
     code, text, err = run_main(["lexicon", "show", "faculties", "t.tsv:999", "-l", str(out)],
                                monkeypatch, capsys)
     assert code == 1 and "faculties -> schools" in text
@@ -168,6 +170,13 @@ def test_lexicon_show_names_a_rule_and_where_it_was_learnt(
     code, _, err = run_main(["lexicon", "show", "other.tsv:3", "-l", str(out)],
                             monkeypatch, capsys)
     assert code == 1 and "no table named other.tsv is loaded" in err
+    # Rules that combine rows, as explanations print them: each row (QA); the numeral
+    # mechanism is named as what it is.
+    code, text, _ = run_main(["lexicon", "show", f"{line}+{line}+inflection then {line}", "-l",
+                              str(out)], monkeypatch, capsys)
+    assert code == 0 and text.count(f"{line}\tmentioned -> said") == 3
+    code, _, err = run_main(["lexicon", "show", "number", "-l", str(out)], monkeypatch, capsys)
+    assert code == 1 and "mechanism for numerals" in err
 
 
 def test_provenance_notes_stay_one_field_whatever_the_names(tmp_path: Path) -> None:

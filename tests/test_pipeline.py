@@ -913,6 +913,8 @@ def test_cli_dir_resume_refuses_outputs_of_other_settings(
     dst = tmp_path / "out"
     r = runner.invoke(app, ["fix", str(src), "-o", str(dst), *_other_table(config, tmp_path)])
     assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["fix", str(src), "-o", str(dst), "--resume", *_opts(config)])
+    assert r.exit_code != 0 and "is not what this run makes of" in str(r.exception)  # all done
     (dst / "4.txt").unlink()  # an interrupted run
     before = {p.name: p.read_bytes() for p in dst.iterdir()}
     r = runner.invoke(app, ["fix", str(src), "-o", str(dst), "--resume", *_opts(config)])

@@ -567,6 +567,32 @@ def test_the_backup_of_a_file_with_other_names_is_a_copy(tmp_path: Path) -> None
     assert (tmp_path / "s.txt.orig").stat().st_ino == ino and single.read_bytes() == b"v2"
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="giving a file to another owner needs root")
+def test_a_rewrite_keeps_the_files_owner_and_group(tmp_path: Path) -> None:
+    """--in-place (and any rewrite) replaces the file with a new one: it was root's after a
+    root run, taking a shared article from its owner and group (QA)."""
+    p = tmp_path / "a.txt"
+    p.write_bytes(b"v1")
+    os.chown(p, 65534, 65534)
+    os.chmod(p, 0o664)
+    io.write_atomic(p, b"v2", backup=".orig")
+    st = p.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o664)
+    assert p.read_bytes() == b"v2" and (tmp_path / "a.txt.orig").read_bytes() == b"v1"
+
+
+def test_in_place_says_the_files_other_names_keep_the_old_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "a.txt"
+    p.write_text(SPUN)
+    os.link(p, tmp_path / "b.txt")
+    code, _, err = cli("fix", str(p), "--in-place")
+    assert code == 0 and "had 1 other name (hard link), which still holds the text" in err
+    assert (tmp_path / "b.txt").read_text() == SPUN != p.read_text()
+    code, _, err = cli("fix", str(tmp_path / "b.txt"), "-o", str(tmp_path / "c.txt"))
+    assert code == 0 and "other name" not in err  # only a rewrite in place replaces it
+
+
 def test_a_backup_is_kept_by_copy_without_hard_links(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     def no_links(*a: object) -> None:
         raise OSError(1, "Operation not permitted")
@@ -1462,7 +1488,7 @@ def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, mo
 
     assert "|cal:none|" in sig()  # the tiny model's own tables: no map applies
     code, out, _ = cli("info")  # what is off reads as such, not as Python's None
-    assert code == 0 and b"news_lm_path: none\n" in out and b"None" not in out
+    assert code == 0 and b"calibration: none\n" in out and b"None" not in out
     assert f"|cal:{map_digest(path)}|" in sig("--map", str(path))
     monkeypatch.setenv("UNSPIN_MAP", str(path))
     assert f"|cal:{map_digest(path)}|" in sig()

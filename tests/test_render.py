@@ -59,6 +59,21 @@ def test_piped_diff_keeps_the_inputs_tabs(spun: Path, args: list[str]) -> None:
     assert "col\tThe AK [-Social gathering-]{+Party+}[1]" in res.stdout
 
 
+@pytest.mark.parametrize("explain", [[], ["--no-explain"]])
+@pytest.mark.parametrize("text", ["The AK Social gathering said .", "Nothing to repair here ."])
+def test_piped_diff_of_a_text_without_a_last_newline_keeps_its_lines(
+    spun: Path, args: list[str], explain: list[str], text: str
+) -> None:
+    """The text, its reasons and the signature stay on lines of their own when the input
+    does not end with a newline (the reasons or the signature were glued to its last line,
+    QA)."""
+    spun.write_text(text, encoding="utf-8")
+    lines = invoke(["diff", str(spun), *explain, *args]).stdout.splitlines()[1:]  # the rule
+    assert lines[0].endswith(" .") and lines[-1].startswith("unspin:")
+    assert all(x.startswith("[") for x in lines[1:-1])  # the reasons, if any
+    assert len(lines) == 2 + (1 if "AK" in text and not explain else 0)
+
+
 def test_no_explain_drops_numbers_and_reasons(spun: Path, args: list[str]) -> None:
     res = invoke(["diff", "--no-explain", str(spun), *args])
     assert "{+Party+} said" in res.stdout
