@@ -110,6 +110,15 @@ else:  # pragma: no cover - textual picks its Windows driver, sized by the conso
     DRIVER = None
 
 
+class _Pane(VerticalScroll):
+    """The context's pane: given a new size (the terminal resized), the context is cut to
+    fit it again."""
+
+    def on_resize(self) -> None:
+        if isinstance(self.app, ReviewApp):
+            self.app.show_context()  # the context alone: a message shown stays
+
+
 class ReviewApp(App[str]):
     """Step through edits: accept, reject, edit, undo, accept all above a confidence.
 
@@ -164,7 +173,7 @@ class ReviewApp(App[str]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="progress")
-        with VerticalScroll():
+        with _Pane():
             yield Static(id="context")
         yield Static(id="why")
         yield Static(id="message")
@@ -258,6 +267,22 @@ class ReviewApp(App[str]):
         # A Text: a str would be read as markup, and messages quote file names and edits.
         self.query_one("#message", Static).update(Text(message))
 
+    def _room(self) -> int:
+        """Code points either side of the edit that the context pane shows whole: at most
+        :data:`CONTEXT`, fewer in a small terminal, where the edit would fall below the
+        pane's bottom (lines wrap short of the width, hence the margin)."""
+        size = self.query_one(_Pane).size
+        if not size.width or not size.height:  # not laid out yet
+            return CONTEXT
+        # Less the padding, and a line for what wrapping at spaces leaves short.
+        fits = max(size.width - 4, 10) * max(size.height - 3, 1)
+        return max(20, min(CONTEXT, fits * 2 // 5))
+
+    def show_context(self) -> None:
+        if self.review.edits:
+            self.query_one("#context", Static).update(
+                context(self.review, self.current, self._room()))
+
     def refresh_view(self) -> None:
         r = self.review
         self.say("")
@@ -275,7 +300,7 @@ class ReviewApp(App[str]):
             f"{r.count(ACCEPTED)}  rejected {r.count(REJECTED)}  pending {r.count(PENDING)}"
             f"   ·   A accepts pending >= {self.threshold:.2f}"
         )
-        self.query_one("#context", Static).update(context(r, self.current))
+        self.show_context()
         self.query_one("#why", Static).update(
             Text(
                 f"'{visible(e.before, breaks=False)}' -> '{visible(e.after, breaks=False)}'   "
@@ -296,8 +321,9 @@ def _problem(e: Exception) -> str:
     return visible(msg, breaks=False)
 
 
-def context(review: Review, i: int) -> Text:
-    """The text around edit ``i``, other edits shown as currently decided.
+def context(review: Review, i: int, room: int = CONTEXT) -> Text:
+    """The text around edit ``i``, ``room`` code points either side at most, other edits
+    shown as currently decided.
 
     Control characters show as stand-ins (:func:`repair.render.visible`), never reach the
     terminal: an escape sequence in the article could otherwise hide the edit under review.
@@ -308,8 +334,8 @@ def context(review: Review, i: int) -> Text:
         return visible(text[a:b], text[b : b + 1])
 
     cur = review.edits[i]
-    lo = max(0, cur.start - CONTEXT)
-    hi = min(len(text), cur.end + CONTEXT)
+    lo = max(0, cur.start - room)
+    hi = min(len(text), cur.end + room)
     lo = text.rfind("\n", 0, cur.start) + 1 if "\n" in text[lo : cur.start] else lo
     nl = text.find("\n", cur.end, hi)
     hi = nl if nl >= 0 else hi

@@ -98,6 +98,39 @@ def test_escape_cancels_an_edit_and_ctrl_q_writes_nothing(repairer, tmp_path: Pa
     assert app.return_value is None and not out.exists()
 
 
+@pytest.mark.parametrize("size", [(50, 14), (80, 12), (100, 30)])
+def test_the_edit_under_review_is_on_screen_in_a_small_terminal(size: tuple[int, int]) -> None:
+    """An article on one line, and a terminal of few lines: the context pane showed 320
+    code points before the edit, so it fell below the pane's bottom (QA). The context is
+    cut to what the pane shows whole, and again when the terminal is resized."""
+    words = " ".join(f"word{i}" for i in range(600))
+    text = words.replace("word77 ", "the demise toll ", 1) + " .\n"
+    edits = []
+    for k, w in enumerate(("word5", "word150", "word300", "word450")):
+        s = text.index(w + " ")
+        edits.append(Edit(s, s + len(w), w, f"fix{k}", "t.tsv:1", 1.0, 0.5))
+    app = ReviewApp(Result(text, tuple(edits), "sig"), "article.txt")
+
+    async def drive() -> None:
+        from textual.containers import VerticalScroll
+
+        async with app.run_test(size=size) as pilot:
+            for _ in range(3):
+                await pilot.press("n")
+                await pilot.pause()
+                pane = app.query_one(VerticalScroll)
+                shown = app.query_one("#context", Static)
+                assert edits[app.current].before in str(shown.content)
+                assert shown.outer_size.height <= pane.size.height, (size, app.current)
+            await pilot.resize_terminal(size[0], max(size[1] - 3, 8))
+            for _ in range(3):  # the resize, the pane's new size, the context cut to it
+                await pilot.pause()
+            assert app.query_one("#context", Static).outer_size.height <= \
+                app.query_one(VerticalScroll).size.height
+
+    asyncio.run(drive())
+
+
 def test_no_edits_writes_the_text_unchanged(tmp_path: Path) -> None:
     out = tmp_path / "out.txt"
     app, _ = _session(Result("clean text\n", (), "sig"), out, ["a", "u", "e", "q"])
