@@ -46,7 +46,7 @@ from .lexicon import LexiconError
 from .lm import ModelError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable
 
     from .lexicon import Row
     from .pipeline import Folder, Stats
@@ -81,14 +81,13 @@ class Fail(Exception):
         self.code = code
 
 
-@contextlib.contextmanager
-def reader_may_leave() -> Iterator[None]:
-    """Around the printing of a report whose exit status tells something (``lexicon
-    check``, ``lexicon show``): a reader that leaves early (``| head -1``) ends the
-    printing, and what is printed after goes nowhere, but the command's status is still
-    told (a closed pipe elsewhere is a normal end: exit 0, :func:`main`)."""
+def say(*lines: str) -> None:
+    """Print a report's lines whose exit status tells something (``lexicon check``,
+    ``lexicon show``): a reader that leaves early (``| head -1``) ends what it sees, but the
+    command goes on, its notes on stderr and its status told (a closed pipe elsewhere is a
+    normal end: exit 0, :func:`main`)."""
     try:
-        yield
+        print(*lines, sep="\n")
     except BrokenPipeError:
         reader_left()
 
@@ -938,13 +937,14 @@ def lexicon_show(
     """The rows behind a rule or a spun phrase: source, counts, the channel estimate and
     where each row was learnt (the pairs, the list's lines or the texts). Exit 1 when a
     query names no row."""
-    from .lexicon import find_rows, table_names
+    from .lexicon import find_rows, rule_parts, table_names
 
     files, rows = _table_rows(lexicon)
     names = set(table_names(files))
-    found = {q: find_rows(rows, q) for q in queries}
-    with reader_may_leave():
-        _print_lookup(found, names, as_json)
+    # A rule that combines rows (a.tsv:3+b.tsv:9, x then y) is looked up part by part, so
+    # that a part no row answers is named, and counts.
+    found = {q: find_rows(rows, q) for query in queries for q in rule_parts(query)}
+    _print_lookup(found, names, as_json)
     if not all(found.values()):
         raise typer.Exit(1)
 
@@ -956,7 +956,7 @@ def _print_lookup(found: dict[str, list[tuple[Row, str]]], names: set[str], as_j
         return int(x) if float(x).is_integer() else x
 
     if as_json:
-        print(json.dumps([
+        say(json.dumps([
             {"query": q, "rows": [{"rule": r.rule, "spun": r.spun, "original": r.original,
                                    "source": r.source, "count": exact(r.count),
                                    "total": exact(r.total),
@@ -976,14 +976,14 @@ def _print_lookup(found: dict[str, list[tuple[Row, str]]], names: set[str], as_j
             elif not hits:
                 err.print(f"unspin: {q}: no row names it", markup=False)
             for r, form in hits:
-                print(f"{r.rule}\t{r.spun} -> {r.original}\t{r.source}"
-                      + (f"\t(inflected: {form})" if form else ""))
+                say(f"{r.rule}\t{r.spun} -> {r.original}\t{r.source}"
+                    + (f"\t(inflected: {form})" if form else ""))
                 seen = (f"; met {number(r.seen)} times in spun text, {r.count / r.seen:.0%} "
                         "of them as this spin" if r.seen > 0 else "")
-                print(f"  {number(r.count)} of {number(r.total)}: P(spun | original) "
-                      f"{r.count / r.total if r.total else 0:.2f}{seen}")
+                say(f"  {number(r.count)} of {number(r.total)}: P(spun | original) "
+                    f"{r.count / r.total if r.total else 0:.2f}{seen}")
                 if r.note:
-                    print(f"  {r.note}")
+                    say(f"  {r.note}")
 
 
 @lexicon_app.command("check")
@@ -1002,17 +1002,16 @@ def lexicon_check(
     files, rows = _table_rows(lexicon)
     found = check(rows, max_originals)
     problems = sum(f.problem for f in found)
-    with reader_may_leave():
-        if as_json:
-            print(json.dumps({"files": [str(f) for f in files], "rows": len(rows),
-                              "problems": problems, "notes": len(found) - problems,
-                              "findings": [{"kind": f.kind, "problem": f.problem,
-                                            "text": f.text} for f in found]}, indent=2))
-        else:
-            for i, f in enumerate(found):
-                if i == problems:  # the notes follow the problems
-                    err.print("notes (exit 1 only with --strict):", style="dim", markup=False)
-                print(f)
+    if as_json:
+        say(json.dumps({"files": [str(f) for f in files], "rows": len(rows),
+                        "problems": problems, "notes": len(found) - problems,
+                        "findings": [{"kind": f.kind, "problem": f.problem, "text": f.text}
+                                     for f in found]}, indent=2))
+    else:
+        for i, f in enumerate(found):
+            if i == problems:  # the notes follow the problems
+                err.print("notes (exit 1 only with --strict):", style="dim", markup=False)
+            say(str(f))
     if not as_json:
         err.print(f"{len(rows)} rows in {len(files)} file(s): {problems} problem(s), "
                   f"{len(found) - problems} note(s)")

@@ -317,7 +317,7 @@ def _keep_owner(st: os.stat_result, tmp: Path) -> None:
         try:
             os.chown(tmp, uid, st.st_gid)
             return
-        except PermissionError:
+        except OSError:  # not permitted; or an id a user namespace does not map (EINVAL)
             continue
 
 

@@ -333,6 +333,20 @@ def made_rule_parts(rule: str) -> tuple[str, str, str] | None:
     return (source, spun, original) if colon and arrow else None
 
 
+def rule_parts(query: str) -> list[str]:
+    """The rules a combined rule names, as explanations print it (rows inside one compound
+    ``a.tsv:3+b.tsv:9``, a later pass's edit composed with an earlier one ``x then y``);
+    any other query is its own one part.
+
+    >>> rule_parts("t.tsv:2+inflection+c.tsv:5 then t.tsv:7"), rule_parts("C++ code")
+    (['t.tsv:2+inflection', 'c.tsv:5', 't.tsv:7'], ['C++ code'])
+    """
+    parts = re.split(r"\+(?!inflection(?:\+|$| then ))| then ", query.strip())
+    if len(parts) > 1 and all(re.fullmatch(r"\S.*:\d+(?:\+inflection)?", p) for p in parts):
+        return parts
+    return [query]
+
+
 def find_rows(rows: Iterable[Row], query: str) -> list[tuple[Row, str]]:
     """The rows ``query`` names, each with the spun form it matched when that is an inflected
     form of the row's own (else ``""``): a rule as edits name it (``pairs.tsv:799``, also
@@ -358,8 +372,8 @@ def find_rows(rows: Iterable[Row], query: str) -> list[tuple[Row, str]]:
     ['t.tsv:2', 'c.tsv:5']
     """
     given = list(rows)
-    parts = [p for p in re.split(r"\+| then ", query.strip()) if p != "inflection"]
-    if len(parts) > 1 and all(re.fullmatch(r"\S.*:\d+", p) for p in parts):
+    parts = rule_parts(query)
+    if len(parts) > 1:
         return [hit for p in parts for hit in find_rows(given, p)]
     rule = query.strip().removesuffix("+inflection")
     found: list[tuple[Row, str]] = [(r, "") for r in given if r.rule == rule]

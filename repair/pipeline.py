@@ -772,8 +772,8 @@ def run_jsonl(
     try:
         if check:
             _same_as_written(next(results), written, skip - len(check))
-            if torn:
-                drop_last_lines(dst, torn)
+        if torn:  # checked (or the document torn is the file's first): its parts go
+            drop_last_lines(dst, torn)
         for outs in results:
             size = 0
             for o in outs:
@@ -1087,8 +1087,9 @@ def run_dir(
         for (a, b), o in zip(check, results, strict=False):  # results: the checks', then more
             if o.data is None or o.data != _read_or_none(b):
                 raise BadInput(f"--resume: {b} is not what this run makes of {a}: {dst} was "
-                               "begun with other settings or models; run without --resume "
-                               "to write it afresh")
+                               "begun with other settings or models, or the file was edited "
+                               "since; run without --resume to write every file afresh (an "
+                               "edit made there is lost)")
         for o in results:
             if o.error is not None:
                 if not job.skip_bad:

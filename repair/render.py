@@ -312,7 +312,7 @@ def print_diff(
         # Plain output (piped, or NO_COLOR) keeps the input's own lines, never re-wrapped,
         # and its tabs (rich would expand them to spaces).
         body = inline(result, explain, mark)
-        end = "" if result.text.endswith("\n") else "\n"
+        end = "" if result.text.endswith("\n") or not result.text else "\n"
         console.print(
             _Verbatim(body.plain + end) if mark else body,  # rich adds no end to a renderable
             end=end,

@@ -174,9 +174,12 @@ def test_lexicon_show_names_a_rule_and_where_it_was_learnt(
     # mechanism is named as what it is.
     code, text, _ = run_main(["lexicon", "show", f"{line}+{line}+inflection then {line}", "-l",
                               str(out)], monkeypatch, capsys)
-    assert code == 0 and text.count(f"{line}\tmentioned -> said") == 3
+    assert code == 0 and text.count(f"{line}\tmentioned -> said") == 2  # once a part
     code, _, err = run_main(["lexicon", "show", "number", "-l", str(out)], monkeypatch, capsys)
     assert code == 1 and "mechanism for numerals" in err
+    code, text, err = run_main(["lexicon", "show", f"{line} then t.tsv:999", "-l", str(out)],
+                               monkeypatch, capsys)  # a part no row answers is named
+    assert code == 1 and text.startswith(line) and "t.tsv:999: no row names it" in err
 
 
 def test_provenance_notes_stay_one_field_whatever_the_names(tmp_path: Path) -> None:

@@ -74,6 +74,11 @@ def test_piped_diff_of_a_text_without_a_last_newline_keeps_its_lines(
     assert len(lines) == 2 + (1 if "AK" in text and not explain else 0)
 
 
+def test_piped_diff_of_an_empty_text_is_the_signature_alone(args: list[str]) -> None:
+    out = invoke(["diff", "-", *args], input="").stdout
+    assert out.startswith("unspin:") and out.count("\n") == 1, repr(out)
+
+
 def test_no_explain_drops_numbers_and_reasons(spun: Path, args: list[str]) -> None:
     res = invoke(["diff", "--no-explain", str(spun), *args])
     assert "{+Party+} said" in res.stdout
