@@ -199,19 +199,24 @@ def test_option_memos_stay_bounded(tiny_lm) -> None:
     assert dec._compound_memo and dec._token_memo  # used, and cleared at the limit
 
 
+def _model_of(tmp_path: Path, corpus: str, rows: str) -> tuple[Path, Path]:
+    """A 3-gram model trained on ``corpus`` and a table ``t.tsv`` of ``rows`` (TSV lines)."""
+    text = tmp_path / "c.txt"
+    text.write_text(corpus, encoding="utf-8")
+    lm = tmp_path / "lm.binary"
+    subprocess.run([sys.executable, str(ROOT / "lm" / "build.py"), "--text", str(text),
+                    "--out", str(lm), "--order", "3"], check=True, capture_output=True)
+    table = tmp_path / "t.tsv"
+    table.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\n" + rows, encoding="utf-8")
+    return lm, table
+
+
 def test_decoder_restores_an_age_it_never_saw(tmp_path) -> None:
     from repair import Config, Repairer
 
-    corpus = tmp_path / "c.txt"
-    corpus.write_text("A 43-year-old man said .\nThe 30-year-old man died .\n"
-                      "The 55-year-old man said the 43-year-old died .\n" * 3, encoding="utf-8")
-    lm = tmp_path / "lm.binary"
-    subprocess.run([sys.executable, str(ROOT / "lm" / "build.py"), "--text", str(corpus),
-                    "--out", str(lm), "--order", "3"], check=True, capture_output=True)
-    table = tmp_path / "t.tsv"
-    table.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\n"
-                     "12 months\tyear\tcurated\t5\t10\t\n"
-                     "outdated\told\tcurated\t5\t10\t\n", encoding="utf-8")
+    lm, table = _model_of(tmp_path, "A 43-year-old man said .\nThe 30-year-old man died .\n"
+                          "The 55-year-old man said the 43-year-old died .\n" * 3,
+                          "12 months\tyear\tcurated\t5\t10\t\noutdated\told\tcurated\t5\t10\t\n")
     r = Repairer(Config(lm=str(lm), lexicons=(str(table),), calibration=None,
                         min_confidence=0.0, spin_prior=0.99))
     res = r.fix_and_explain("The 55-12 months-outdated man said .")
@@ -308,15 +313,8 @@ def test_a_restoration_writes_apostrophes_as_the_text_does(tmp_path: Path) -> No
     """A restoration that brings an apostrophe the spun words did not have ("do not" ->
     "don't") writes it as the text writes its own: curly in a text of curly apostrophes,
     straight otherwise (a straight one in a curly article, QA)."""
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text("we don't know what happened .\nthey don't want to go .\n"
-                      "I don't think so .\n" * 30, encoding="utf-8")
-    lm = tmp_path / "tiny.binary"
-    subprocess.run([sys.executable, str(ROOT / "lm" / "build.py"), "--text", str(corpus),
-                    "--out", str(lm), "--order", "3"], check=True, capture_output=True)
-    table = tmp_path / "t.tsv"
-    table.write_text("spun\toriginal\tsource\tcount\ttotal\tnote\n"
-                     "do not\tdon't\tcurated\t9\t10\t\n", encoding="utf-8")
+    lm, table = _model_of(tmp_path, "we don't know what happened .\nthey don't want to go .\n"
+                          "I don't think so .\n" * 30, "do not\tdon't\tcurated\t9\t10\t\n")
     r = Repairer(Config(lm=str(lm), lexicons=(str(table),), min_confidence=0.0,
                         news_lm=None))
     spun = "They do not want to go . We do not know what happened . I do not think so . "

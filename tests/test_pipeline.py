@@ -953,19 +953,11 @@ def test_cli_resume_inside_a_document_repairs_it_whole(
         r = runner.invoke(app, [*args, "--resume"])
         assert r.exit_code == 0, r.output
         assert out.read_bytes() == full
-
-
-def test_cli_resume_inside_the_files_first_document(config: Config, tmp_path: Path) -> None:
-    """Stopped inside the file's first document: there is no whole document before it to
-    check, and its parts written must still go (they were kept, and the document written
-    again after them, review)."""
-    recs = [{"doc": "a", "text": SPUN[i]} for i in range(3)] + [{"doc": "b", "text": SPUN[3]}]
-    src = tmp_path / "in.jsonl"
-    src.write_bytes(_jsonl(recs))
-    out = tmp_path / "out.jsonl"
-    args = ["fix", "--jsonl", str(src), "-o", str(out), "--group", "doc", *_opts(config)]
-    r = runner.invoke(app, args)
-    assert r.exit_code == 0, r.output
+    # Stopped inside the file's first document: no whole document before it to check, and
+    # its parts written must still go (they were kept, the document written after them).
+    first = [{"doc": "a", "text": SPUN[i]} for i in range(3)] + [{"doc": "b", "text": SPUN[3]}]
+    src.write_bytes(_jsonl(first))
+    assert runner.invoke(app, args).exit_code == 0
     full = out.read_bytes()
     for n in (1, 2):
         out.write_bytes(b"".join(full.splitlines(keepends=True)[:n]))
