@@ -1837,6 +1837,14 @@ def _interrupted(deadline: float = EXIT_DEADLINE) -> None:
     timer = threading.Timer(deadline, end)
     timer.daemon = True
     timer.start()
+    if any(t.name == "unspin-reader" and t.is_alive() for t in threading.enumerate()):
+        # A JSON Lines reader blocked on a pipe holds stdin's lock: Python's exit would
+        # abort waiting for it ("Fatal Python error: _enter_buffered_busy", status -6).
+        try:
+            err.print("unspin: interrupted", markup=False)
+        except OSError:
+            pass
+        end()
     _fail("interrupted", 130)
 
 

@@ -730,6 +730,35 @@ def test_interrupted_run_leaves_no_partial_output(
         assert out.read_bytes() == b"previous result\n"
 
 
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_interrupted_while_a_pipe_sends_nothing_exits_130(
+    tmp_path: Path, tiny_lm: Path, tiny_lexicon: Path, sig: int
+) -> None:
+    """A JSON Lines run waiting on a producer that sends nothing, then interrupted: Python's
+    exit aborted on the reader thread holding stdin ("Fatal Python error", status -6; review);
+    it says so and exits 130, an earlier output left as it was."""
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b'{"text": "an earlier run"}\n')
+    proc = subprocess.Popen(
+        [str(SCRIPT), "fix", "--jsonl", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), "-",
+         "-o", str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    maps = Path(f"/proc/{proc.pid}/maps")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if maps.exists() and str(tiny_lm) in maps.read_text(errors="replace"):
+            break
+        time.sleep(0.05)
+    time.sleep(1.0)  # the reader is waiting on the pipe
+    assert proc.poll() is None
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert b"Fatal Python error" not in err and b"Traceback" not in err, err
+    assert err.strip().endswith(b"unspin: interrupted"), err
+    assert out.read_bytes() == b'{"text": "an earlier run"}\n'
+
+
 def test_corrupt_model_one_line_error_with_checksum(
     cli, tiny_lm: Path, tiny_lexicon: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
