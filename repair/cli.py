@@ -1543,7 +1543,8 @@ def review(
         done = (_shown_backup(p, backup_suffix) if in_place else None if output
                 else render.reviewed_name(p))
         if source is not None and output is None:
-            err.print(f"{p}: the review of {source}; skipped", style="dim", markup=False)
+            err.print(f"{p}: the review of {source}; skipped (to review it in turn, give it "
+                      "alone with -o OUT)", style="dim", markup=False)
         elif done is not None and os.path.lexists(done) and not (again and not in_place):
             err.print(f"{p}: reviewed already ({done} exists); skipped"
                       + (" (move the backup away to review it again)" if in_place

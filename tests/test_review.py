@@ -323,6 +323,7 @@ def test_cli_reviews_several_files_one_after_another(
     assert res.exit_code == 0, res.output
     assert titles == [str(files[2])]  # one file left to review: no place shown
     assert "a.txt: reviewed already" in res.stderr and "the review of" in res.stderr
+    assert "give it alone with -o OUT" in res.stderr  # how to review a review (QA)
     assert (tmp_path / "c.reviewed.txt").exists()
     assert (tmp_path / "a.reviewed.txt").read_bytes() == reviewed_a  # earlier work kept
     res = invoke(["review", *map(str, files), *model_args(tiny_lm, tiny_lexicon)])
