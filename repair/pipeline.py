@@ -976,10 +976,10 @@ def plan_dir(
     mirrored under ``dst``.
 
     With ``resume``, outputs that exist and are at least as new as their input are done.
-    Returns the work left and the files already done.
+    Returns the work left and the files already done, the output written last at the end.
     """
     todo: list[tuple[Path, Path]] = []
-    done: list[tuple[Path, Path]] = []
+    done: list[tuple[int, Path, Path]] = []  # when the output was written, input, output
     outputs: dict[Path, set[str]] = {}  # resuming: folder -> the names written there
     files = (folder or scan(src, exclude=dst)).files
     check_outputs(src, dst, files, (dst / f.relative_to(src) for f in files))
@@ -987,8 +987,9 @@ def plan_dir(
         out = dst / f.relative_to(src)
         if resume:
             outputs.setdefault(out.parent, set()).add(out.name)
-        if resume and out.exists() and out.stat().st_mtime_ns >= f.stat().st_mtime_ns:
-            done.append((f, out))
+        written = _mtime(out) if resume else None
+        if written is not None and written >= f.stat().st_mtime_ns:
+            done.append((written, f, out))
             continue
         todo.append((f, out))
     if resume:  # what a killed run's writes left half done: each folder read once
@@ -996,7 +997,7 @@ def plan_dir(
             for q in (there.iterdir() if there.is_dir() else ()):
                 if temporary_of(q.name) in names:
                     q.unlink(missing_ok=True)
-    return todo, done
+    return todo, [(f, out) for _, f, out in sorted(done, key=lambda d: d[0])]
 
 
 def process_file(job: DirJob, pair: tuple[Path, Path | None]) -> FileOut:
@@ -1021,11 +1022,12 @@ def process_file(job: DirJob, pair: tuple[Path, Path | None]) -> FileOut:
     return FileOut(str(src), len(result.edits), n, spin_score(result, n))
 
 
-def _mtime(path: Path) -> int:
+def _mtime(path: Path) -> int | None:
+    """When the file at ``path`` was last written; ``None`` for no such file."""
     try:
         return path.stat().st_mtime_ns
     except OSError:
-        return 0
+        return None
 
 
 def _read_or_none(path: Path) -> bytes | None:
@@ -1077,7 +1079,7 @@ def run_dir(
     tally = _Tally()
     # The files done last are made again first: a run of other settings or models refuses
     # to go on with them (the input is the same: the outputs are at its paths).
-    check = sorted(done, key=lambda p: _mtime(p[1]))[-RESUME_CHECK:]
+    check = done[-RESUME_CHECK:]  # plan_dir puts the outputs written last at the end
     # Each worker loads the models: no more of them than files, or than the bytes pay for.
     workers = _workers_for(workers, len(todo), sum(_size(a) for a, _ in todo))
     items: list[tuple[Path, Path | None]] = [(a, None) for a, _ in check]

@@ -688,13 +688,13 @@ def test_an_interrupted_run_that_cannot_exit_is_ended() -> None:
     assert p.stderr.decode().strip() == "unspin: interrupted"
 
 
-def _fix_mid_run(tiny_lm: Path, tiny_lexicon: Path, src: Path, out: Path,
-                 **popen: Any) -> subprocess.Popen[bytes]:
-    """``unspin fix SRC -o OUT`` started, once it is mid-run: the model is mapped (so the
-    signal handlers are installed and decoding has begun); a fixed sleep would be flaky on
-    a loaded machine."""
+def _fix_mid_run(tiny_lm: Path, tiny_lexicon: Path, src: Path | str, out: Path,
+                 *options: str, settle: float = 0.5, **popen: Any) -> subprocess.Popen[bytes]:
+    """``unspin fix [OPTIONS] SRC -o OUT`` started, once it is mid-run: the model is mapped
+    (so the signal handlers are installed and decoding has begun), then ``settle`` seconds;
+    a fixed sleep alone would be flaky on a loaded machine."""
     proc = subprocess.Popen(
-        [str(SCRIPT), "fix", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(src),
+        [str(SCRIPT), "fix", *options, "--lm", str(tiny_lm), "-l", str(tiny_lexicon), str(src),
          "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
     maps = Path(f"/proc/{proc.pid}/maps")
     deadline = time.monotonic() + 60
@@ -702,7 +702,7 @@ def _fix_mid_run(tiny_lm: Path, tiny_lexicon: Path, src: Path, out: Path,
         if maps.exists() and str(tiny_lm) in maps.read_text(errors="replace"):
             break
         time.sleep(0.05)
-    time.sleep(0.5)
+    time.sleep(settle)
     assert proc.poll() is None, "finished before the signal; make the input bigger"
     return proc
 
@@ -740,17 +740,9 @@ def test_interrupted_while_a_pipe_sends_nothing_exits_130(
     it says so and exits 130, an earlier output left as it was."""
     out = tmp_path / "out.jsonl"
     out.write_bytes(b'{"text": "an earlier run"}\n')
-    proc = subprocess.Popen(
-        [str(SCRIPT), "fix", "--jsonl", "--lm", str(tiny_lm), "-l", str(tiny_lexicon), "-",
-         "-o", str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    maps = Path(f"/proc/{proc.pid}/maps")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if maps.exists() and str(tiny_lm) in maps.read_text(errors="replace"):
-            break
-        time.sleep(0.05)
-    time.sleep(1.0)  # the reader is waiting on the pipe
-    assert proc.poll() is None
+    # settle: the reader is waiting on the pipe
+    proc = _fix_mid_run(tiny_lm, tiny_lexicon, "-", out, "--jsonl", settle=1.0,
+                        stdin=subprocess.PIPE)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
