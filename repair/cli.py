@@ -103,30 +103,33 @@ def reader_left() -> None:
 
 
 LmOpt = Annotated[
-    str | None, typer.Option("--lm", help="KenLM model (default: $UNSPIN_LM, then lm/build)")
+    str | None, typer.Option("--lm", metavar="MODEL",
+                             help="KenLM model (default: $UNSPIN_LM, then lm/build)")
 ]
 MapOpt = Annotated[
     str | None,
-    typer.Option("--map", envvar="UNSPIN_MAP", show_envvar=False,
+    typer.Option("--map", metavar="MAP|none", envvar="UNSPIN_MAP", show_envvar=False,
                  help="Confidence map (unspin calibrate -o MAP) to use instead of the "
                  "default, e.g. one fitted for your tables; none: no map "
                  "(default: $UNSPIN_MAP, then the built one)"),
 ]
 LexOpt = Annotated[
     list[str] | None,
-    typer.Option("--lexicon", "-l", help="Phrase table(s) to use instead of the defaults"),
+    typer.Option("--lexicon", "-l", metavar="TABLE",
+                 help="Phrase table(s) to use instead of the defaults"),
 ]
 ConfOpt = Annotated[
     float | None,
     typer.Option(
-        "--min-confidence",
+        "--min-confidence", metavar="0..1",
         help="Drop edits below this calibrated confidence (0..1; default "
         f"{DEFAULT_MIN_CONFIDENCE} with the calibration map that make setup fits, else 0)",
     ),
 ]
 BiasOpt = Annotated[
     float | None,
-    typer.Option("--bias", help="Extra log10 cost per replacement (higher: fewer edits)"),
+    typer.Option("--bias", metavar="LOG10",
+                 help="Extra log10 cost per replacement (higher: fewer edits)"),
 ]
 SynthOpt = Annotated[
     str | None,
@@ -140,22 +143,25 @@ SynthOpt = Annotated[
 PassesOpt = Annotated[
     int,
     typer.Option(
-        "--passes", min=1,
+        "--passes", metavar="N", min=1,
         help="Repair the repaired text again, up to N passes, until one finds nothing "
         "(2: a further run changes nothing on the dev texts; about 50% more time)",
     ),
 ]
 ErrOpt = Annotated[
-    str, typer.Option("--errors", help="Invalid UTF-8: strict (error), replace, surrogateescape")
+    str, typer.Option("--errors", metavar="MODE",
+                      help="Invalid UTF-8: strict (error), replace, surrogateescape")
 ]
 
-FieldOpt = Annotated[str, typer.Option("--field", help="JSONL: the field holding the text")]
+FieldOpt = Annotated[str, typer.Option("--field", metavar="NAME",
+                                       help="JSONL: the field holding the text")]
 SkipBadOpt = Annotated[
-    bool, typer.Option("--skip-bad", help="Pass bad JSONL lines through, skip bad files "
+    bool, typer.Option("--skip-bad", metavar="",
+                       help="Pass bad JSONL lines through, skip bad files "
                        "(unreadable, not UTF-8, binary); count them")
 ]
 JobsOpt = Annotated[int, typer.Option(
-    "--jobs", "-j", min=1,
+    "--jobs", "-j", min=1, metavar="N",
     help="Worker processes, at most (each loads the models: a small input runs on fewer)")]
 _GROUP = "JSONL: consecutive records with the same FIELD value are the parts of one document "
 
@@ -174,12 +180,14 @@ MaxPartsOpt = Annotated[
                  "(default 20,000); a longer run of one value stops the run"),
 ]
 InPlaceOpt = Annotated[
-    bool, typer.Option("--in-place", help="Rewrite the input file itself, keeping a backup")
+    bool, typer.Option("--in-place", metavar="",
+                       help="Rewrite the input file itself, keeping a backup")
 ]
 DEFAULT_BACKUP = ".orig"
 BackupOpt = Annotated[
     str,
-    typer.Option("--backup-suffix", help="With --in-place: keep the old file as FILE+SUFFIX"),
+    typer.Option("--backup-suffix", metavar="SUFFIX",
+                 help="With --in-place: keep the old file as FILE+SUFFIX"),
 ]
 
 
@@ -460,7 +468,8 @@ def fix(
     path: Annotated[str, typer.Argument(help="Input file, or - for stdin")] = "-",
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="Output file (default: stdout); OUTDIR for a folder"),
+        typer.Option("--output", "-o", metavar="FILE|OUTDIR",
+                     help="Output file (default: stdout); OUTDIR for a folder"),
     ] = None,
     in_place: InPlaceOpt = False,
     backup_suffix: BackupOpt = DEFAULT_BACKUP,
@@ -471,15 +480,17 @@ def fix(
     bias: BiasOpt = None,
     passes: PassesOpt = 1,
     errors: ErrOpt = "strict",
-    jsonl: Annotated[bool, typer.Option("--jsonl", help="Input is JSON Lines")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", metavar="", help="Input is JSON Lines")] = False,
     field: FieldOpt = "text",
     edits_field: Annotated[
-        str | None, typer.Option("--edits-field", help="JSONL: also store the edits here")
+        str | None, typer.Option("--edits-field", metavar="NAME",
+                                 help="JSONL: also store the edits here")
     ] = None,
     skip_bad: SkipBadOpt = False,
     jobs: JobsOpt = 1,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Skip work already in -o (JSONL lines, newer files)")
+        bool, typer.Option("--resume", metavar="",
+                           help="Skip work already in -o (JSONL lines, newer files)")
     ] = False,
     group: GroupOpt = None,
     max_parts: MaxPartsOpt = None,
@@ -541,16 +552,23 @@ def diff(
     path: Annotated[
         str, typer.Argument(help="Input file, - for stdin, or a folder (with --format html)")
     ] = "-",
-    format: Annotated[Format, typer.Option("--format", "-f")] = Format.terminal,
+    format: Annotated[Format, typer.Option(
+        "--format", "-f", help="terminal (colours), json (edits, for unspin apply), unified "
+        "(a patch) or html (a page; a folder: a page each and an index, -o OUTDIR)"),
+    ] = Format.terminal,
     explain: Annotated[bool, typer.Option(
+        metavar="",
         help="List each edit's reason (in a unified patch, as # lines before the header)")] = True,
     side_by_side: Annotated[
-        bool, typer.Option("--side-by-side", "-s", help="Terminal: original | repaired columns")
+        bool, typer.Option("--side-by-side", "-s", metavar="",
+                           help="Terminal: original | repaired columns")
     ] = False,
-    pager: Annotated[bool, typer.Option("--pager", help="Terminal: page long output")] = False,
+    pager: Annotated[bool, typer.Option("--pager", metavar="",
+                                        help="Terminal: page long output")] = False,
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", help="Write here (default: stdout); OUTDIR for a folder"),
+        typer.Option("--output", "-o", metavar="FILE|OUTDIR",
+                     help="Write here (default: stdout); OUTDIR for a folder"),
     ] = None,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
@@ -688,7 +706,8 @@ def _html_dir(repairer: Repairer, src: Path, out: Path, errors: str, folder: Fol
 
 @app.command()
 def info(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="",
+                                          help="Machine-readable output")] = False,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     map_path: MapOpt = None,
@@ -720,18 +739,23 @@ CURVE = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)  # thresholds of eval 
 def eval_(
     dev: Annotated[Path, typer.Argument(help="A folder with pairs/ and clean/ (as ../shared/dev)")],
     loo: Annotated[
-        bool, typer.Option(help="Leave-one-article-out: re-learn the pairs table without each pair")
+        bool, typer.Option(metavar="",
+                           help="Leave-one-article-out: re-learn the pairs table without each pair")
     ] = True,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar="", help="Machine-readable output")
+    ] = False,
     by_rule: Annotated[bool, typer.Option(
-        "--by-rule", help="Per-rule counts: fired, and right (its words line up with the "
+        "--by-rule", metavar="",
+        help="Per-rule counts: fired, and right (its words line up with the "
         "original there, as precision counts)")] = False,
     per_article: Annotated[
-        bool, typer.Option("--per-article", help="With --json: every pair's own figures")
+        bool, typer.Option("--per-article", metavar="",
+                           help="With --json: every pair's own figures")
     ] = False,
     curve: Annotated[
         bool,
-        typer.Option("--curve",
+        typer.Option("--curve", metavar="",
                      help="Also score --min-confidence 0.5, 0.6, 0.65 ... 0.95 (steps of 0.05)"),
     ] = False,
     boot: Annotated[
@@ -909,7 +933,8 @@ def _table_rows(lexicon: list[str] | None) -> tuple[list[Path], list[Row]]:
 @lexicon_app.command("stats")
 def lexicon_stats(
     lexicon: LexOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="",
+                                          help="Machine-readable output")] = False,
 ) -> None:
     """Rows, distinct phrases and multi-word rows per source."""
     from .lexicon import Lexicon, stats
@@ -932,7 +957,8 @@ def lexicon_show(
     queries: Annotated[list[str], typer.Argument(
         help="A rule as edits name it (pairs.tsv:799), or a spun phrase", show_default=False)],
     lexicon: LexOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="",
+                                          help="Machine-readable output")] = False,
 ) -> None:
     """The rows behind a rule or a spun phrase: source, counts, the channel estimate and
     where each row was learnt (the pairs, the list's lines or the texts). Exit 1 when a
@@ -990,9 +1016,11 @@ def _print_lookup(found: dict[str, list[tuple[Row, str]]], names: set[str], as_j
 def lexicon_check(
     lexicon: LexOpt = None,
     max_originals: Annotated[
-        int, typer.Option(min=1, help="Note phrases with more restorations")] = 8,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on notes too")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+        int, typer.Option(min=1, metavar="N", help="Note phrases with more restorations")] = 8,
+    strict: Annotated[bool, typer.Option("--strict", metavar="",
+                                         help="Exit 1 on notes too")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="",
+                                          help="Machine-readable output")] = False,
 ) -> None:
     """Validate tables. Problems (duplicate, identity and case-only rows) exit 1; notes
     (cycles, phrases with many restorations: the spinner swaps words both ways, and the
@@ -1024,10 +1052,10 @@ def learn_raw_cmd(
     source: Annotated[
         Path, typer.Argument(help="Folder of spun *.txt without originals, or a .jsonl file")
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="TABLE", help="Table to write")],
     lm: LmOpt = None,
     lexicon: LexOpt = None,
-    iterations: Annotated[int, typer.Option(min=1, help="EM iterations")] = 2,
+    iterations: Annotated[int, typer.Option(min=1, metavar="N", help="EM iterations")] = 2,
     jobs: JobsOpt = 1,
     field: FieldOpt = "text",
     errors: ErrOpt = "strict",
@@ -1090,7 +1118,7 @@ def learn_raw_cmd(
 @learn_app.command("tortured")
 def learn_tortured(
     path: Annotated[Path, typer.Argument(help="tortured_phrases.tsv (columns tortured, expected)")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="TABLE", help="Table to write")],
 ) -> None:
     """Decompose the tortured-phrases list into word-level substitutions."""
     from .learn import mine_tortured, write_table
@@ -1111,7 +1139,7 @@ def learn_tortured(
 @learn_app.command("pairs")
 def learn_pairs(
     directory: Annotated[Path, typer.Argument(help="Folder of NNN.spun.txt / NNN.orig.txt")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Table to write")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="TABLE", help="Table to write")],
 ) -> None:
     """Mine substitutions from spun/original pairs into a phrase table."""
     from .learn import (
@@ -1268,16 +1296,21 @@ def _check_jsonl_target(
 @app.command()
 def score(
     paths: Annotated[list[str], typer.Argument(help="Files, or - for stdin")],
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per document")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="",
+                                          help="One JSON object per document")] = False,
     threshold: Annotated[
-        float | None, typer.Option("--threshold", help="Exit 1 if any document scores >= T")
+        float | None, typer.Option("--threshold", metavar="0..1",
+                                   help="Exit 1 if any document scores >= T")
     ] = None,
     jsonl: Annotated[
-        bool, typer.Option("--jsonl", help="Inputs are JSON Lines: add the score to each record")
+        bool, typer.Option("--jsonl", metavar="",
+                           help="Inputs are JSON Lines: add the score to each record")
     ] = False,
     field: FieldOpt = "text",
-    score_field: Annotated[str, typer.Option("--score-field")] = "spin_score",
-    output: Annotated[str | None, typer.Option("--output", "-o")] = None,
+    score_field: Annotated[str, typer.Option(
+        "--score-field", metavar="NAME", help="JSONL: the field the score goes in")] = "spin_score",
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                               help="Output file (default: stdout)")] = None,
     skip_bad: SkipBadOpt = False,
     jobs: JobsOpt = 1,
     lm: LmOpt = None,
@@ -1363,9 +1396,12 @@ def score(
 @app.command("score-eval")
 def score_eval(
     dev: Annotated[Path, typer.Argument(help="A folder with pairs/, unpaired/ and clean/")],
-    threshold: Annotated[float, typer.Option("--threshold")] = 0.5,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-    per_doc: Annotated[bool, typer.Option("--per-doc", help="List every document's score")] = False,
+    threshold: Annotated[float, typer.Option("--threshold", metavar="0..1")] = 0.5,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar="", help="Machine-readable output")
+    ] = False,
+    per_doc: Annotated[bool, typer.Option("--per-doc", metavar="",
+                                          help="List every document's score")] = False,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
 ) -> None:
@@ -1410,12 +1446,13 @@ def apply_edits(
         str | None, typer.Argument(help="The text they were made for (default: its 'file')")
     ] = None,
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="Output file (default: stdout)")
+        str | None, typer.Option("--output", "-o", metavar="FILE",
+                                 help="Output file (default: stdout)")
     ] = None,
     in_place: InPlaceOpt = False,
     backup_suffix: BackupOpt = DEFAULT_BACKUP,
     ignore_hash: Annotated[
-        bool, typer.Option("--ignore-hash", help="Apply although text_sha256 differs")
+        bool, typer.Option("--ignore-hash", metavar="", help="Apply although text_sha256 differs")
     ] = False,
     errors: ErrOpt = "strict",
 ) -> None:
@@ -1485,16 +1522,18 @@ def review(
     ],
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o",
+        typer.Option("--output", "-o", metavar="FILE",
                      help="Where to write one file's review (default FILE.reviewed.EXT; - stdout)"),
     ] = None,
     in_place: InPlaceOpt = False,
     backup_suffix: BackupOpt = DEFAULT_BACKUP,
     accept_above: Annotated[
-        float, typer.Option("--accept-above", help="Confidence that A accepts at or above")
+        float, typer.Option("--accept-above", metavar="0..1",
+                            help="Confidence that A accepts at or above")
     ] = 0.9,
     again: Annotated[
-        bool, typer.Option("--again", help="Review files reviewed already (FILE.reviewed.EXT "
+        bool, typer.Option("--again", metavar="",
+                           help="Review files reviewed already (FILE.reviewed.EXT "
                                            "exists), replacing that output")
     ] = False,
     lm: LmOpt = None,
@@ -1617,22 +1656,27 @@ def bench(
         list[str] | None,
         typer.Argument(help="Spun text files or folders (default: ../shared/dev spun news)"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    as_json: Annotated[bool, typer.Option("--json", metavar="",
+                                          help="Machine-readable output")] = False,
     plot: Annotated[
-        str | None, typer.Option("--plot", help="Write a time/memory PNG (implies --scaling)")
+        str | None, typer.Option("--plot", metavar="PNG",
+                                 help="Write a time/memory PNG (implies --scaling)")
     ] = None,
-    words: Annotated[int, typer.Option("--words", min=1, help="Input size of the main run")] = (
+    words: Annotated[int, typer.Option("--words", metavar="N", min=1,
+                                       help="Input size of the main run")] = (
         100_000
     ),
     scaling: Annotated[
-        bool, typer.Option("--scaling", help="Also run 1k, 10k, 100k, 1M words, each fresh")
+        bool, typer.Option("--scaling", metavar="",
+                           help="Also run 1k, 10k, 100k, 1M words, each fresh")
     ] = False,
     max_words: Annotated[
-        int, typer.Option("--max-words", min=1,
+        int, typer.Option("--max-words", metavar="N", min=1,
                           help="Cap the main run's and the scaling sizes (quick runs)")
     ] = 1_000_000,
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=1, help="Also time the batch path on N processes")
+        int, typer.Option("--jobs", "-j", metavar="N", min=1,
+                          help="Also time the batch path on N processes")
     ] = 1,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
@@ -1664,14 +1708,19 @@ def bench(
 @app.command()
 def spin(
     path: Annotated[str, typer.Argument(help="Clean text file, - for stdin, or a folder")] = "-",
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same output)")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="N",
+                                      help="Random seed (same seed, same output)")] = 0,
     rate: Annotated[
-        float, typer.Option("--rate", min=0.0, help="Scale every row's P(spun | original)")
+        float, typer.Option("--rate", metavar="X", min=0.0,
+                            help="Scale every row's P(spun | original)")
     ] = 1.0,
-    output: Annotated[str | None, typer.Option("--output", "-o")] = None,
-    label: Annotated[bool, typer.Option("--label", help="Start with a SYNTHETIC header")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                               help="Output file (default: stdout)")] = None,
+    label: Annotated[bool, typer.Option("--label", metavar="",
+                                        help="Start with a SYNTHETIC header")] = False,
     jsonl: Annotated[
-        bool, typer.Option("--jsonl", help='One {"spun", "orig", "synthetic": true} per file')
+        bool, typer.Option("--jsonl", metavar="",
+                           help='One {"spun", "orig", "synthetic": true} per file')
     ] = False,
     lexicon: LexOpt = None,
 ) -> None:
@@ -1720,22 +1769,29 @@ def spin(
 @app.command()
 def calibrate(
     dev: Annotated[Path, typer.Argument(help="A folder with pairs/ (as ../shared/dev)")],
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar="", help="Machine-readable output")
+    ] = False,
     lenient: Annotated[
-        bool, typer.Option("--lenient", help="Right = its words occur anywhere in the original")
+        bool, typer.Option("--lenient", metavar="",
+                           help="Right = its words occur anywhere in the original")
     ] = False,
     with_clean: Annotated[
-        bool, typer.Option("--with-clean/--pairs-only", help="Also learn from edits on clean/ "
+        bool, typer.Option("--with-clean/--pairs-only", metavar="",
+                           help="Also learn from edits on clean/ "
                            "(all wrong)")
     ] = True,
     method: Annotated[
-        str, typer.Option("--method", help="rescorer, platt or isotonic: the map to save")
+        str, typer.Option("--method", metavar="METHOD",
+                          help="rescorer, platt or isotonic: the map to save")
     ] = "rescorer",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Where to write the fitted map")
+        Path | None, typer.Option("--output", "-o", metavar="MAP",
+                                  help="Where to write the fitted map")
     ] = None,
     save: Annotated[
-        bool, typer.Option(help="Write the map fitted on all pairs (to -o, else the default "
+        bool, typer.Option(metavar="",
+                           help="Write the map fitted on all pairs (to -o, else the default "
                                 "map that every repair uses)")
     ] = False,
     synthetic: SynthOpt = None,

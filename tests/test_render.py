@@ -494,6 +494,40 @@ def test_help_reflows_docstring_paragraphs() -> None:
     assert "left out.\n\n Output goes to FILE.reviewed.EXT" in review
 
 
+def _commands() -> list[list[str]]:
+    import typer.main
+
+    from repair.cli import app
+
+    found: list[list[str]] = []
+
+    def walk(cmd: Any, path: list[str]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs is None:
+            found.append(path)
+        for name, sub in (subs or {}).items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_help_names_what_each_option_takes() -> None:
+    """--help shows a flag without a value and names what a valued option takes (FILE,
+    N, 0..1), not the Python type typer would print (`--json <bool>`, `-l <list[str]>`:
+    QA). Only typer's own --help keeps its `<bool>`."""
+    commands = _commands()
+    assert len(commands) >= 15 and ["lexicon", "check"] in commands
+    for cmd in commands:
+        # the Options panel (an argument's panel shows its name, and typer its type)
+        text = _help(cmd).split("Options ─", 1)[1].replace("--help <bool>", "--help")
+        assert not re.search(r"<(?:bool|str|list\[str\]|int|float|path)", text), (cmd, text)
+        assert not re.search(r"<int range>|<float range>", text), (cmd, text)
+    fix = _help(["fix"])
+    assert "--jsonl Input is JSON Lines" in fix  # a flag: nothing between name and help
+    assert "--jobs -j N [x>=1]" in fix and "--lexicon -l TABLE" in fix
+
+
 def test_no_color_on_a_terminal_is_plain_text(spun: Path, args: list[str]) -> None:
     """docs/editors.md: with NO_COLOR the diff is plain text, edits marked [-old-]{+new+},
     lines not re-wrapped; rich alone would drop colours only (bold, strike, dim stayed) and
