@@ -44,7 +44,7 @@ from .evaluate import (
     table_from,
     table_rows,
 )
-from .learn import count_pair, read_pairs
+from .learn import count_pair, read_pairs, stories
 from .lexicon import Lexicon, Row, usable
 from .spin import Channel, spin
 from .text import tokenize, words
@@ -135,11 +135,13 @@ def dev_digest(dev: Path | str) -> str:
     for f in sorted(d.glob("pairs/*.txt")) + sorted(d.glob("clean/*.txt")):
         h.update(f"{f.parent.name}/{f.name}\0".encode())
         h.update(f.read_bytes())
-    return f"{d.name}:{h.hexdigest()[:12]}"
+    return f"{d.resolve().name}:{h.hexdigest()[:12]}"  # "." too: the folder's own name
 
 
 def leave_one_out(name: str, names: list[str]) -> list[str]:
-    """The pairs a text's table is mined from: all but itself (clean texts: all)."""
+    """The pairs a text's table is mined from: all but itself (clean texts: all).
+    :func:`raw_results` also leaves out the other spun copies of its story
+    (:func:`repair.learn.stories`)."""
     return [n for n in names if n != name]
 
 
@@ -172,9 +174,10 @@ def raw_results(
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
+    story = stories(pairs)
     skip = set(held_out or ())
     names = [n for n in counts if n not in skip]
-    inner = folds(names, seed=seed) if held_out is not None else {}
+    inner = folds(names, seed=seed, story=story) if held_out is not None else {}
     memo: dict[tuple[str, ...], Raw] = {}
 
     def fixer_without(use: tuple[str, ...], fold: int) -> Raw:
@@ -187,7 +190,9 @@ def raw_results(
         return memo[use]
 
     def fixer(name: str) -> Raw:
-        use = tuple(learn_from(name, names)) if learn_from else ()
+        # Never from another spun copy of its own story: that is learning from itself.
+        use = tuple(n for n in learn_from(name, names) if story[n] != story.get(name)
+                    ) if learn_from else ()
         return fixer_without(use, inner.get(name, -1))
 
     out = [Doc(p.name, p.spun, p.orig, *fixer(p.name)(p.spun)) for p in pairs
@@ -256,7 +261,8 @@ def dev_runs(
     arguments are :func:`raw_results`': ``synthetic`` texts join every fold's training
     texts, spun by a channel that never saw the fold)."""
     scored = raw_results(dev, raw_for, base_rows, with_clean, learn_from)
-    fold = folds((d.name for d in scored), k, seed) if k else {}
+    story = stories(read_pairs(Path(dev) / "pairs"))
+    fold = folds((d.name for d in scored), k, seed, story) if k else {}
     training = [
         raw_results(dev, raw_for, base_rows, with_clean, learn_from,
                     held_out=[n for n, g in fold.items() if g == f], seed=seed,
@@ -760,17 +766,23 @@ class Calibration:
     unfit: dict[str, str] = field(default_factory=dict)  # method -> why it could not be fitted
 
 
-def folds(docs: Iterable[str], k: int = FOLDS, seed: str = "") -> dict[str, int]:
+def folds(
+    docs: Iterable[str], k: int = FOLDS, seed: str = "", story: Mapping[str, str] | None = None
+) -> dict[str, int]:
     """Articles to folds, alternating in sorted order, or in an order shuffled by ``seed``
-    (deterministic either way).
+    (deterministic either way); the texts of one ``story`` (name -> its story's name,
+    :func:`repair.learn.stories`; others are their own) share a fold.
 
-    >>> folds(["b", "a", "c"], 2)
-    {'a': 0, 'b': 1, 'c': 0}
+    >>> folds(["b", "a", "c"], 2), folds(["b", "a", "c"], 2, story={"b": "a"})
+    ({'a': 0, 'b': 1, 'c': 0}, {'a': 0, 'b': 0, 'c': 1})
     """
-    order = sorted(set(docs))
+    of = dict(story or {})
+    docs = set(docs)
+    order = sorted({of.get(d, d) for d in docs})
     if seed:
         order.sort(key=lambda d: hashlib.sha256(f"{seed}:{d}".encode()).hexdigest())
-    return {d: i % k for i, d in enumerate(order)}
+    at = {s: i % k for i, s in enumerate(order)}
+    return {d: at[of.get(d, d)] for d in sorted(docs)}
 
 
 def cross_validated(
@@ -885,6 +897,7 @@ def reports_at(
                 rep.clean.append(
                     replace(score_clean(d.text, final.fixed, d.name), spin=res.spin_score)
                 )
+                rep.rules.update((e.rule, False) for e in kept)  # every change here is wrong
             else:
                 rep.pairs.append(
                     replace(score_pair(d.text, final.fixed, d.orig, d.name), spin=res.spin_score)

@@ -894,7 +894,7 @@ def _row(p: object) -> dict[str, object]:
 def _rules(c: object, rows: Iterable[Row] = ()) -> list[dict[str, object]]:
     """Per rule: how often it fired and was right, and the row it names (``spun -> original``,
     ``+inflection`` rules by their row; "" for a mechanism that no row names)."""
-    from .lexicon import made_rule_parts
+    from .lexicon import made_rule_parts, rule_parts
 
     agg: dict[str, list[int]] = {}
     for (rule, ok), n in c.items():  # type: ignore[attr-defined]
@@ -903,12 +903,15 @@ def _rules(c: object, rows: Iterable[Row] = ()) -> list[dict[str, object]]:
         a[1] += n if ok else 0
     texts = {r.rule: f"{r.spun} -> {r.original}" for r in rows}
 
-    def text(rule: str) -> str:
+    def one(rule: str) -> str:
         base = rule.removesuffix("+inflection")
         if base in texts:
             return texts[base]
         made = made_rule_parts(base)  # a row re-mined without the scored article
         return f"{made[1]} -> {made[2]}" if made else ""
+
+    def text(rule: str) -> str:  # a combined rule: its rows' words, part by part
+        return " + ".join(t for t in map(one, rule_parts(rule)) if t)
 
     return [
         {"rule": r, "row": text(r), "fired": f, "right": g}

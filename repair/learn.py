@@ -60,6 +60,52 @@ def read_pairs(directory: Path | str, exclude: Iterable[str] = ()) -> list[Pair]
     ]
 
 
+# Two originals are one story when this share of the smaller one's word 8-grams is in both.
+# The dev pairs hold the same wire story spun twice (from one original, or two versions of
+# it): 30-100% shared; different stories share boilerplate at most (under 9%).
+STORY_SHARE = 0.2
+STORY_NGRAM = 8
+
+
+def stories(pairs: Iterable[Pair], share: float = STORY_SHARE) -> dict[str, str]:
+    """Each pair's story: the first name (in sorted order) of the pairs whose originals it
+    is joined to by overlapping text (``share`` of the smaller original's word 8-grams,
+    transitively). A story spun twice is one article, so leaving an article out of what
+    scores it must leave out both spun copies.
+
+    >>> a = "Troops took the town on Thursday after a week of heavy fighting, the army said."
+    >>> ps = [Pair("1", "x", a), Pair("2", "y", a + " More."), Pair("3", "z", "Other news.")]
+    >>> stories(ps)
+    {'1': '1', '2': '1', '3': '3'}
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ps = sorted(pairs, key=lambda p: p.name)
+    grams = []
+    for p in ps:
+        w = [t.lower() for t in words(p.orig)]
+        grams.append({tuple(w[i : i + STORY_NGRAM]) for i in range(len(w) - STORY_NGRAM + 1)})
+    by_gram: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for i, g in enumerate(grams):
+        for x in g:
+            by_gram[x].append(i)
+    shared: Counter[tuple[int, int]] = Counter()
+    for owners in by_gram.values():
+        if 1 < len(owners) <= 8:  # a phrase in many texts is boilerplate, not a story
+            for i, j in ((i, j) for i in owners for j in owners if i < j):
+                shared[(i, j)] += 1
+    links = [(i, j) for (i, j), k in shared.items()
+             if k >= share * min(len(grams[i]), len(grams[j]))]
+    graph = coo_matrix(([1] * len(links), ([i for i, _ in links], [j for _, j in links])),
+                       shape=(len(ps), len(ps)))
+    _, label = connected_components(graph, directed=False)
+    first: dict[int, str] = {}
+    for p, c in zip(ps, label, strict=True):
+        first.setdefault(int(c), p.name)
+    return {p.name: first[int(c)] for p, c in zip(ps, label, strict=True)}
+
+
 def unpaired_spun(directory: Path | str) -> list[Path]:
     """The ``NNN.spun.txt`` files in ``directory`` that have no ``NNN.orig.txt`` (sorted):
     :func:`read_pairs` skips them, so a caller can warn.

@@ -19,7 +19,8 @@ import hashlib
 import math
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -340,9 +341,13 @@ def rule_parts(query: str) -> list[str]:
 
     >>> rule_parts("t.tsv:2+inflection+c.tsv:5 then t.tsv:7"), rule_parts("C++ code")
     (['t.tsv:2+inflection', 'c.tsv:5', 't.tsv:7'], ['C++ code'])
+    >>> rule_parts("c.tsv:73+mined-from-pairs:most significant->largest")
+    ['c.tsv:73', 'mined-from-pairs:most significant->largest']
     """
     parts = re.split(r"\+(?!inflection(?:\+|$| then ))| then ", query.strip())
-    if len(parts) > 1 and all(re.fullmatch(r"\S.*:\d+(?:\+inflection)?", p) for p in parts):
+    # a table's row (FILE:LINE) or a row made in memory (SOURCE:spun->original, made_rule)
+    part = r"(?:\S.*:\d+|[\w.-]+:.+->.+)(?:\+inflection)?"
+    if len(parts) > 1 and all(re.fullmatch(part, p) for p in parts):
         return parts
     return [query]
 
@@ -609,11 +614,54 @@ def check(rows: list[Row], max_originals: int = 8) -> list[Finding]:
                 "cycle",
                 f"cycle: {r.spun!r} -> {r.original!r} ({r.rule}) and "
                 f"{back.spun!r} -> {back.original!r} ({back.rule})", False))
+    notes.extend(_rings(pairs))
     for s, os_ in originals.items():
         if len(os_) > max_originals:
             text = f"conflict: {' '.join(s)!r} has {len(os_)} restorations"
             notes.append(Finding("conflict", text, False))
     return problems + notes
+
+
+def _rings(pairs: Mapping[tuple[tuple[str, ...], tuple[str, ...]], Row]) -> list[Finding]:
+    """A note per ring of three phrases or more that restore one another (``move -> shift``,
+    ``shift -> budge``, ``budge -> move``): the strongly connected parts of the graph of
+    rows, spun phrase to original (two-phrase cycles are noted row by row).
+
+    >>> [str(f) for f in _rings({(("a",), ("b",)): Row("a", "b", "x", 1, 2, "", "t:2"),
+    ...                          (("b",), ("c",)): Row("b", "c", "x", 1, 2, "", "t:3"),
+    ...                          (("c",), ("a",)): Row("c", "a", "x", 1, 2, "", "t:4")})]
+    ["cycle: 'a', 'b', 'c' restore one another (3 rows: t:2, t:3, t:4)"]
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ids: dict[tuple[str, ...], int] = {}
+    for s, o in pairs:
+        ids.setdefault(s, len(ids))
+        ids.setdefault(o, len(ids))
+    if not ids:
+        return []
+    src = [ids[s] for s, _ in pairs]
+    dst = [ids[o] for _, o in pairs]
+    graph = coo_matrix(([1] * len(src), (src, dst)), shape=(len(ids), len(ids)))
+    _, label = connected_components(graph, directed=True, connection="strong")
+    members: dict[int, list[tuple[str, ...]]] = defaultdict(list)
+    for phrase, i in ids.items():
+        members[int(label[i])].append(phrase)
+    out = []
+    for ring in sorted(sorted(m) for m in members.values() if len(m) >= 3):
+        inside = set(ring)
+        rules = sorted((r.rule for (s, o), r in pairs.items() if s in inside and o in inside),
+                       key=_rule_order)
+        out.append(Finding(
+            "cycle", f"cycle: {', '.join(repr(' '.join(p)) for p in ring)} restore one "
+            f"another ({len(rules)} rows: {', '.join(rules)})", False))
+    return out
+
+
+def _rule_order(rule: str) -> tuple[str, int]:
+    name, _, line = rule.rpartition(":")
+    return (name, int(line)) if line.isdigit() else (rule, 0)
 
 
 Disabled = frozenset[tuple[tuple[str, ...], tuple[str, ...]]]

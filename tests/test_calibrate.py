@@ -304,7 +304,38 @@ def test_folds_are_balanced_and_a_seed_shuffles_them() -> None:
     assert a != plain and a != b and cal.folds(reversed(names), seed="a") == a
 
 
-def test_dev_digest_follows_content_not_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_story_spun_twice_is_left_out_whole(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two spun copies of one original (the dev set's 114 and 115) are one article: a copy
+    is never scored with rows mined from the other, and both fall in one fold, so neither's
+    re-scorer was fitted on its twin (QA: "leave-one-article-out" was leave-one-pair-out)."""
+    import repair.calibrate as cal
+    from repair.edits import Result
+
+    dev = _tiny_dev(tmp_path)
+    story = ("Troops took the northern town on Thursday after a week of heavy fighting "
+             "around its ring road, the army said in a statement.\n")
+    for name in ("003", "007"):
+        (dev / "pairs" / f"{name}.orig.txt").write_text(story)
+        (dev / "pairs" / f"{name}.spun.txt").write_text(story.replace("said", "stated"))
+    seen: dict[str, tuple[str, ...]] = {}
+
+    def raw_for(table):  # type: ignore[no-untyped-def]
+        def raw(text):  # type: ignore[no-untyped-def]
+            seen.setdefault(text, table)
+            return Result(text, (), "sig"), []
+        return raw
+
+    monkeypatch.setattr(cal, "table_from", lambda counts, names, rows: tuple(names))
+    runs = cal.dev_runs(dev, raw_for, [])
+    twin = seen[story.replace("said", "stated")]
+    assert "003" not in twin and "007" not in twin and len(twin) == 10
+    assert runs.folds["003"] == runs.folds["007"]
+    for seed in ("a", "b", "c"):
+        f = cal.folds(runs.folds, seed=seed, story={"007": "003"})
+        assert f["003"] == f["007"]
+
+
+def test_dev_digest_follows_content_not_place(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from repair.calibrate import dev_digest
 
     for where in ("a", "b"):
@@ -318,6 +349,9 @@ def test_dev_digest_follows_content_not_place(tmp_path) -> None:  # type: ignore
     assert a == b and a.startswith("dev:")
     (tmp_path / "b" / "dev" / "clean" / "c.txt").write_text("Prices fell.\n", encoding="utf-8")
     assert dev_digest(tmp_path / "b" / "dev") != a
+    # Named "." from inside it, the folder is still "dev" (QA: the map's signature moved).
+    monkeypatch.chdir(tmp_path / "a" / "dev")
+    assert dev_digest(".") == a
 
 
 def test_synthetic_texts_train_maps_spun_by_a_channel_that_never_saw_the_fold(  # type: ignore[no-untyped-def]
@@ -682,3 +716,24 @@ def test_a_map_whose_model_is_an_old_pickle_is_refused_unread(  # type: ignore[n
     code, _, err = _fix_with_map(p, tiny_lm, tiny_lexicon, monkeypatch, capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     assert "unusable calibration map (its model map.joblib is not a .skops file" in err
+
+
+def test_by_rule_counts_the_firings_on_clean_text() -> None:
+    """`eval --by-rule` counted a rule's firings on the pairs only; on clean text, where
+    every change is wrong, it fired unseen (QA: clean changes 1.65 per 1,000 words, and
+    neither rule behind them listed)."""
+    from repair.calibrate import Doc, judge, reports_at
+    from repair.edits import Edit, Result
+
+    spun, orig, clean = "The firm stated so.", "The firm said so.", "The greenback fell."
+    docs = [
+        Doc("001", spun, orig, Result(spun, (Edit(9, 15, "stated", "said", "c.tsv:1", 1.0, 0.9),),
+                                      "sig"), [()]),
+        Doc("clean/001", clean, None,
+            Result(clean, (Edit(4, 13, "greenback", "dollar", "c.tsv:2", 1.0, 0.9),
+                           Edit(14, 18, "fell", "dropped", "c.tsv:3", 1.0, 0.5)), "sig"),
+            [(), ()]),
+    ]
+    data = judge(docs)
+    rep = reports_at(docs, data, [o.confidence for o in data], [0.8])[0]
+    assert rep.rules == {("c.tsv:1", True): 1, ("c.tsv:2", False): 1}  # not the dropped one

@@ -290,6 +290,11 @@ def test_check_finds_cycles_and_identity() -> None:
     assert "identity: 'c' -> 'c' (t:5)" in texts
     assert any(p.startswith("case only (never proposed") and "t:4" in p for p in texts)
     assert [f.problem for f in found] == sorted((f.problem for f in found), reverse=True)
+    # A ring of three, no two rows of it a two-way pair (QA: missed), noted once whole.
+    ring = [Row(s, o, "x", 1, 2, "", f"t:{i}") for i, (s, o) in enumerate(
+        [("move", "shift"), ("shift", "budge"), ("budge", "move"), ("budge", "nudge")], 7)]
+    assert [f.text for f in check(ring)] == [
+        "cycle: 'budge', 'move', 'shift' restore one another (3 rows: t:7, t:8, t:9)"]
 
 
 def test_lexicon_cli(tiny_lexicon: Path, tmp_path: Path) -> None:
@@ -357,6 +362,13 @@ def test_by_rule_names_each_rules_row() -> None:
                    "c.tsv:2+inflection": ("demise -> death", 1, 0),
                    "mined-from-pairs:explained->said": ("explained -> said", 2, 2),
                    "number": ("", 1, 1)}
+    # A combined rule: each part by its row, a re-mined part too (QA: the whole was read
+    # as one re-mined row, "73+mined-from-pairs:most significant -> largest").
+    fired = Counter({("c.tsv:2+mined-from-pairs:most significant->largest", True): 1})
+    got = {r["rule"]: r["row"]
+           for r in _rules(fired, [Row("demise", "death", "curated", 9, 10, "", "c.tsv:2")])}
+    assert got == {"c.tsv:2+mined-from-pairs:most significant->largest":
+                   "demise -> death + most significant -> largest"}
 
 
 def write_dev(root: Path) -> Path:
