@@ -679,7 +679,10 @@ def load_map(path: Path | str) -> Map:
     format: loading it constructs only :data:`TRUSTED_TYPES` and what skops trusts, never
     runs code from the file)."""
     p = Path(path)
-    d = json.loads(p.read_text(encoding="utf-8"))
+    try:
+        d = json.loads(p.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError("not a map that unspin calibrate wrote (JSON nested too deeply)") from None
     if not isinstance(d, dict) or "method" not in d:
         raise ValueError("not a map that unspin calibrate wrote (a JSON object with a method)")
     if d["method"] == "isotonic":

@@ -433,6 +433,8 @@ def looks_like_records(text: str) -> bool:
 
     >>> looks_like_records('{"id": 1, "text": "x"}\\n'), looks_like_records("{Curly} prose")
     (True, False)
+    >>> looks_like_records('{"a": ' + "[" * 5000 + "]" * 5000 + "}")  # too deep to read
+    True
     """
     first = text.lstrip("\ufeff \t\r\n").split("\n", 1)[0].strip()
     if not first.startswith("{"):
@@ -441,6 +443,8 @@ def looks_like_records(text: str) -> bool:
         return isinstance(json.loads(first), dict)
     except ValueError:
         return False
+    except RecursionError:  # an object nested deeper than JSON is read: not prose either
+        return True
 
 
 def os_error_line(e: OSError, name: str = "output") -> str:

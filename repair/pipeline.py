@@ -396,9 +396,13 @@ def _finish(
         data = r.body + r.end  # do no harm: untouched records stay byte-identical
     else:
         try:
-            data = json_line(rec).encode("utf-8") + r.end
-        except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
-            data = json_line(rec, ascii_only=True).encode("ascii") + r.end
+            try:
+                data = json_line(rec).encode("utf-8") + r.end
+            except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes
+                data = json_line(rec, ascii_only=True).encode("ascii") + r.end
+        except RecursionError:  # read just within the parser's depth, too deep to write
+            return LineOut(r.body + r.end, r.size, error="not writable as JSON (nested too "
+                           "deeply)", first=first, grouped=grouped)
     return LineOut(data, r.size, len(result.edits), n, score, first=first, grouped=grouped)
 
 

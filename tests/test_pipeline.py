@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from typer.testing import CliRunner
@@ -326,6 +326,31 @@ def test_jsonl_bad_line_names_line_number(config: Config, bad: bytes, why: str) 
     stats = run_jsonl(JsonlJob(config, skip_bad=True), io.BytesIO(data), out)
     assert stats.bad == 1 and stats.docs == 5
     assert out.getvalue().splitlines()[3] == bad
+
+
+def test_a_record_read_at_the_parsers_depth_but_too_deep_to_write_is_a_bad_line(
+    config: Config,
+) -> None:
+    """A record nested just within what the parser reads went on to the encoder, which
+    recursed deeper and ended the run with a traceback (QA): now a bad line like others."""
+    from repair.pipeline import _finish, _parse, _Record
+
+    job = JsonlJob(config)
+    for depth in range(sys.getrecursionlimit(), 0, -1):  # the deepest record still read
+        line = b'{"text": "The AK Social gathering mentioned it.", "x": %s%s}' % (
+            b"[" * depth, b"]" * depth)
+        rec = _parse(job, line)
+        if isinstance(rec, _Record):
+            break
+    assert isinstance(rec, _Record)
+    result = Repairer(config).fix_and_explain(rec.text)
+
+    def deeper(k: int) -> Any:  # a run writes from further down its stack than it reads
+        return _finish(job, rec, result) if k == 0 else deeper(k - 1)
+
+    out = deeper(40)
+    assert out.error == "not writable as JSON (nested too deeply)"
+    assert out.data == line + b"\n"  # passed through as it came, as bad lines are
 
 
 def test_completed_lines_cuts_a_torn_line(tmp_path: Path) -> None:

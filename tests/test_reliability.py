@@ -1547,6 +1547,9 @@ def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, mo
     assert code == 2 and "unusable calibration map" in one_line(err)
     assert "unspin calibrate" in err and "make calibrate" not in err
     assert f"{broken} ($UNSPIN_MAP): unusable" in err  # where the path came from
+    broken.write_text('{"a": ' + "[" * 5000 + "]" * 5000 + "}")  # deeper than JSON is read
+    code, _, err = cli("info")
+    assert code == 2 and "unusable calibration map" in one_line(err) and "nested" in err
     monkeypatch.delenv("UNSPIN_MAP")
     assert Config(lm=None).calibration == built_calibration()
     # A map fitted for other models or tables is used as named, with a note saying so (QA)
