@@ -129,6 +129,7 @@ class Config:
     bias: float | None = None  # None: PROPOSE with a re-scorer, else ALONE
     channel: float | None = None  # weight of the channel log-probability; None as bias
     share: float | None = None  # weight of the spun-side share (decode.Settings); None as bias
+    # P(spun) before the text's own evidence, for the pass that measures it (decode.Weights)
     spin_prior: float = 0.5
     beam: int = 6
     min_confidence: float | None = None  # None: DEFAULT_MIN_CONFIDENCE once calibrated, else 0
@@ -259,6 +260,7 @@ class Repairer:
             f"|cal:{cal_tag}"
             f"|bias:{bias:g}|channel:{channel:g}|share:{share:g}|beam:{c.beam}"
             f"|minconf:{min_conf:g}" + (f"|passes:{c.passes}" if c.passes > 1 else "")
+            + (f"|prior:{c.spin_prior:g}" if c.spin_prior != 0.5 else "")
         )
 
     def __reduce__(self) -> tuple[Any, ...]:

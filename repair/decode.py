@@ -231,7 +231,9 @@ class Weights:
     """Decoder settings (log10 units)."""
 
     bias: float = ALONE.bias  # extra cost per replacement on top of the channel
-    spin_prior: float = 0.5  # prior probability that a document is spun
+    # Prior probability that a document is spun, for the first pass, which measures the
+    # text's own evidence (the second pass uses the probability that evidence gives).
+    spin_prior: float = 0.5
     beam: int = 6
     min_confidence: float = 0.0
     spin_mid: float = 30.0  # confident repairs per 1,000 words at which P(spun) = 0.5
@@ -507,9 +509,10 @@ class Decoder:
         """Raw edits (confidence from the decoder's margin), their features (empty tuples
         unless ``features``), P(spun).
 
-        A first pass at an even prior measures how much confident repair the text invites
-        (confidence mass per word); that rate, through a logistic, is the document's spin
-        probability, which the second pass uses as its prior. Clean text, where a few
+        A first pass at the prior ``spin_prior`` (even by default) measures how much
+        confident repair the text invites (confidence mass per word); that rate, through a
+        logistic, is the document's spin probability, which the second pass uses as its
+        prior. Clean text, where a few
         isolated swaps look attractive, thus pays for every replacement. Both passes stream
         over sentences, so memory is bounded by one sentence however long the text.
         """
@@ -524,7 +527,7 @@ class Decoder:
             n += sum(1 for t in toks if t.norm[:1].isalnum())
             opts = self.sentence_options(toks, skip)
             if opts is not None:
-                first = self._sentence(text, toks, opts, 0.5, first=True)
+                first = self._sentence(text, toks, opts, self.w.spin_prior, first=True)
                 mass += sum(e.confidence for e, _ in first)
                 # Words are counted as the first pass would leave them, so a text and its
                 # repair have the same length here and repairing can only lower the rate

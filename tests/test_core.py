@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -382,3 +383,20 @@ def test_the_signature_names_the_code(tiny_lm, tiny_lexicon, tmp_path, monkeypat
         assert repair.code_digest() == r.signature.split("|code:")[1][:8]
     finally:
         repair.code_digest.cache_clear()
+
+
+def test_spin_prior_sets_the_first_passs_prior_and_is_signed(tiny_lm, tiny_lexicon) -> None:
+    """Config.spin_prior was accepted and ignored (QA): the pass that measures how spun a
+    text is now starts from it, so a corpus known to be spun can say so, and a signature
+    that differs from the default's names it."""
+    from repair import Config, Repairer
+
+    text = "The military mentioned the faculties have been closed for a thirty day period ."
+    base = Config(lm=str(tiny_lm), lexicons=(str(tiny_lexicon),), calibration=None,
+                  min_confidence=0.0)
+    scores = []
+    for prior in (0.01, 0.5, 0.99):
+        r = Repairer(replace(base, spin_prior=prior))
+        scores.append(r.fix_and_explain(text).spin_score)
+        assert ("|prior:" in r.signature) == (prior != 0.5)
+    assert scores[0] < scores[1] < scores[2]
