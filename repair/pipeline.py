@@ -478,6 +478,16 @@ def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
     return [p if isinstance(p, LineOut) else _finish(job, p, *next(results)) for p in parsed]
 
 
+def _noting_first(
+    chunks: Iterable[list[bytes]], came: list[list[bytes]]
+) -> Generator[list[bytes], None, None]:
+    """``chunks`` passed on as they are, the first one also kept in ``came``."""
+    for chunk in chunks:
+        if not came:
+            came.append(chunk)
+        yield chunk
+
+
 def _whole_groups(
     chunks: Iterable[list[bytes]],
     group: Callable[[bytes], str | None],
@@ -754,8 +764,9 @@ def run_jsonl(
     lineno = skip
     fn = partial(process_chunk, job)
     live = _live_chunks(lines, chunk_lines, linger)
-    chunks = (_whole_groups(live, group, partial(_check_parts, job)) if job.group is not None
-              else live)
+    came: list[list[bytes]] = []  # the stream's first chunk as it came, before any re-cut
+    chunks = (_whole_groups(_noting_first(live, came), group, partial(_check_parts, job))
+              if job.group is not None else live)
     first: list[list[bytes]] = []
     if not sized:
         # A pipe cannot be measured first, but its first chunk can: one that comes short
@@ -769,7 +780,9 @@ def run_jsonl(
             raise
         if c is not None:
             first.append(c)
-        if c is None or (len(c) < chunk_lines and sum(len(x) for x in c) < WORKER_BYTES):
+        # --group holds a chunk's last document back for the next: judge the chunk that came
+        c0 = came[0] if came else c
+        if c0 is None or (len(c0) < chunk_lines and sum(len(x) for x in c0) < WORKER_BYTES):
             workers = 1
     results = map_ordered(fn, itertools.chain([check] if check else [], first, chunks),
                           workers, config=job.config)

@@ -617,6 +617,18 @@ def test_no_more_workers_than_the_input_pays_for(
             writer.result(timeout=60)
         assert stats.workers == expected and stats.docs == 300
         assert out.getvalue() == run_jsonl_bytes(config, data)
+    # With --group too, though it holds each chunk's last document back (QA: every such
+    # pipe under 640 KB ran on one process).
+    grouped = b"".join(b'{"doc": %d, %s' % (i // 3, line[1:])
+                       for i, line in enumerate(data.splitlines(keepends=True)))
+    for chunk, expected in ((400, 1), (25, 4)):
+        r, w = os.pipe()
+        with os.fdopen(r, "rb") as pipe:
+            writer = ThreadPoolExecutor(1).submit(_write_and_close, w, grouped)
+            stats = run_jsonl(JsonlJob(config, group="doc"), pipe, io.BytesIO(), 4,
+                              chunk_lines=chunk, linger=5.0)
+            writer.result(timeout=60)
+        assert stats.workers == expected and stats.groups == 100
 
 
 def test_learn_raw_no_more_workers_than_the_corpus_pays_for(
