@@ -320,9 +320,15 @@ class Repairer:
                      != v)
 
     def fix_and_explain(self, text: str) -> Result:
+        """``text`` repaired: a :class:`Result` with the untouched input, every edit kept
+        (offsets into the input, rule, LM gain, confidence), the spin score and the
+        signature. ``result.fixed`` is the repaired text."""
+        if not isinstance(text, str):
+            _check_text(text, None)
         return self.fix_many([text])[0]
 
     def fix(self, text: str) -> str:
+        """``text`` repaired (:meth:`fix_and_explain` for the edits and why)."""
         return self.fix_and_explain(text).fixed
 
     def raw(self, text: str) -> tuple[Result, list[tuple[float, ...]]]:
@@ -426,6 +432,8 @@ class Repairer:
         return Repairer(self.config, lm=self.lm, lexicon=lexicon, news=self.news)
 
     def with_config(self, **changes: Any) -> Repairer:
+        """A new repairer with these :class:`Config` fields changed (models and tables are
+        loaded again: keep it rather than calling this per text)."""
         return Repairer(replace(self.config, **changes))
 
 
@@ -442,10 +450,11 @@ def _check_stream(texts: object, name: str) -> None:
                         f"{type(texts).__name__}")
 
 
-def _check_text(t: object, index: int) -> None:
+def _check_text(t: object, index: int | None) -> None:
     if not isinstance(t, str):
         raise TypeError(
-            f"text {index}: unspin repairs text (str), not {type(t).__name__}"
+            ("" if index is None else f"text {index}: ")
+            + f"unspin repairs text (str), not {type(t).__name__}"
             + ("; decode bytes first, e.g. with repair.io.decode" if isinstance(
                 t, (bytes, bytearray)) else "")
         )

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -280,16 +281,22 @@ class Result:
         >>> r = Result("a b", (a, b), "sig")
         >>> r.apply([1]), r.apply([r.edits[0]]), r.apply(lambda e: e.after == "B")
         ('a B', 'A b', 'a B')
+        >>> r.apply(0.9)
+        Traceback (most recent call last):
+        TypeError: keep is a predicate, or indices or edits of this result, not float
         """
         if keep is None:
             chosen: Iterable[Edit] = self.edits
         elif callable(keep):
             chosen = [e for e in self.edits if keep(e)]
         else:
-            if isinstance(keep, (str, bytes, Mapping)):
-                raise TypeError("keep is a predicate, or indices or edits of this result")
+            if isinstance(keep, (str, bytes, Mapping)) or not isinstance(keep, Iterable):
+                raise TypeError("keep is a predicate, or indices or edits of this result, "
+                                f"not {type(keep).__name__}")
             idx: set[int] = set()
             for k in keep:
+                if isinstance(k, numbers.Integral) and not isinstance(k, bool):
+                    k = int(k)  # numpy's indices too (np.flatnonzero(mask))
                 if isinstance(k, Edit):
                     if k not in self.edits:
                         raise ValueError(f"keep: {k.before!r} -> {k.after!r} at {k.start} is "

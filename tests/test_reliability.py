@@ -1210,8 +1210,9 @@ def test_fix_many_takes_any_iterable_of_texts(repairer) -> None:  # type: ignore
 
 def test_the_api_refuses_what_is_not_text(repairer) -> None:  # type: ignore[no-untyped-def]
     for bad, why in ((None, "not NoneType"), (b"bytes", "decode bytes first")):
-        with pytest.raises(TypeError, match=why):
-            repairer.fix(bad)
+        for one in (repairer.fix, repairer.fix_and_explain):
+            with pytest.raises(TypeError, match=f"^unspin repairs text .*{why}"):
+                one(bad)  # one text: no "text 0" (QA)
     for many in (repairer.fix_many, lambda t: list(repairer.iter_fix(t))):
         with pytest.raises(TypeError, match="takes many texts; for one, call fix_and_explain"):
             many("one text")  # not a text a letter
@@ -1509,6 +1510,15 @@ def test_config_takes_numpy_numbers_as_pythons_own() -> None:
         Config(lm=None, beam=np.float64(6))
     with pytest.raises(ValueError, match="min_confidence must be between 0 and 1"):
         Config(lm=None, min_confidence=np.float64(1.5))
+    # ... and so does Result.apply its edits' indices (a mask over them, QA)
+    from repair import Edit, Result
+
+    r = Result("a b", (Edit(0, 1, "a", "A", "x", 0.0, 0.5), Edit(2, 3, "b", "B", "x", 0.0, 0.9)),
+               "sig")
+    mask = np.array([e.confidence > 0.8 for e in r.edits])
+    assert r.apply(np.flatnonzero(mask)) == "a B"
+    with pytest.raises(TypeError, match="neither an edit's index nor an edit"):
+        r.apply([np.bool_(True)])
 
 
 def test_a_map_of_ones_own_is_used_from_the_command_line(cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
