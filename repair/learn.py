@@ -140,11 +140,18 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
 
 
-def _lower_first(spun: list[str], orig: list[str]) -> list[str]:
-    # Capitals that both sides share are position (sentence start, title), not content.
+def _lower_first(spun: list[str], orig: list[str]) -> tuple[list[str], list[str]]:
+    """Capitals that both sides share at a sentence's start are position, not content: both
+    lower-cased (not an acronym's), so "However" -> "But" counts with "however" -> "but".
+
+    >>> _lower_first(["However"], ["But"]), _lower_first(["US"], ["America"])
+    ((['however'], ['but']), (['US'], ['america']))
+    """
     if spun and orig and spun[0][:1].isupper() and orig[0][:1].isupper() and orig[0][1:2].islower():
-        return [orig[0][:1].lower() + orig[0][1:], *orig[1:]]
-    return orig
+        if not spun[0][1:2].isupper():
+            spun = [spun[0][:1].lower() + spun[0][1:], *spun[1:]]
+        return spun, [orig[0][:1].lower() + orig[0][1:], *orig[1:]]
+    return spun, orig
 
 
 def substitution_spans(spun: list[str], orig: list[str]) -> Iterator[tuple[int, int, int, int]]:
@@ -214,7 +221,7 @@ def substitutions(spun: list[str], orig: list[str]) -> Iterator[tuple[str, str]]
     for s1, s2, o1, o2 in substitution_spans(spun, orig):
         ss, so = spun[s1:s2], orig[o1:o2]
         if s1 == 0 or spun[s1 - 1] in (".", "!", "?", '"', ":"):
-            so = _lower_first(ss, so)
+            ss, so = _lower_first(ss, so)
         yield from _inside_compounds(ss, so)
 
 
@@ -519,6 +526,17 @@ def mine_tortured(path: Path | str, cap: float = 5.0, total: float = 50.0) -> li
     return rows
 
 
+def _occurrences(phrase: str, seen: Mapping[str, int]) -> int:
+    """How often ``phrase`` occurs, at most, in text whose words ``seen`` counts: a word's
+    own count; a phrase's, that of its rarest word.
+
+    >>> seen = {"month": 3, "in": 9, "order": 2, "to": 7}
+    >>> _occurrences("month", seen), _occurrences("in order to", seen), _occurrences("day", seen)
+    (3, 2, 0)
+    """
+    return min((seen.get(w, 0) for w in phrase.split()), default=0)
+
+
 def learn_raw(
     texts: Iterable[str],
     repair_all: Callable[[list[Row]], Iterable[Result]],
@@ -538,7 +556,9 @@ def learn_raw(
     reverse Moby look-ups (the ``per_word`` most frequent head words, by the LM's unigram
     score) at a flat, low channel probability. Each iteration counts the chosen
     substitutions weighted by confidence (the E step) and re-estimates the channel as
-    count over occurrences of the original in the repaired text (the M step); thesaurus
+    count over occurrences of the original in the repaired text, restorations included
+    (the M step; a phrase of several words is counted as often as its rarest word occurs,
+    which it cannot exceed); thesaurus
     candidates that the LM never chooses drop out. A row's note says in how many texts
     the last iteration chose it.
     """
@@ -568,7 +588,7 @@ def learn_raw(
             seen.update(w.lower() for w in words(res.fixed))
         counts = {k: v / 1_000_000 for k, v in micro.items()}
         rows = [
-            Learned(s, o, round(c, 2), float(max(seen[o], 1) + c),
+            Learned(s, o, round(c, 2), round(max(_occurrences(o, seen), c), 2),
                     note=f"EM: chosen in {in_texts[(s, o)]} text{'s' * (in_texts[(s, o)] > 1)}")
             for (s, o), c in counts.items()
             if c >= min_count

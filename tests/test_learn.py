@@ -33,11 +33,12 @@ def test_substitutions_merge_and_split() -> None:
     assert list(substitutions("this thirty day period .".split(), "this month .".split())) == [
         ("thirty day period", "month")
     ]
-    # Equal-length blocks become word rows; sentence-initial capitals are position, not content.
+    # Equal-length blocks become word rows; sentence-initial capitals are position, not content
+    # (both sides lower-cased, so a spin met at a sentence start counts with its others).
     assert list(
         substitutions("Splendor store profits rose".split(), "Beauty shop sales rose".split())
     ) == [
-        ("Splendor", "beauty"), ("store", "shop"), ("profits", "sales")
+        ("splendor", "beauty"), ("store", "shop"), ("profits", "sales")
     ]
 
 
@@ -594,3 +595,26 @@ def test_learn_raw_does_not_depend_on_the_order_of_its_texts() -> None:
     first = tables[0][0]
     assert tables[0] == tables[1] and (first.spun, first.original, first.count) == (
         "demise", "death", 3.15)
+
+
+def test_learn_raw_counts_a_restoration_once_in_its_total() -> None:
+    """P(spun | original) is the restorations over the original's occurrences in the
+    repaired texts, restorations included: they were counted twice (2 of 4 for "month"
+    met only as the two restorations), a phrase's total was 1 + count whatever the texts
+    held, and totals kept float noise (15.975999999999999) (QA)."""
+    from repair import Edit, Result
+    from repair.learn import learn_raw
+
+    texts = ["this thirty day period", "last thirty day period", "in order to win in order"]
+
+    def repair_all(_learned):  # type: ignore[no-untyped-def]
+        yield Result(texts[0], (Edit(5, 22, "thirty day period", "month", "r", 1.0, 1.0),), "s")
+        yield Result(texts[1], (Edit(5, 22, "thirty day period", "month", "r", 1.0, 0.988),), "s")
+        yield Result(texts[2], (Edit(0, 8, "in order", "in order to", "r", 1.0, 0.9),
+                                Edit(16, 24, "in order", "in order to", "r", 1.0, 0.9)), "s")
+
+    rows = {(r.spun, r.original): (r.count, r.total)
+            for r in learn_raw(texts, repair_all, lambda w: 0.0, iterations=1)}
+    assert rows[("thirty day period", "month")] == (1.99, 2)  # met only as these two
+    # a phrase as often as its rarest word, at most: twice in "in order to win in order to"
+    assert rows[("in order", "in order to")] == (1.8, 2)
