@@ -184,6 +184,7 @@ InPlaceOpt = Annotated[
                        help="Rewrite the input file itself, keeping a backup")
 ]
 DEFAULT_BACKUP = ".orig"
+MIN_RESAMPLES = 100  # eval --bootstrap: fewer give no 2.5th and 97.5th percentiles to speak of
 BackupOpt = Annotated[
     str,
     typer.Option("--backup-suffix", metavar="SUFFIX",
@@ -772,7 +773,8 @@ def eval_(
 ) -> None:
     """Score pairs and clean texts with the conventions of the dev set.
 
-    Each pair is repaired with the pairs table re-learnt without it (leave-one-out), and the
+    Each pair is repaired with the pairs table re-learnt without it (leave-one-out; a story
+    spun twice, two pairs whose originals share their text, is left out whole), and the
     confidence map, when there is one, is re-fitted for each fold of texts on the other
     folds' texts, repaired with tables that never saw the fold, and on --synthetic texts
     spun by a channel that never saw it: no text is scored by anything learnt from it.
@@ -787,6 +789,9 @@ def eval_(
 
     if per_article and not as_json:
         raise Fail("--per-article adds every pair's figures to the JSON; pass --json too")
+    if 0 < boot < MIN_RESAMPLES:
+        raise Fail(f"--bootstrap {boot}: an interval needs {MIN_RESAMPLES} resamples or more "
+                   "(1000 is usual; 0: none)")
     _check_dev(dev)
     config = make_config(lm, lexicon, min_confidence, bias, map_path=map_path)
     base = load(config)

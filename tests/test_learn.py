@@ -425,6 +425,11 @@ def test_eval_cli_leave_one_out(tiny_lm: Path, tiny_lexicon: Path, tmp_path: Pat
     assert res.exit_code == 0 and "recovery_ci95: " in res.stdout
     assert "bootstrap: 200" in res.stdout
     assert "\trecovery_ci95\t" in res.stdout
+    # A handful of resamples has no percentiles to speak of (1 gave numpy's warnings, QA)
+    from repair.cli import Fail
+
+    with pytest.raises(Fail, match="needs 100 resamples or more"):
+        invoke(["eval", str(dev), "--bootstrap", "1", *model_args(tiny_lm, tiny_lexicon)])
 
 
 def test_calibrate_cli_names_a_missing_synthetic_file_in_one_line(
