@@ -20,6 +20,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -290,6 +291,22 @@ class _Verbatim:
         yield Segment(self.text)
 
 
+def _cr_lines(result: Result) -> Result:
+    r"""A text whose lines end in a lone CR (old Mac files) as views show it: each CR a line
+    end, offsets unchanged (one character for one). Elsewhere a lone CR stays visible (a
+    terminal would return to the line's start and write over it).
+
+    >>> _cr_lines(Result("One.\rTwo.\r", (), "s")).text
+    'One.\nTwo.\n'
+    """
+    text = result.text
+    if "\r" not in text or "\n" in text:
+        return result
+    edits = tuple(replace(e, before=e.before.replace("\r", "\n"), after=e.after.replace(
+        "\r", "\n")) for e in result.edits)
+    return replace(result, text=text.replace("\r", "\n"), edits=edits)
+
+
 def print_diff(
     result: Result,
     console: Console,
@@ -302,6 +319,7 @@ def print_diff(
     slivers, so the inline view is shown instead."""
     mark = plain(console)
     two_columns = two_columns and console.width >= MIN_TWO_COLUMNS
+    result = _cr_lines(result)
     if name:
         # A Text, not a str: a file name is not rich markup ("[/].txt", "[red]x.txt").
         console.rule(Text(f"{visible(name, breaks=False)}: {len(result.edits):,} edit(s)"),

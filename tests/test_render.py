@@ -114,6 +114,27 @@ def test_side_by_side_in_a_narrow_terminal_is_the_inline_view(repairer) -> None:
     assert views[render.MIN_TWO_COLUMNS].split()[:2] == ["original", "repaired"]
 
 
+def test_an_old_mac_files_lines_are_lines_in_the_views(repairer) -> None:
+    """A text whose lines end in a lone CR showed as one line with a CR symbol between
+    them; its lines are now lines, inline and side by side. A lone CR in a text of LF
+    lines still shows (a terminal would write over the line's start)."""
+    lf = repairer.fix_and_explain(SPUN + "\nLast line.\n")
+    cr = repairer.fix_and_explain(lf.text.replace("\n", "\r"))
+    assert [e.after for e in cr.edits] == [e.after for e in lf.edits]
+    for two in (False, True):
+        views = []
+        for result in (lf, cr):
+            buf = io.StringIO()
+            render.print_diff(result, Console(file=buf, width=120, color_system=None),
+                              two_columns=two)
+            views.append(buf.getvalue())
+        assert views[0] == views[1] and "\u240d" not in views[1]
+    buf = io.StringIO()
+    render.print_diff(repairer.fix_and_explain("One.\rTwo.\nThree.\n"),
+                      Console(file=buf, width=120, color_system=None))
+    assert "One.\u240dTwo." in buf.getvalue()
+
+
 def test_pager_without_terminal_just_prints(spun: Path, args: list[str]) -> None:
     res = invoke(["diff", "--pager", str(spun), *args])
     assert "{+Party+}" in res.stdout
