@@ -12,6 +12,7 @@ import itertools
 import math
 import numbers
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -37,6 +38,7 @@ __all__ = [
     "fix",
     "fix_and_explain",
     "iter_fix",
+    "shared_repairer",
 ]
 
 # Calibrated confidence below which edits are dropped by default (chosen on the dev set,
@@ -467,13 +469,30 @@ def _rebuild(config: Config, lm: LanguageModel | None, lexicon: Lexicon | None,
 
 
 @lru_cache(maxsize=4)
-def _default(config: Config) -> Repairer:
+def _loaded(config: Config) -> Repairer:
     return Repairer(config)
+
+
+_LOADING = threading.Lock()  # guards _loaded: a cold cache is filled once, not per thread
+
+
+def shared_repairer(config: Config) -> Repairer:
+    """One :class:`Repairer` per process and configuration (the functions below, workers,
+    Spark executors, threads): loaded once, also when several threads ask at once (each
+    would load its own models otherwise)."""
+    with _LOADING:
+        return _loaded(config)
+
+
+def forget_shared() -> None:
+    """Drop the repairers :func:`shared_repairer` keeps (a benchmark timing a cold start)."""
+    with _LOADING:
+        _loaded.cache_clear()
 
 
 def fix_and_explain(text: str, config: Config | None = None) -> Result:
     """Repair ``text``; the result keeps the input and lists every edit with its reason."""
-    return _default(config or Config()).fix_and_explain(text)
+    return shared_repairer(config or Config()).fix_and_explain(text)
 
 
 def fix(text: str, config: Config | None = None) -> str:
@@ -483,4 +502,4 @@ def fix(text: str, config: Config | None = None) -> str:
 
 def iter_fix(texts: Iterable[str], config: Config | None = None) -> Iterator[Result]:
     """Repair a stream of texts with one loaded model."""
-    return _default(config or Config()).iter_fix(texts)
+    return shared_repairer(config or Config()).iter_fix(texts)

@@ -230,7 +230,8 @@ def parallel(config: Config, docs: Sequence[str], jobs: int) -> dict[str, Any]:
     job, or too little input for more: ``workers`` says how many processes ran), so that no
     figure rides on models an earlier one loaded.
     """
-    from .pipeline import JsonlJob, run_jsonl, shared_repairer
+    from . import forget_shared
+    from .pipeline import JsonlJob, run_jsonl
 
     class _Sink(io.RawIOBase):
         def writable(self) -> bool:
@@ -240,7 +241,7 @@ def parallel(config: Config, docs: Sequence[str], jobs: int) -> dict[str, Any]:
             return len(b)
 
     src = io.BytesIO(b"".join((json.dumps({"text": d}) + "\n").encode() for d in docs))
-    shared_repairer.cache_clear()
+    forget_shared()
     t0 = time.perf_counter()
     stats = run_jsonl(JsonlJob(config), src, _Sink(), jobs)  # type: ignore[arg-type]
     wall = time.perf_counter() - t0

@@ -2,7 +2,7 @@
 
 Work goes out in chunks of lines (or one file per task) to a process pool whose workers
 each build one :class:`~repair.Repairer` from the pickled :class:`~repair.Config` (through
-:func:`shared_repairer`, a cached loader: no module state). At most ``window`` chunks are in
+:func:`repair.shared_repairer`, a cached loader). At most ``window`` chunks are in
 flight, so memory does not grow with the input however slow the writer is.
 """
 
@@ -28,7 +28,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-from . import Config, Repairer
+from . import Config, Repairer, shared_repairer
 from .edits import PART_SEP, Result
 from .io import (
     InputError,
@@ -74,12 +74,6 @@ class WorkerDied(BadInput):
     killer), or failed as it started (its error, if any, is on stderr above)."""
 
     CAUSE = "a worker process died (killed, or out of memory?)"
-
-
-@lru_cache(maxsize=4)
-def shared_repairer(config: Config) -> Repairer:
-    """One Repairer per process and configuration (workers, Spark executors, threads)."""
-    return Repairer(config)
 
 
 SHOWN_SKIPPED = 10  # bad lines or files a run names on stderr; the rest are counted

@@ -1,7 +1,7 @@
 """Run unspin on Apache Spark: repair a DataFrame column on the executors.
 
 Each executor's Python worker loads one :class:`~repair.Repairer` the first time it sees a
-row, through :func:`repair.pipeline.shared_repairer` (an ``lru_cache`` keyed by the
+row, through :func:`repair.shared_repairer` (cached per
 :class:`~repair.Config`), and keeps it for every later partition: the model is memory-mapped
 once per worker process, never shipped. Executors need the package installed in the Python
 their workers run (``PYSPARK_PYTHON``, or ``spark.pyspark.python``), and the model and phrase
@@ -86,7 +86,7 @@ def _repair_batch(config: Config, parts: bool, with_edits: bool,
     list of parts) in batches of :data:`BATCH`, the re-scorer called once a batch, through
     the Repairer cached per worker process. A null row stays null, and a null part stays
     null and is no part of its document."""
-    from .pipeline import shared_repairer
+    from . import shared_repairer
 
     r = shared_repairer(config)
     out: list[Any] = [None] * len(rows)

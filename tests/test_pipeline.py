@@ -17,6 +17,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -91,6 +92,18 @@ def test_shared_repairer_is_cached_per_config(config: Config) -> None:
     assert shared_repairer(config) is shared_repairer(Config(**{
         f: getattr(config, f) for f in config.__dataclass_fields__
     }))
+
+
+def test_threads_asking_at_once_share_one_load(config: Config) -> None:
+    """Four threads calling repair.fix on a cold process loaded four Repairers (8.3 s and
+    314 MB against 4.4 s and 232 MB, QA): the first loads, the others wait for it."""
+    from repair import forget_shared
+
+    cold = replace(config, beam=config.beam + 1)  # a configuration no test has loaded
+    forget_shared()
+    with ThreadPoolExecutor(4) as ex:
+        got = list(ex.map(lambda _: shared_repairer(cold), range(4)))
+    assert all(r is got[0] for r in got)
 
 
 # -- ordered, bounded map ------------------------------------------------------------------
