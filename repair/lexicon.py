@@ -538,7 +538,8 @@ def _proper(target: str, source: str) -> bool:
 
 
 def stats(rows: list[Row]) -> dict[str, dict[str, int]]:
-    """Rows, distinct spun phrases and multi-word rows per source.
+    """Rows, distinct spun phrases and multi-word rows per source (phrases and their length
+    in tokens as the decoder looks them up: "U.S.-based" one, "3 , 000" three).
 
     >>> stats([Row("a b", "c", "curated", 1, 2, "", "t:2")])["curated"]
     {'rows': 1, 'spun_phrases': 1, 'multi_word': 1}
@@ -548,8 +549,9 @@ def stats(rows: list[Row]) -> dict[str, dict[str, int]]:
     for r in rows:
         d = out.setdefault(r.source, {"rows": 0, "spun_phrases": 0, "multi_word": 0})
         d["rows"] += 1
-        d["multi_word"] += len(r.spun.split()) > 1
-        phrases.setdefault(r.source, set()).add(key(r.spun))
+        k = key(r.spun)
+        d["multi_word"] += len(k) > 1
+        phrases.setdefault(r.source, set()).add(k)
     for src, ks in phrases.items():
         out[src]["spun_phrases"] = len(ks)
     return out
