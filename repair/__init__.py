@@ -37,6 +37,7 @@ __all__ = [
     "apply",
     "fix",
     "fix_and_explain",
+    "forget_shared",
     "iter_fix",
     "shared_repairer",
 ]
@@ -473,25 +474,33 @@ def _loaded(config: Config) -> Repairer:
     return Repairer(config)
 
 
-_LOADING = threading.Lock()  # guards _loaded: a cold cache is filled once, not per thread
+# A lock per configuration, so that threads asking for one at once load it once, and a
+# thread asking for a loaded one never waits on another's load.
+_LOCKS: dict[Config, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 
 
 def shared_repairer(config: Config) -> Repairer:
     """One :class:`Repairer` per process and configuration (the functions below, workers,
     Spark executors, threads): loaded once, also when several threads ask at once (each
     would load its own models otherwise)."""
-    with _LOADING:
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(config, threading.Lock())
+    with lock:
         return _loaded(config)
 
 
 def forget_shared() -> None:
     """Drop the repairers :func:`shared_repairer` keeps (a benchmark timing a cold start)."""
-    with _LOADING:
+    with _LOCKS_GUARD:
         _loaded.cache_clear()
+        _LOCKS.clear()
 
 
 def fix_and_explain(text: str, config: Config | None = None) -> Result:
     """Repair ``text``; the result keeps the input and lists every edit with its reason."""
+    if not isinstance(text, str):
+        _check_text(text, None)  # before the models load
     return shared_repairer(config or Config()).fix_and_explain(text)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -135,7 +136,7 @@ def dev_digest(dev: Path | str) -> str:
     for f in sorted(d.glob("pairs/*.txt")) + sorted(d.glob("clean/*.txt")):
         h.update(f"{f.parent.name}/{f.name}\0".encode())
         h.update(f.read_bytes())
-    return f"{d.resolve().name}:{h.hexdigest()[:12]}"  # "." too: the folder's own name
+    return f"{Path(os.path.abspath(d)).name}:{h.hexdigest()[:12]}"  # "." too: its own name
 
 
 def leave_one_out(name: str, names: list[str]) -> list[str]:
@@ -154,12 +155,15 @@ def raw_results(
     held_out: Iterable[str] | None = None,
     seed: str = "",
     synthetic: Sequence[str] = (),
+    story: Mapping[str, str] | None = None,
 ) -> list[Doc]:
     """Raw repairs of ``dev/pairs`` and ``dev/clean`` (named ``clean/NAME``).
 
     Each text is repaired with ``base_rows`` plus a table mined from the pairs that
-    ``learn_from(name, all pair names)`` picks (``None``: no mined table); clean texts are
-    asked for with the name ``""``. This is how ``unspin eval`` repairs each text.
+    ``learn_from(name, all pair names)`` picks (``None``: no mined table), less the other
+    copies of its own story (``story``: each pair's story, :func:`repair.learn.stories`,
+    computed when not given); clean texts are asked for with the name ``""``. This is how
+    ``unspin eval`` repairs each text.
 
     With ``held_out`` (a set of text names, maybe empty), the texts are repaired as the
     texts a map is *fitted* on: those held out are skipped and never learnt from, and the
@@ -174,7 +178,7 @@ def raw_results(
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
     counts = {p.name: count_pair(p) for p in pairs}
-    story = stories(pairs)
+    story = stories(pairs) if story is None else story
     skip = set(held_out or ())
     names = [n for n in counts if n not in skip]
     inner = folds(names, seed=seed, story=story) if held_out is not None else {}
@@ -260,13 +264,13 @@ def dev_runs(
     """:class:`Runs` of ``dev`` in ``k`` folds (``seed``: see :func:`folds`; the other
     arguments are :func:`raw_results`': ``synthetic`` texts join every fold's training
     texts, spun by a channel that never saw the fold)."""
-    scored = raw_results(dev, raw_for, base_rows, with_clean, learn_from)
     story = stories(read_pairs(Path(dev) / "pairs"))
+    scored = raw_results(dev, raw_for, base_rows, with_clean, learn_from, story=story)
     fold = folds((d.name for d in scored), k, seed, story) if k else {}
     training = [
         raw_results(dev, raw_for, base_rows, with_clean, learn_from,
                     held_out=[n for n, g in fold.items() if g == f], seed=seed,
-                    synthetic=synthetic)
+                    synthetic=synthetic, story=story)
         for f in range(k)
     ]
     return Runs(scored, training, fold)

@@ -179,12 +179,12 @@ MaxPartsOpt = Annotated[
                  help="JSONL --group: most records one document may hold, in memory whole "
                  "(default 20,000); a longer run of one value stops the run"),
 ]
+JsonOpt = Annotated[bool, typer.Option("--json", metavar="", help="Machine-readable output")]
 InPlaceOpt = Annotated[
     bool, typer.Option("--in-place", metavar="",
                        help="Rewrite the input file itself, keeping a backup")
 ]
 DEFAULT_BACKUP = ".orig"
-MIN_RESAMPLES = 100  # eval --bootstrap: fewer give no 2.5th and 97.5th percentiles to speak of
 BackupOpt = Annotated[
     str,
     typer.Option("--backup-suffix", metavar="SUFFIX",
@@ -707,8 +707,7 @@ def _html_dir(repairer: Repairer, src: Path, out: Path, errors: str, folder: Fol
 
 @app.command()
 def info(
-    as_json: Annotated[bool, typer.Option("--json", metavar="",
-                                          help="Machine-readable output")] = False,
+    as_json: JsonOpt = False,
     lm: LmOpt = None,
     lexicon: LexOpt = None,
     map_path: MapOpt = None,
@@ -741,15 +740,14 @@ def eval_(
     dev: Annotated[Path, typer.Argument(help="A folder with pairs/ and clean/ (as ../shared/dev)")],
     loo: Annotated[
         bool, typer.Option(metavar="",
-                           help="Leave-one-article-out: re-learn the pairs table without each pair")
+                           help="Leave-one-article-out: re-learn the pairs table without each "
+                           "article (a story spun twice: both copies)")
     ] = True,
-    as_json: Annotated[
-        bool, typer.Option("--json", metavar="", help="Machine-readable output")
-    ] = False,
+    as_json: JsonOpt = False,
     by_rule: Annotated[bool, typer.Option(
         "--by-rule", metavar="",
-        help="Per-rule counts: fired, and right (its words line up with the "
-        "original there, as precision counts)")] = False,
+        help="Per-rule counts: fired (on clean text too, where every change is wrong), and "
+        "right (its words line up with the original there, as precision counts)")] = False,
     per_article: Annotated[
         bool, typer.Option("--per-article", metavar="",
                            help="With --json: every pair's own figures")
@@ -762,7 +760,8 @@ def eval_(
     boot: Annotated[
         int,
         typer.Option("--bootstrap", min=0, metavar="N",
-                     help="95% intervals from N resamples of the articles (seed 0; 0: none)"),
+                     help="95% intervals from N resamples of the articles (100 or more; "
+                     "seed 0; 0: none)"),
     ] = 0,
     synthetic: SynthOpt = None,
     lm: LmOpt = None,
@@ -784,12 +783,12 @@ def eval_(
     how far it could move on other articles of the same kind.
     """
     from . import calibrate as cal
-    from .evaluate import Report, loo_rows
+    from .evaluate import MIN_RESAMPLES, Report, loo_rows
     from .lexicon import Lexicon, read_tables
 
     if per_article and not as_json:
         raise Fail("--per-article adds every pair's figures to the JSON; pass --json too")
-    if 0 < boot < MIN_RESAMPLES:
+    if 0 < boot < MIN_RESAMPLES:  # refused before the run, as Report.intervals would after
         raise Fail(f"--bootstrap {boot}: an interval needs {MIN_RESAMPLES} resamples or more "
                    "(1000 is usual; 0: none)")
     _check_dev(dev)
@@ -941,8 +940,7 @@ def _table_rows(lexicon: list[str] | None) -> tuple[list[Path], list[Row]]:
 @lexicon_app.command("stats")
 def lexicon_stats(
     lexicon: LexOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", metavar="",
-                                          help="Machine-readable output")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Rows, distinct phrases and multi-word rows per source."""
     from .lexicon import Lexicon, stats
@@ -965,8 +963,7 @@ def lexicon_show(
     queries: Annotated[list[str], typer.Argument(
         help="A rule as edits name it (pairs.tsv:799), or a spun phrase", show_default=False)],
     lexicon: LexOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", metavar="",
-                                          help="Machine-readable output")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The rows behind a rule or a spun phrase: source, counts, the channel estimate and
     where each row was learnt (the pairs, the list's lines or the texts). Exit 1 when a
@@ -1027,8 +1024,7 @@ def lexicon_check(
         int, typer.Option(min=1, metavar="N", help="Note phrases with more restorations")] = 8,
     strict: Annotated[bool, typer.Option("--strict", metavar="",
                                          help="Exit 1 on notes too")] = False,
-    as_json: Annotated[bool, typer.Option("--json", metavar="",
-                                          help="Machine-readable output")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Validate tables. Problems (duplicate, identity and case-only rows) exit 1; notes
     (cycles, phrases with many restorations: the spinner swaps words both ways, and the
@@ -1405,9 +1401,7 @@ def score(
 def score_eval(
     dev: Annotated[Path, typer.Argument(help="A folder with pairs/, unpaired/ and clean/")],
     threshold: Annotated[float, typer.Option("--threshold", metavar="0..1")] = 0.5,
-    as_json: Annotated[
-        bool, typer.Option("--json", metavar="", help="Machine-readable output")
-    ] = False,
+    as_json: JsonOpt = False,
     per_doc: Annotated[bool, typer.Option("--per-doc", metavar="",
                                           help="List every document's score")] = False,
     lm: LmOpt = None,
@@ -1664,8 +1658,7 @@ def bench(
         list[str] | None,
         typer.Argument(help="Spun text files or folders (default: ../shared/dev spun news)"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", metavar="",
-                                          help="Machine-readable output")] = False,
+    as_json: JsonOpt = False,
     plot: Annotated[
         str | None, typer.Option("--plot", metavar="PNG",
                                  help="Write a time/memory PNG (implies --scaling)")
@@ -1777,9 +1770,7 @@ def spin(
 @app.command()
 def calibrate(
     dev: Annotated[Path, typer.Argument(help="A folder with pairs/ (as ../shared/dev)")],
-    as_json: Annotated[
-        bool, typer.Option("--json", metavar="", help="Machine-readable output")
-    ] = False,
+    as_json: JsonOpt = False,
     lenient: Annotated[
         bool, typer.Option("--lenient", metavar="",
                            help="Right = its words occur anywhere in the original")

@@ -241,7 +241,8 @@ class Weights:
     channel: float = ALONE.channel  # weight of log10 P(spun | original) against the LM
     share: float = ALONE.share  # weight of the spun-side share (Settings.share)
     # The first pass, whose confidence mass estimates P(spun), always runs at these
-    # settings (spin_mid and spin_scale were fitted for them), whatever the second uses.
+    # settings (spin_mid and spin_scale were fitted for them, at spin_prior 0.5: another
+    # prior moves the spin scores), whatever the second uses.
     spin_channel: float = ALONE.channel
     spin_bias: float = ALONE.bias
 

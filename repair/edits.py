@@ -308,7 +308,9 @@ class Result:
                                          f"{len(self.edits)}, numbered from 0)")
                     idx.add(k)
                 else:
-                    raise TypeError(f"keep: {k!r} is neither an edit's index nor an edit")
+                    hint = "; for a mask, pass np.flatnonzero(mask)" if type(k).__name__ in (
+                        "bool", "bool_") else ""
+                    raise TypeError(f"keep: {k!r} is neither an edit's index nor an edit{hint}")
             chosen = [e for i, e in enumerate(self.edits) if i in idx]
         return apply(self.text, chosen)
 

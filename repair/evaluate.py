@@ -25,6 +25,9 @@ from .lexicon import PAIRS_SOURCE, Lexicon, Row, made_rule, read_tables
 from .score import roc_auc
 from .text import count_words, words
 
+# Fewer bootstrap resamples give no 2.5th and 97.5th percentiles to speak of.
+MIN_RESAMPLES = 100
+
 
 @dataclass(frozen=True, slots=True)
 class PairScore:
@@ -129,6 +132,9 @@ class Report:
         >>> rep.intervals(200)["precision"]
         (1.0, 1.0)
         """
+        if resamples < MIN_RESAMPLES:
+            raise ValueError(f"an interval needs {MIN_RESAMPLES} resamples or more, not "
+                             f"{resamples}")
         import numpy as np
         from scipy.stats import bootstrap
 

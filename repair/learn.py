@@ -19,7 +19,7 @@ from rapidfuzz.distance import Levenshtein
 
 from .edits import Result
 from .io import read_input
-from .lexicon import MAX_SPAN, Row, made_rule, write_rows
+from .lexicon import MAX_SPAN, Row, components, made_rule, write_rows
 from .text import word_parts, words
 
 MAX_SIDE = 4
@@ -60,32 +60,29 @@ def read_pairs(directory: Path | str, exclude: Iterable[str] = ()) -> list[Pair]
     ]
 
 
-# Two originals are one story when this share of the smaller one's word 8-grams is in both.
+# Two originals are one story when this share of the smaller one's token 8-grams is in both.
 # The dev pairs hold the same wire story spun twice (from one original, or two versions of
-# it): 30-100% shared; different stories share boilerplate at most (under 9%).
+# it): 30-100% shared; any two others at most 11% (two write-ups of one Bank of Japan story).
 STORY_SHARE = 0.2
 STORY_NGRAM = 8
 
 
 def stories(pairs: Iterable[Pair], share: float = STORY_SHARE) -> dict[str, str]:
     """Each pair's story: the first name (in sorted order) of the pairs whose originals it
-    is joined to by overlapping text (``share`` of the smaller original's word 8-grams,
-    transitively). A story spun twice is one article, so leaving an article out of what
-    scores it must leave out both spun copies.
+    is joined to by the same text (its tokens, case aside) or by overlapping text (``share``
+    of the smaller original's token 8-grams), transitively. A story spun twice is one
+    article, so leaving an article out of what scores it must leave out both spun copies.
 
     >>> a = "Troops took the town on Thursday after a week of heavy fighting, the army said."
-    >>> ps = [Pair("1", "x", a), Pair("2", "y", a + " More."), Pair("3", "z", "Other news.")]
+    >>> ps = [Pair("1", "x", a), Pair("2", "y", a + " More."), Pair("3", "z", "Other news."),
+    ...       Pair("4", "w", "Other news.")]
     >>> stories(ps)
-    {'1': '1', '2': '1', '3': '3'}
+    {'1': '1', '2': '1', '3': '3', '4': '3'}
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     ps = sorted(pairs, key=lambda p: p.name)
-    grams = []
-    for p in ps:
-        w = [t.lower() for t in words(p.orig)]
-        grams.append({tuple(w[i : i + STORY_NGRAM]) for i in range(len(w) - STORY_NGRAM + 1)})
+    texts: dict[tuple[str, ...], int] = {}  # each distinct original once, however often spun
+    of = [texts.setdefault(tuple(t.lower() for t in words(p.orig)), len(texts)) for p in ps]
+    grams = [{w[i : i + STORY_NGRAM] for i in range(len(w) - STORY_NGRAM + 1)} for w in texts]
     by_gram: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for i, g in enumerate(grams):
         for x in g:
@@ -97,13 +94,11 @@ def stories(pairs: Iterable[Pair], share: float = STORY_SHARE) -> dict[str, str]
                 shared[(i, j)] += 1
     links = [(i, j) for (i, j), k in shared.items()
              if k >= share * min(len(grams[i]), len(grams[j]))]
-    graph = coo_matrix(([1] * len(links), ([i for i, _ in links], [j for _, j in links])),
-                       shape=(len(ps), len(ps)))
-    _, label = connected_components(graph, directed=False)
+    label = components(len(texts), links)
     first: dict[int, str] = {}
-    for p, c in zip(ps, label, strict=True):
-        first.setdefault(int(c), p.name)
-    return {p.name: first[int(c)] for p, c in zip(ps, label, strict=True)}
+    for p, t in zip(ps, of, strict=True):
+        first.setdefault(label[t], p.name)
+    return {p.name: first[label[t]] for p, t in zip(ps, of, strict=True)}
 
 
 def unpaired_spun(directory: Path | str) -> list[Path]:
@@ -140,15 +135,24 @@ def paragraphs(text: str) -> list[str]:
     return [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
 
 
+def _capitalised(w: str) -> bool:
+    """A word whose only capital is its first letter, as a sentence's start makes it: not an
+    acronym ("US"), a name with a capital inside ("McDonald") or "I"."""
+    return w[:1].isupper() and (w[1:].islower() or (len(w) == 1 and w != "I"))
+
+
 def _lower_first(spun: list[str], orig: list[str]) -> tuple[list[str], list[str]]:
     """Capitals that both sides share at a sentence's start are position, not content: both
-    lower-cased (not an acronym's), so "However" -> "But" counts with "however" -> "but".
+    lower-cased where they are only that (:func:`_capitalised`), so "However" -> "But"
+    counts with "however" -> "but".
 
     >>> _lower_first(["However"], ["But"]), _lower_first(["US"], ["America"])
     ((['however'], ['but']), (['US'], ['america']))
+    >>> _lower_first(["The"], ["A"]), _lower_first(["I"], ["We"])
+    ((['the'], ['a']), (['I'], ['we']))
     """
-    if spun and orig and spun[0][:1].isupper() and orig[0][:1].isupper() and orig[0][1:2].islower():
-        if not spun[0][1:2].isupper():
+    if spun and orig and spun[0][:1].isupper() and _capitalised(orig[0]):
+        if _capitalised(spun[0]):
             spun = [spun[0][:1].lower() + spun[0][1:], *spun[1:]]
         return spun, [orig[0][:1].lower() + orig[0][1:], *orig[1:]]
     return spun, orig
@@ -534,7 +538,7 @@ def _occurrences(phrase: str, seen: Mapping[str, int]) -> int:
     >>> _occurrences("month", seen), _occurrences("in order to", seen), _occurrences("day", seen)
     (3, 2, 0)
     """
-    return min((seen.get(w, 0) for w in phrase.split()), default=0)
+    return min((seen.get(w.lower(), 0) for w in words(phrase)), default=0)  # as seen counts
 
 
 def learn_raw(

@@ -634,31 +634,46 @@ def _rings(pairs: Mapping[tuple[tuple[str, ...], tuple[str, ...]], Row]) -> list
     ...                          (("c",), ("a",)): Row("c", "a", "x", 1, 2, "", "t:4")})]
     ["cycle: 'a', 'b', 'c' restore one another (3 rows: t:2, t:3, t:4)"]
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     ids: dict[tuple[str, ...], int] = {}
     for s, o in pairs:
         ids.setdefault(s, len(ids))
         ids.setdefault(o, len(ids))
-    if not ids:
-        return []
-    src = [ids[s] for s, _ in pairs]
-    dst = [ids[o] for _, o in pairs]
-    graph = coo_matrix(([1] * len(src), (src, dst)), shape=(len(ids), len(ids)))
-    _, label = connected_components(graph, directed=True, connection="strong")
+    label = components(len(ids), [(ids[s], ids[o]) for s, o in pairs], strong=True)
     members: dict[int, list[tuple[str, ...]]] = defaultdict(list)
     for phrase, i in ids.items():
-        members[int(label[i])].append(phrase)
+        members[label[i]].append(phrase)
     out = []
     for ring in sorted(sorted(m) for m in members.values() if len(m) >= 3):
         inside = set(ring)
-        rules = sorted((r.rule for (s, o), r in pairs.items() if s in inside and o in inside),
-                       key=_rule_order)
+        edges = [(s, o) for s, o in pairs if s in inside and o in inside]
+        # Two-way pairs chained through a phrase (big <-> large <-> huge) are no ring: they
+        # are noted pair by pair. A one-way row, or a cycle in the undirected links, is one.
+        links = {frozenset(e) for e in edges}
+        if all((o, s) in pairs for s, o in edges) and len(links) < len(ring):
+            continue
+        rules = sorted((pairs[e].rule for e in edges), key=_rule_order)
         out.append(Finding(
             "cycle", f"cycle: {', '.join(repr(' '.join(p)) for p in ring)} restore one "
             f"another ({len(rules)} rows: {', '.join(rules)})", False))
     return out
+
+
+def components(n: int, edges: Iterable[tuple[int, int]], strong: bool = False) -> list[int]:
+    """The component of each of ``n`` nodes joined by ``edges``: connected ones, or with
+    ``strong`` the strongly connected ones of the directed graph (scipy's csgraph).
+
+    >>> components(4, [(0, 1), (2, 3)]), components(3, [(0, 1), (1, 2), (2, 0)], strong=True)
+    ([0, 0, 1, 1], [0, 0, 0])
+    """
+    if n == 0:
+        return []
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    e = list(edges)
+    graph = coo_matrix(([1] * len(e), ([i for i, _ in e], [j for _, j in e])), shape=(n, n))
+    _, label = connected_components(graph, directed=strong, connection="strong")
+    return [int(x) for x in label]
 
 
 def _rule_order(rule: str) -> tuple[str, int]:

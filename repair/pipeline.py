@@ -476,8 +476,8 @@ def _noting_first(
     chunks: Iterable[list[bytes]], came: list[list[bytes]]
 ) -> Generator[list[bytes], None, None]:
     """``chunks`` passed on as they are, the first one also kept in ``came``."""
-    for chunk in chunks:
-        if not came:
+    for i, chunk in enumerate(chunks):
+        if i == 0:
             came.append(chunk)
         yield chunk
 
@@ -778,6 +778,7 @@ def run_jsonl(
         c0 = came[0] if came else c
         if c0 is None or (len(c0) < chunk_lines and sum(len(x) for x in c0) < WORKER_BYTES):
             workers = 1
+        came.clear()  # its lines are not kept for the rest of the run
     results = map_ordered(fn, itertools.chain([check] if check else [], first, chunks),
                           workers, config=job.config)
     try:

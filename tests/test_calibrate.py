@@ -314,9 +314,10 @@ def test_a_story_spun_twice_is_left_out_whole(tmp_path, monkeypatch) -> None:  #
     dev = _tiny_dev(tmp_path)
     story = ("Troops took the northern town on Thursday after a week of heavy fighting "
              "around its ring road, the army said in a statement.\n")
-    for name in ("003", "007"):
+    spun = {"003": story.replace("said", "stated"), "007": story.replace("said", "claimed")}
+    for name, text in spun.items():
         (dev / "pairs" / f"{name}.orig.txt").write_text(story)
-        (dev / "pairs" / f"{name}.spun.txt").write_text(story.replace("said", "stated"))
+        (dev / "pairs" / f"{name}.spun.txt").write_text(text)
     seen: dict[str, tuple[str, ...]] = {}
 
     def raw_for(table):  # type: ignore[no-untyped-def]
@@ -327,12 +328,12 @@ def test_a_story_spun_twice_is_left_out_whole(tmp_path, monkeypatch) -> None:  #
 
     monkeypatch.setattr(cal, "table_from", lambda counts, names, rows: tuple(names))
     runs = cal.dev_runs(dev, raw_for, [])
-    twin = seen[story.replace("said", "stated")]
-    assert "003" not in twin and "007" not in twin and len(twin) == 10
+    for text in spun.values():  # each copy scored without either copy
+        assert not {"003", "007"} & set(seen[text]) and len(seen[text]) == 10
     assert runs.folds["003"] == runs.folds["007"]
-    for seed in ("a", "b", "c"):
-        f = cal.folds(runs.folds, seed=seed, story={"007": "003"})
-        assert f["003"] == f["007"]
+    for seed in ("a", "b", "c"):  # whatever the assignment: the twins' fold is one
+        assert len({g for n, g in cal.dev_runs(dev, raw_for, [], seed=seed).folds.items()
+                    if n in spun}) == 1
 
 
 def test_dev_digest_follows_content_not_place(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -296,6 +296,16 @@ def test_check_finds_cycles_and_identity() -> None:
         [("move", "shift"), ("shift", "budge"), ("budge", "move"), ("budge", "nudge")], 7)]
     assert [f.text for f in check(ring)] == [
         "cycle: 'budge', 'move', 'shift' restore one another (3 rows: t:7, t:8, t:9)"]
+    # Two-way pairs chained through a phrase are noted pair by pair, not as a ring (big and
+    # huge never restore one another); closed into a triangle, they are one.
+    chain = [Row(s, o, "x", 1, 2, "", f"t:{i}") for i, (s, o) in enumerate(
+        [("big", "large"), ("large", "big"), ("large", "huge"), ("huge", "large")], 2)]
+    assert [f.text for f in check(chain)] == [
+        "cycle: 'big' -> 'large' (t:2) and 'large' -> 'big' (t:3)",
+        "cycle: 'huge' -> 'large' (t:5) and 'large' -> 'huge' (t:4)"]
+    closed = chain + [Row("big", "huge", "x", 1, 2, "", "t:6"),
+                      Row("huge", "big", "x", 1, 2, "", "t:7")]
+    assert sum("restore one another" in f.text for f in check(closed)) == 1
 
 
 def test_lexicon_cli(tiny_lexicon: Path, tmp_path: Path) -> None:
@@ -623,3 +633,15 @@ def test_learn_raw_counts_a_restoration_once_in_its_total() -> None:
     assert rows[("thirty day period", "month")] == (1.99, 2)  # met only as these two
     # a phrase as often as its rarest word, at most: twice in "in order to win in order to"
     assert rows[("in order", "in order to")] == (1.8, 2)
+    # a restoration written with the text's own apostrophe is counted as the words are
+    # (review: "it’s" was found nowhere, so P(spun | original) came out 1)
+    text = "its plain. It’s fine, it’s good, it’s here; its end"
+    edits = tuple(Edit(i, i + 3, "its", "it’s", "r", 1.0, 1.0) for i in (0, 44))
+
+    def repair_curly(_learned):  # type: ignore[no-untyped-def]
+        yield Result(text, edits, "s")
+
+    rows = {(r.spun, r.original): (r.count, r.total)
+            for r in learn_raw([text], repair_curly, lambda w: 0.0, iterations=1,
+                               min_count=1.0)}
+    assert rows[("its", "it’s")] == (2.0, 5)
