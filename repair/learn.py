@@ -137,8 +137,10 @@ def paragraphs(text: str) -> list[str]:
 
 def _capitalised(w: str) -> bool:
     """A word whose only capital is its first letter, as a sentence's start makes it: not an
-    acronym ("US"), a name with a capital inside ("McDonald") or "I"."""
-    return w[:1].isupper() and (w[1:].islower() or (len(w) == 1 and w != "I"))
+    acronym ("US"), a name with a capital inside ("McDonald") or "I" ("I'm")."""
+    if w == "I" or w[:2] in ("I'", "I\u2019"):
+        return False
+    return w[:1].isupper() and (w[1:].islower() or len(w) == 1)
 
 
 def _lower_first(spun: list[str], orig: list[str]) -> tuple[list[str], list[str]]:
