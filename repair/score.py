@@ -100,13 +100,14 @@ def evaluate_scores(
 
     A text that is not UTF-8 raises :class:`repair.io.InputError` before any scoring.
 
-    With ``mine``, a table is mined from the pairs, without each pair before scoring either
-    side of it (leave-one-article-out), so a pair's own substitutions never count as
-    evidence; without, ``base_rows`` alone score every text.
+    With ``mine``, a table is mined from the pairs, without each pair (and the other spun
+    copies of its story, :func:`repair.learn.stories`) before scoring either side of it
+    (leave-one-article-out), so a pair's own substitutions never count as evidence;
+    without, ``base_rows`` alone score every text.
     """
     from .evaluate import table_from
     from .io import read_input
-    from .learn import count_pair, read_pairs
+    from .learn import count_pair, read_pairs, stories
 
     d = Path(dev)
     pairs = read_pairs(d / "pairs")
@@ -123,8 +124,10 @@ def evaluate_scores(
     def score(fix: Callable[[str], Result], text: str) -> float:
         return spin_score(fix(text))
 
+    story = stories(pairs)
     for p in pairs:
-        fix = (repairer_for(table_from(counts, (n for n in counts if n != p.name), base_rows))
+        fix = (repairer_for(table_from(counts, (n for n in counts if story[n] != story[p.name]),
+                                       base_rows))
                if mine else full)
         pos.append((f"pairs/{p.name}.spun.txt", score(fix, p.spun)))
         neg.append((f"pairs/{p.name}.orig.txt", score(fix, p.orig)))

@@ -181,6 +181,15 @@ def test_score_eval_mines_the_pairs_only_when_asked(tmp_path: Path) -> None:
     tables.clear()
     evaluate_scores(dev, repairer_for, [])  # type: ignore[arg-type]
     assert len(tables) == 3 and tables[0] > max(tables[1:]) > 0  # all pairs, then each left out
+    # A story spun twice is left out whole, as eval leaves it: a copy of pair 001 (same
+    # original, its own spin) leaves nothing but the other pair to learn from.
+    pairs = dev / "pairs"
+    (pairs / "009.orig.txt").write_bytes((pairs / "001.orig.txt").read_bytes())
+    (pairs / "009.spun.txt").write_bytes((pairs / "001.spun.txt").read_bytes())
+    tables.clear()
+    evaluate_scores(dev, repairer_for, [])  # type: ignore[arg-type]
+    # 001 and 009 both scored without either: fewer rows than all (009 repeats 001's)
+    assert tables[1] == tables[3] < tables[0], tables
 
 
 def test_text_that_is_not_utf8_is_advised_as_the_command_allows(
