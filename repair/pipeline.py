@@ -472,16 +472,6 @@ def process_chunk(job: JsonlJob, chunk: list[bytes]) -> list[LineOut]:
     return [p if isinstance(p, LineOut) else _finish(job, p, *next(results)) for p in parsed]
 
 
-def _noting_first(
-    chunks: Iterable[list[bytes]], came: list[list[bytes]]
-) -> Generator[list[bytes], None, None]:
-    """``chunks`` passed on as they are, the first one also kept in ``came``."""
-    for i, chunk in enumerate(chunks):
-        if i == 0:
-            came.append(chunk)
-        yield chunk
-
-
 def _whole_groups(
     chunks: Iterable[list[bytes]],
     group: Callable[[bytes], str | None],
@@ -758,28 +748,25 @@ def run_jsonl(
     lineno = skip
     fn = partial(process_chunk, job)
     live = _live_chunks(lines, chunk_lines, linger)
-    came: list[list[bytes]] = []  # the stream's first chunk as it came, before any re-cut
-    chunks = (_whole_groups(_noting_first(live, came), group, partial(_check_parts, job))
-              if job.group is not None else live)
-    first: list[list[bytes]] = []
+    head: list[list[bytes]] = []  # the first chunk, where it was read to size the run
     if not sized:
         # A pipe cannot be measured first, but its first chunk can: one that comes short
         # (the input ended, or the producer is slow) and small is the work of one process.
-        # Waiting for more would hold a producer's first records back.
+        # Waiting for more would hold a producer's first records back. The chunk as it
+        # came: --group re-cuts chunks, holding each one's last document back for the next.
         try:
-            c = next(chunks, None)
+            c = next(live, None)
         except BaseException:
-            chunks.close()
             live.close()
             raise
-        if c is not None:
-            first.append(c)
-        # --group holds a chunk's last document back for the next: judge the chunk that came
-        c0 = came[0] if came else c
-        if c0 is None or (len(c0) < chunk_lines and sum(len(x) for x in c0) < WORKER_BYTES):
+        if c is None or (len(c) < chunk_lines and sum(len(x) for x in c) < WORKER_BYTES):
             workers = 1
-        came.clear()  # its lines are not kept for the rest of the run
-    results = map_ordered(fn, itertools.chain([check] if check else [], first, chunks),
+        head = [] if c is None else [c]
+    chunks = live
+    if job.group is not None:  # the first chunk is re-cut with the others
+        chunks = _whole_groups(itertools.chain(head, live), group, partial(_check_parts, job))
+        head = []
+    results = map_ordered(fn, itertools.chain([check] if check else [], head, chunks),
                           workers, config=job.config)
     try:
         if check:
